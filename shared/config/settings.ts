@@ -1,0 +1,127 @@
+/**
+ * The broker's settings, read once from the environment (Function App settings in Azure, local.settings or
+ * the dev host locally). Names follow the contract; a bad value fails loudly at start, naming the setting.
+ */
+
+export type PfxEncryption = 'AES256' | '3DES';
+
+export interface BrokerSettings {
+  requestQueue: string;
+  resultQueue: string;
+  revokeQueue: string;
+  storageConnection?: string;
+  keyVaultUrl?: string;
+  raCertificateName?: string;
+  raCertThumbprint?: string;
+  raCertificatePfxFile?: string;
+  raCertificatePfxPassword?: string;
+  caAllowedHosts: string[];
+  caConnectTimeoutMs: number;
+  caRequestTimeoutMs: number;
+  caMaxAttempts: number;
+  /** Delay before the 2nd attempt; doubles each attempt, with full jitter. */
+  caRetryBaseDelayMs: number;
+  /** How long the RA credential is kept in memory before it is read again. */
+  raCacheTtlMs: number;
+  pfxEncryption: PfxEncryption;
+  /** Variable name → source, for profiles whose variables are named differently (PROFILE_FIELD_MAP). */
+  profileFieldMap: Record<string, string>;
+  /** Whether telemetry may carry e-mail addresses and UPNs in clear (else they are hashed). */
+  telemetryIncludePersonalData: boolean;
+  appInsightsConnectionString?: string;
+  maxDequeueCount: number;
+}
+
+export class SettingsError extends Error {
+  constructor(
+    readonly setting: string,
+    message: string,
+  ) {
+    super(`${setting}: ${message}`);
+    this.name = 'SettingsError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function text(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new SettingsError(name, `"${raw}" is not a whole number`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new SettingsError(name, `${value} is outside ${min}..${max}`);
+  return value;
+}
+
+function flag(env: Env, name: string): boolean {
+  const raw = text(env, name)?.toLowerCase();
+  if (raw === undefined) return false;
+  if (['1', 'true', 'yes'].includes(raw)) return true;
+  if (['0', 'false', 'no'].includes(raw)) return false;
+  throw new SettingsError(name, `"${raw}" is not true or false`);
+}
+
+function fieldMap(env: Env): Record<string, string> {
+  const raw = text(env, 'PROFILE_FIELD_MAP');
+  if (raw === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new SettingsError('PROFILE_FIELD_MAP', 'is not valid JSON (expected {"variable": "source", ...})');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new SettingsError('PROFILE_FIELD_MAP', 'must be a JSON object of {"variable": "source"}');
+  }
+  const map: Record<string, string> = {};
+  for (const [name, source] of Object.entries(parsed)) {
+    if (typeof source !== 'string')
+      throw new SettingsError('PROFILE_FIELD_MAP', `value of "${name}" must be a string`);
+    map[name.replace(/^\$/, '')] = source;
+  }
+  return map;
+}
+
+export function readSettings(env: Env = process.env): BrokerSettings {
+  const pfxEncryption = (text(env, 'PFX_ENCRYPTION') ?? 'AES256').toUpperCase();
+  if (pfxEncryption !== 'AES256' && pfxEncryption !== '3DES') {
+    throw new SettingsError('PFX_ENCRYPTION', `"${pfxEncryption}" is neither AES256 nor 3DES`);
+  }
+  const settings: BrokerSettings = {
+    requestQueue: text(env, 'PKCS_REQUEST_QUEUE') ?? 'pkcs-requests',
+    resultQueue: text(env, 'PKCS_RESULT_QUEUE') ?? 'pkcs-results',
+    revokeQueue: text(env, 'PKCS_REVOKE_QUEUE') ?? 'pkcs-revocations',
+    storageConnection: text(env, 'AzureWebJobsStorage'),
+    keyVaultUrl: text(env, 'KEY_VAULT_URL'),
+    raCertificateName: text(env, 'RA_CERTIFICATE_NAME'),
+    raCertThumbprint: text(env, 'RA_CERT_THUMBPRINT')?.replace(/[\s:]/g, '').toUpperCase(),
+    raCertificatePfxFile: text(env, 'RA_CERTIFICATE_PFX_FILE'),
+    raCertificatePfxPassword: env.RA_CERTIFICATE_PFX_PASSWORD,
+    caAllowedHosts: (text(env, 'CA_ALLOWED_HOSTS') ?? 'pki-ws.symauth.com')
+      .split(',')
+      .map((host) => host.trim().toLowerCase())
+      .filter((host) => host !== ''),
+    caConnectTimeoutMs: integer(env, 'CA_CONNECT_TIMEOUT_MS', 10000, 100, 600000),
+    caRequestTimeoutMs: integer(env, 'CA_REQUEST_TIMEOUT_MS', 30000, 100, 600000),
+    caMaxAttempts: integer(env, 'CA_MAX_ATTEMPTS', 3, 1, 10),
+    caRetryBaseDelayMs: integer(env, 'CA_RETRY_BASE_DELAY_MS', 500, 0, 60000),
+    raCacheTtlMs: integer(env, 'RA_CACHE_TTL_MS', 3600000, 0, 86400000),
+    pfxEncryption,
+    profileFieldMap: fieldMap(env),
+    telemetryIncludePersonalData: flag(env, 'TELEMETRY_INCLUDE_PERSONAL_DATA'),
+    appInsightsConnectionString: text(env, 'APPLICATIONINSIGHTS_CONNECTION_STRING'),
+    maxDequeueCount: integer(env, 'QUEUE_MAX_DEQUEUE_COUNT', 5, 1, 100),
+  };
+  if (settings.raCertThumbprint !== undefined && !/^[0-9A-F]{40}$/.test(settings.raCertThumbprint)) {
+    throw new SettingsError(
+      'RA_CERT_THUMBPRINT',
+      'must be 40 hexadecimal characters (the SHA-1 thumbprint, no spaces)',
+    );
+  }
+  return settings;
+}

@@ -1,0 +1,71 @@
+/** The request and result messages of contract v1 (schemas: request.v1.schema.json, result.v1.schema.json). */
+
+export type SanType = 'AltNameTypeEmail' | 'AltNameTypeUpn' | 'AltNameTypeOtherName';
+
+export interface SubjectAlternativeName {
+  type: SanType;
+  value: string;
+  /** otherName type-id (dotted OID); optional where the profile has one otherName field. */
+  oid?: string;
+}
+
+export type KeySize = 2048 | 3072 | 4096;
+
+export interface PkcsRequest {
+  schemaVersion: 1;
+  requestId: string;
+  certificateAuthority: string;
+  certificateAuthorityName: string;
+  certificateTemplateName: string;
+  subjectName: string;
+  subjectAlternativeNames?: SubjectAlternativeName[];
+  keySize?: KeySize;
+  recipientCertificate: string;
+  context?: Record<string, unknown>;
+}
+
+export interface IssuedCertificateSummary {
+  serialNumber: string;
+  thumbprint: string;
+  subject: string;
+  issuer: string;
+  notBefore: string;
+  notAfter: string;
+  pem: string;
+  chainPem: string[];
+}
+
+export interface EncryptedPassword {
+  algorithm: 'RSA-OAEP-256';
+  recipientThumbprint: string;
+  encryptedValue: string;
+}
+
+export interface ResultError {
+  code: string;
+  message: string;
+  remedy: string;
+  retryable: boolean;
+  caMessage?: string;
+}
+
+interface ResultBase {
+  schemaVersion: 1;
+  /** null only when the message was so malformed that no requestId could be read from it. */
+  requestId: string | null;
+  completedAt: string;
+  context?: Record<string, unknown>;
+}
+
+export interface IssuedResult extends ResultBase {
+  status: 'issued';
+  certificate: IssuedCertificateSummary;
+  pfx: { data: string; password: EncryptedPassword };
+}
+
+export interface FailedResult extends ResultBase {
+  status: 'failed';
+  error: ResultError;
+}
+
+export type PkcsResult = IssuedResult | FailedResult;

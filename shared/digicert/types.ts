@@ -1,0 +1,75 @@
+/**
+ * What the broker understands of a DigiCert certificate profile policy (getPoliciesResponse), independent
+ * of the XML it came in. Produced by shared/digicert/policy.ts, consumed by shared/mapping and the dev
+ * simulator.
+ */
+
+/** One name/value attribute of the policy: a fixed value, or a `$variable` the RA fills. */
+export interface PolicyAttribute {
+  /** attributeName as the profile spells it: `cn`, `e`, `o`, `rfc822Name`, `otherNameUPN`, `otherName`, … */
+  attributeName: string;
+  /** attributeNameValue text: `$common_name` (a variable) or a literal such as `Contoso Ltd`. */
+  value: string;
+  mandatory: boolean;
+  /** The @type attribute: `VT_PRINTABLE_STRING`, `VT_UTF8_STRING`, … or, for an otherName, its type-id OID. */
+  type?: string;
+}
+
+export interface PolicyCaCertificates {
+  /** base64 DER of the issuing CA certificate, its intermediates and the root, as far as the policy says. */
+  issuingCa?: string;
+  intermediates: string[];
+  root?: string;
+  issuerName?: string;
+}
+
+export interface ProfilePolicy {
+  profileOid: string;
+  friendlyName?: string;
+  /** How long the policy may be cached (hours). */
+  nextUpdateHours: number;
+  subjectAttributes: PolicyAttribute[];
+  /** Attributes of the subjectAltName extension (OID 2.5.29.17). */
+  sanAttributes: PolicyAttribute[];
+  /** seatIdInfo: usually a variable such as `$mail_email`. */
+  seatId?: { value: string; mandatory: boolean };
+  keySize?: number;
+  validityDays?: number;
+  /** certificateDeliveryFormat URI, if the policy names one. */
+  deliveryFormat?: string;
+  cas: PolicyCaCertificates[];
+}
+
+export interface NameValuePair {
+  name: string;
+  value: string;
+}
+
+/** What the enrollment operation sends besides the CSR. */
+export interface EnrollmentRequest {
+  profileOid: string;
+  clientTransactionId: string;
+  /** DER of the PKCS#10 request. */
+  csrDer: Buffer;
+  nameValuePairs: NameValuePair[];
+}
+
+export interface EnrollmentResponse {
+  serverTransactionId?: string;
+  dispositionMessage?: string;
+  /** DER of the PKCS#7 SignedData (certs-only) holding the leaf and its chain, or of a single X.509 certificate. */
+  tokenDer: Buffer;
+  tokenType: 'PKCS7' | 'X509v3';
+}
+
+export interface HealthStatus {
+  up: boolean;
+  message: string;
+}
+
+/** The DigiCert PKI-WS operations the pipeline uses. Implemented over mutual TLS by shared/digicert/client.ts. */
+export interface DigicertCa {
+  getPolicy(caHost: string, profileOid: string): Promise<ProfilePolicy>;
+  enroll(caHost: string, request: EnrollmentRequest): Promise<EnrollmentResponse>;
+  getStatus(caHost: string, profileOid?: string): Promise<HealthStatus>;
+}

@@ -1,0 +1,19 @@
+import type { NameValuePair } from '../digicert/types';
+
+/** What the mapping step decides for one request: the CSR's names and the enrollment's name/value pairs. */
+export interface EnrollmentPlan {
+  /** Subject of the CSR, as ordered RDN attributes (short names `CN`, `E`, plus the profile's fixed ones). */
+  csrSubject: { shortName: string; value: string }[];
+  /** SAN entries placed in the CSR (e-mail, UPN, otherName) so the request is self-describing. */
+  csrSan: CsrSanEntry[];
+  nameValuePairs: NameValuePair[];
+  /** The seat the certificate is counted against (the seat_id pair). */
+  seatId?: string;
+  keySize: 2048 | 3072 | 4096;
+}
+
+export type CsrSanEntry =
+  | { kind: 'email'; value: string }
+  | { kind: 'upn'; value: string }
+  /** valueDer: the DER of the otherName value (what goes inside the [0] EXPLICIT). */
+  | { kind: 'otherName'; oid: string; valueDer: Buffer };
