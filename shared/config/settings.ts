@@ -3,6 +3,8 @@
  * the dev host locally). Names follow the contract; a bad value fails loudly at start, naming the setting.
  */
 
+import { parseSourceName, SOURCE_NAMES } from '../mapping/variables';
+
 export type PfxEncryption = 'AES256' | '3DES';
 
 export interface BrokerSettings {
@@ -80,8 +82,12 @@ function fieldMap(env: Env): Record<string, string> {
   }
   const map: Record<string, string> = {};
   for (const [name, source] of Object.entries(parsed)) {
-    if (typeof source !== 'string')
-      throw new SettingsError('PROFILE_FIELD_MAP', `value of "${name}" must be a string`);
+    if (typeof source !== 'string' || parseSourceName(source) === undefined) {
+      throw new SettingsError(
+        'PROFILE_FIELD_MAP',
+        `"${name}" maps to ${JSON.stringify(source)}, which is not a source (use one of ${SOURCE_NAMES.join(', ')})`,
+      );
+    }
     map[name.replace(/^\$/, '')] = source;
   }
   return map;

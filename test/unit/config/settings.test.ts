@@ -1,0 +1,51 @@
+import { readSettings, SettingsError } from '../../../shared/config/settings';
+
+describe('readSettings', () => {
+  it('applies the contract defaults', () => {
+    const settings = readSettings({});
+    expect(settings).toMatchObject({
+      requestQueue: 'pkcs-requests',
+      resultQueue: 'pkcs-results',
+      revokeQueue: 'pkcs-revocations',
+      caAllowedHosts: ['pki-ws.symauth.com'],
+      caConnectTimeoutMs: 10000,
+      caRequestTimeoutMs: 30000,
+      caMaxAttempts: 3,
+      pfxEncryption: 'AES256',
+      telemetryIncludePersonalData: false,
+    });
+  });
+
+  it('normalises the thumbprint pin and the allowed hosts', () => {
+    const settings = readSettings({
+      RA_CERT_THUMBPRINT: 'ea 7a 4e 0c d1 a4 f8 1c f0 74 05 27 c3 1a 57 f6 02 0c 17 c5',
+      CA_ALLOWED_HOSTS: ' PKI-WS.symauth.com , 127.0.0.1:8443 ,',
+    });
+    expect(settings.raCertThumbprint).toBe('EA7A4E0CD1A4F81CF0740527C31A57F6020C17C5');
+    expect(settings.caAllowedHosts).toEqual(['pki-ws.symauth.com', '127.0.0.1:8443']);
+  });
+
+  it.each([
+    ['CA_CONNECT_TIMEOUT_MS', 'ten', /not a whole number/],
+    ['CA_MAX_ATTEMPTS', '0', /outside 1\.\.10/],
+    ['RA_CERT_THUMBPRINT', 'EA7A', /40 hexadecimal/],
+    ['PFX_ENCRYPTION', 'RC2', /neither AES256 nor 3DES/],
+    ['PROFILE_FIELD_MAP', '{not json', /not valid JSON/],
+    ['PROFILE_FIELD_MAP', '{"user_mail":"mailbox"}', /"user_mail" maps to "mailbox", which is not a source/],
+    ['TELEMETRY_INCLUDE_PERSONAL_DATA', 'maybe', /not true or false/],
+  ])('refuses %s=%s naming the setting', (name, value, message) => {
+    expect(() => readSettings({ [name]: value })).toThrow(SettingsError);
+    expect(() => readSettings({ [name]: value })).toThrow(message);
+  });
+
+  it('accepts a field map with known sources, without the $', () => {
+    expect(
+      readSettings({
+        PROFILE_FIELD_MAP: '{"$user_mail":"email","dev_guid":"otherName:1.3.6.1.4.1.311.25.1"}',
+      }).profileFieldMap,
+    ).toEqual({
+      user_mail: 'email',
+      dev_guid: 'otherName:1.3.6.1.4.1.311.25.1',
+    });
+  });
+});
