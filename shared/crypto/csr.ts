@@ -1,0 +1,128 @@
+/**
+ * The PKCS#10 request, built as DER by hand: the otherName values go in byte for byte as the mapping decoded
+ * them, and the signature is made by Node (native RSA), never by forge's JavaScript.
+ */
+import { sign } from 'node:crypto';
+import { BrokerError } from '../contract/errors';
+import type { EnrollmentPlan } from '../mapping/types';
+import {
+  DerError,
+  derBitString,
+  derExplicit,
+  derImplicitConstructed,
+  derImplicitPrimitive,
+  derNull,
+  derOctetString,
+  derOid,
+  derSequence,
+  derSet,
+  derSmallInteger,
+  derUtf8String,
+  isIa5String,
+  isValidOid,
+  readSingleElement,
+} from './der';
+import type { KeyPair } from './keys';
+import { encodeName } from './names';
+
+const OID_SHA256_WITH_RSA = '1.2.840.113549.1.1.11';
+const OID_EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
+const OID_SUBJECT_ALT_NAME = '2.5.29.17';
+/** Microsoft's User Principal Name otherName (szOID_NT_PRINCIPAL_NAME). */
+export const OID_UPN = '1.3.6.1.4.1.311.20.2.3';
+
+type CsrSanEntry = EnrollmentPlan['csrSan'][number];
+
+/** otherName ::= [0] IMPLICIT SEQUENCE { type-id OID, value [0] EXPLICIT ANY }. */
+function otherName(oid: string, valueDer: Buffer): Buffer {
+  return derImplicitConstructed(0, Buffer.concat([derOid(oid), derExplicit(0, valueDer)]));
+}
+
+function encodeGeneralName(entry: CsrSanEntry): Buffer {
+  switch (entry.kind) {
+    case 'email':
+      if (entry.value.length === 0) {
+        throw new BrokerError(
+          'SAN_VALUE_MISSING',
+          'subjectAlternativeNames: the e-mail address for the SAN is empty.',
+        );
+      }
+      if (!isIa5String(entry.value)) {
+        throw new BrokerError(
+          'INVALID_REQUEST',
+          `subjectAlternativeNames: the e-mail address "${entry.value}" must be ASCII: an rfc822Name (IA5String) cannot carry other characters.`,
+        );
+      }
+      // rfc822Name [1] IMPLICIT IA5String
+      return derImplicitPrimitive(1, Buffer.from(entry.value, 'latin1'));
+    case 'upn':
+      if (entry.value.length === 0) {
+        throw new BrokerError('SAN_VALUE_MISSING', 'subjectAlternativeNames: the UPN for the SAN is empty.');
+      }
+      return otherName(OID_UPN, derUtf8String(entry.value));
+    case 'otherName':
+      if (!isValidOid(entry.oid)) {
+        throw new BrokerError(
+          'OTHERNAME_INVALID',
+          `subjectAlternativeNames: the otherName type-id "${entry.oid}" is not a dotted-decimal OID.`,
+        );
+      }
+      try {
+        readSingleElement(entry.valueDer);
+      } catch (error) {
+        throw new BrokerError(
+          'OTHERNAME_INVALID',
+          `subjectAlternativeNames: the otherName ${entry.oid} value is not one well-formed DER element (${(error as Error).message}).`,
+          { cause: error },
+        );
+      }
+      return otherName(entry.oid, entry.valueDer);
+  }
+}
+
+function extensionRequestAttributes(san: readonly CsrSanEntry[], subjectIsEmpty: boolean): Buffer {
+  if (san.length === 0) return derImplicitConstructed(0, Buffer.alloc(0));
+  const generalNames = derSequence(...san.map(encodeGeneralName));
+  // RFC 5280 §4.2.1.6: the SAN is critical when the subject is empty.
+  const extension = derSequence(
+    derOid(OID_SUBJECT_ALT_NAME),
+    ...(subjectIsEmpty ? [Buffer.from([0x01, 0x01, 0xff])] : []),
+    derOctetString(generalNames),
+  );
+  const attribute = derSequence(derOid(OID_EXTENSION_REQUEST), derSet(derSequence(extension)));
+  // attributes [0] IMPLICIT SET OF Attribute: with one member, the content is that attribute.
+  return derImplicitConstructed(0, attribute);
+}
+
+/**
+ * DER of a PKCS#10 CertificationRequest, signed sha256WithRSAEncryption. The subject's RDNs are encoded in
+ * the order of `csrSubject` (its first entry is the first RDN of the DER, i.e. the most general one); each
+ * value is a PrintableString where it can be, else a UTF8String (E and DC: IA5String, C: PrintableString).
+ */
+export function createCsr(plan: Pick<EnrollmentPlan, 'csrSubject' | 'csrSan'>, keys: KeyPair): Buffer {
+  if (keys.privateKey.asymmetricKeyType !== 'rsa') {
+    throw new TypeError(`createCsr needs an RSA key, got ${String(keys.privateKey.asymmetricKeyType)}`);
+  }
+  let requestInfo: Buffer;
+  try {
+    requestInfo = derSequence(
+      derSmallInteger(0),
+      encodeName(plan.csrSubject),
+      keys.publicKey.export({ type: 'spki', format: 'der' }),
+      extensionRequestAttributes(plan.csrSan, plan.csrSubject.length === 0),
+    );
+  } catch (error) {
+    if (error instanceof DerError || error instanceof RangeError) {
+      throw new BrokerError('INVALID_REQUEST', `The CSR could not be encoded: ${error.message}.`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  const signature = sign('sha256', requestInfo, keys.privateKey);
+  return derSequence(
+    requestInfo,
+    derSequence(derOid(OID_SHA256_WITH_RSA), derNull()),
+    derBitString(signature),
+  );
+}

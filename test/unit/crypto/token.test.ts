@@ -1,0 +1,173 @@
+import { X509Certificate } from 'node:crypto';
+import { createCertificate } from '../../../dev/pki/certificates';
+import { generateKeyPair, parseIssuedToken, type KeyPair } from '../../../shared/crypto';
+import {
+  bytesOf,
+  contentOf,
+  derOid,
+  derSequence,
+  encodeTlv,
+  readChildren,
+  readSingleElement,
+} from '../../../shared/crypto/der';
+import type { EnrollmentResponse } from '../../../shared/digicert/types';
+import {
+  createEcCertificateDer,
+  createTestPki,
+  derOfPem,
+  expectBrokerError,
+  pkcs7CertsOnly,
+  type TestPki,
+} from './fixtures';
+
+const pkcs7 = (tokenDer: Buffer, dispositionMessage?: string): EnrollmentResponse => ({
+  tokenDer,
+  tokenType: 'PKCS7',
+  ...(dispositionMessage === undefined ? {} : { dispositionMessage }),
+});
+
+const samePem = (a: string, b: string) => new X509Certificate(a).raw.equals(new X509Certificate(b).raw);
+
+/** The same PKCS#7 with BER indefinite lengths on ContentInfo, its [0] and SignedData (as some CAs send it). */
+function toIndefiniteLength(der: Buffer): Buffer {
+  const [oid, explicit] = readChildren(der, readSingleElement(der));
+  const [signedData] = readChildren(der, explicit!);
+  const indefinite = (tag: number, content: Buffer) =>
+    Buffer.concat([Buffer.from([tag, 0x80]), content, Buffer.from([0, 0])]);
+  return indefinite(
+    0x30,
+    Buffer.concat([bytesOf(der, oid!), indefinite(0xa0, indefinite(0x30, contentOf(der, signedData!)))]),
+  );
+}
+
+describe('parseIssuedToken', () => {
+  let keys: KeyPair;
+  let pki: TestPki;
+  beforeAll(async () => {
+    keys = await generateKeyPair(2048);
+    pki = createTestPki(keys.publicKey);
+  });
+
+  it('finds our leaf and orders the chain issuer → root, whatever order the CA used', () => {
+    const { leafPem, chainPem } = parseIssuedToken(
+      pkcs7(pkcs7CertsOnly([pki.root, pki.leaf, pki.issuing])),
+      keys.publicKey,
+    );
+    expect(samePem(leafPem, pki.leaf.certPem)).toBe(true);
+    expect(chainPem).toHaveLength(2);
+    expect(samePem(chainPem[0]!, pki.issuing.certPem)).toBe(true);
+    expect(samePem(chainPem[1]!, pki.root.certPem)).toBe(true);
+    expect(leafPem).toMatch(/^-----BEGIN CERTIFICATE-----\n[\s\S]+-----END CERTIFICATE-----\n$/);
+  });
+
+  it('keeps the certificates byte for byte', () => {
+    const { leafPem } = parseIssuedToken(pkcs7(pkcs7CertsOnly([pki.leaf])), keys.publicKey);
+    expect(derOfPem(leafPem).equals(derOfPem(pki.leaf.certPem))).toBe(true);
+  });
+
+  it('drops duplicates and certificates off the path, and skips a same-named CA with another key', () => {
+    const stranger = createCertificate({ subject: [{ shortName: 'CN', value: 'Unrelated CA' }], isCa: true });
+    // Same subject as the issuing CA, different key: the names match, the signature does not.
+    const impostor = createCertificate({
+      subject: [
+        { shortName: 'O', value: 'Test PKI' },
+        { shortName: 'CN', value: 'Test Issuing CA' },
+      ],
+      issuer: pki.root,
+      isCa: true,
+    });
+    const token = pkcs7CertsOnly([stranger, impostor, pki.leaf, pki.issuing, pki.root, pki.issuing]);
+    const { chainPem } = parseIssuedToken(pkcs7(token), keys.publicKey);
+    expect(chainPem.map((pem) => new X509Certificate(pem).fingerprint256)).toEqual([
+      new X509Certificate(pki.issuing.certPem).fingerprint256,
+      new X509Certificate(pki.root.certPem).fingerprint256,
+    ]);
+  });
+
+  it('returns a partial chain when the CA leaves out the root', () => {
+    const { chainPem } = parseIssuedToken(pkcs7(pkcs7CertsOnly([pki.leaf, pki.issuing])), keys.publicKey);
+    expect(chainPem).toHaveLength(1);
+  });
+
+  it('reads a single X.509 certificate', () => {
+    const response: EnrollmentResponse = { tokenDer: derOfPem(pki.leaf.certPem), tokenType: 'X509v3' };
+    const { leafPem, chainPem } = parseIssuedToken(response, keys.publicKey);
+    expect(samePem(leafPem, pki.leaf.certPem)).toBe(true);
+    expect(chainPem).toEqual([]);
+  });
+
+  it('reads BER indefinite-length PKCS#7 and tolerates a non-RSA certificate in the token', () => {
+    const ec = createEcCertificateDer('EC Extra');
+    const definite = pkcs7CertsOnly([pki.leaf, pki.issuing, pki.root]);
+    const indefinite = toIndefiniteLength(definite);
+    expect(indefinite[1]).toBe(0x80);
+    expect(parseIssuedToken(pkcs7(indefinite), keys.publicKey).chainPem).toHaveLength(2);
+
+    // Insert the EC certificate into the certificates set of a hand-made SignedData.
+    const certificates = [ec.der, derOfPem(pki.leaf.certPem), derOfPem(pki.issuing.certPem)];
+    const signedData = derSequence(
+      Buffer.from('020101', 'hex'),
+      Buffer.from('3100', 'hex'),
+      derSequence(derOid('1.2.840.113549.1.7.1')),
+      encodeTlv(0xa0, Buffer.concat(certificates)),
+      Buffer.from('3100', 'hex'),
+    );
+    const handMade = derSequence(derOid('1.2.840.113549.1.7.2'), encodeTlv(0xa0, signedData));
+    expect(parseIssuedToken(pkcs7(handMade), keys.publicKey).chainPem).toHaveLength(1);
+  });
+
+  it('says the CA returned no certificate for our key, with the CA disposition as caMessage', async () => {
+    const other = await generateKeyPair(2048);
+    await expectBrokerError(
+      () => parseIssuedToken(pkcs7(pkcs7CertsOnly([pki.leaf, pki.issuing]), 'Issued'), other.publicKey),
+      'CA_REJECTED',
+      /the CA returned no certificate for our key/i,
+    );
+    let caught: unknown;
+    try {
+      parseIssuedToken(pkcs7(pkcs7CertsOnly([pki.issuing]), 'Issued'), keys.publicKey);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toMatchObject({ code: 'CA_REJECTED', caMessage: 'Issued', retryable: false });
+  });
+
+  it('rejects tokens it cannot read as CA_REJECTED', async () => {
+    await expectBrokerError(
+      () => parseIssuedToken(pkcs7(Buffer.alloc(0)), keys.publicKey),
+      'CA_REJECTED',
+      /PKCS#7 token is empty/,
+    );
+    await expectBrokerError(
+      () => parseIssuedToken(pkcs7(Buffer.from('not a token at all')), keys.publicKey),
+      'CA_REJECTED',
+      /PKCS#7 token could not be read/,
+    );
+    const definite = pkcs7CertsOnly([pki.leaf]);
+    await expectBrokerError(
+      () => parseIssuedToken(pkcs7(definite.subarray(0, definite.length - 20)), keys.publicKey),
+      'CA_REJECTED',
+      /could not be read: truncated/,
+    );
+    const data = derSequence(
+      derOid('1.2.840.113549.1.7.1'),
+      encodeTlv(0xa0, encodeTlv(0x04, Buffer.from('x'))),
+    );
+    await expectBrokerError(
+      () => parseIssuedToken(pkcs7(data), keys.publicKey),
+      'CA_REJECTED',
+      /1\.2\.840\.113549\.1\.7\.1, not SignedData/,
+    );
+    await expectBrokerError(
+      () => parseIssuedToken(pkcs7(pkcs7CertsOnly([])), keys.publicKey),
+      'CA_REJECTED',
+      /holds no certificates/,
+    );
+    const brokenCertificate = derSequence(derSequence(Buffer.from('020101', 'hex')));
+    await expectBrokerError(
+      () => parseIssuedToken({ tokenDer: brokenCertificate, tokenType: 'X509v3' }, keys.publicKey),
+      'CA_REJECTED',
+      /Certificate #1 in the CA's X\.509 token could not be read/,
+    );
+  });
+});
