@@ -1,0 +1,230 @@
+/**
+ * The dev issuing CA behind the simulator: reads and verifies a PKCS#10 request and issues a real X.509
+ * certificate for its public key, with the subject and SAN the enrollment logic decided, returned as a
+ * certs-only PKCS#7 chain (leaf, issuing CA, root) the way the CA's PKCS7 delivery format does.
+ */
+import { randomBytes } from 'node:crypto';
+import forge from 'node-forge';
+import type { TestCertificate } from '../pki/certificates';
+
+const { asn1 } = forge;
+
+export const UPN_OID = '1.3.6.1.4.1.311.20.2.3';
+
+export type SubjectRdn = 'CN' | 'emailAddress' | 'O' | 'OU' | 'C' | 'L' | 'ST';
+
+export interface SubjectEntry {
+  rdn: SubjectRdn;
+  value: string;
+}
+
+export type SanEntry =
+  | { kind: 'email'; value: string }
+  | { kind: 'dns'; value: string }
+  | { kind: 'upn'; value: string }
+  /** `valueDer` is the DER that goes inside the otherName's [0] EXPLICIT. */
+  | { kind: 'otherName'; typeId: string; valueDer: Buffer };
+
+export class CsrError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CsrError';
+  }
+}
+
+export interface ParsedCsr {
+  publicKeyPem: string;
+  keyBits: number;
+}
+
+/** Reads a PKCS#10 request given as base64 DER or PEM and checks its self-signature. */
+export function readCsr(token: string): ParsedCsr {
+  const trimmed = token.trim();
+  let der: string;
+  if (trimmed.includes('-----BEGIN')) {
+    const match =
+      /-----BEGIN (?:NEW )?CERTIFICATE REQUEST-----([\s\S]*?)-----END (?:NEW )?CERTIFICATE REQUEST-----/.exec(
+        trimmed,
+      );
+    if (match === null) throw new CsrError('the PEM block is not a CERTIFICATE REQUEST');
+    der = decodeBase64Strict(match[1] ?? '', 'the PKCS#10 request');
+  } else {
+    der = decodeBase64Strict(trimmed, 'the PKCS#10 request');
+  }
+  let csr: forge.pki.CertificateSigningRequest;
+  try {
+    // strict, and every byte must be used (parseAllBytes is forge's default)
+    csr = forge.pki.certificationRequestFromAsn1(asn1.fromDer(der, true));
+  } catch (error) {
+    throw new CsrError(`the PKCS#10 request cannot be read (${(error as Error).message})`);
+  }
+  let verified = false;
+  try {
+    verified = csr.verify();
+  } catch {
+    verified = false;
+  }
+  if (!verified) throw new CsrError('the signature of the PKCS#10 request does not verify');
+  const publicKey = csr.publicKey as forge.pki.rsa.PublicKey | null;
+  if (publicKey === null || publicKey.n === undefined)
+    throw new CsrError('the PKCS#10 request has no RSA public key');
+  return { publicKeyPem: forge.pki.publicKeyToPem(publicKey), keyBits: publicKey.n.bitLength() };
+}
+
+/** Decodes base64 (whitespace allowed), refusing anything that is not base64 at all. Returns a binary string. */
+export function decodeBase64Strict(text: string, what: string): string {
+  const compact = text.replace(/\s+/g, '');
+  if (compact === '' || compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(compact)) {
+    throw new CsrError(`${what} is not base64`);
+  }
+  return Buffer.from(compact, 'base64').toString('binary');
+}
+
+/** True when `der` is exactly one well-formed DER element. */
+export function isWellFormedDer(der: Buffer): boolean {
+  if (der.length === 0) return false;
+  try {
+    const parsed = asn1.fromDer(der.toString('binary'), true); // strict; parseAllBytes is forge's default
+    return asn1.toDer(parsed).getBytes() === der.toString('binary');
+  } catch {
+    return false;
+  }
+}
+
+export interface IssueRequest {
+  publicKeyPem: string;
+  subject: SubjectEntry[];
+  san: SanEntry[];
+  validityDays: number;
+}
+
+export interface IssuedChain {
+  serialNumber: string;
+  leafDer: Buffer;
+  leafPem: string;
+  notBefore: Date;
+  notAfter: Date;
+  /** DER of a certs-only PKCS#7 SignedData: leaf, issuing CA, root. */
+  pkcs7Der: Buffer;
+}
+
+const RDN_TAG: Record<SubjectRdn, number> = {
+  CN: asn1.Type.UTF8,
+  emailAddress: asn1.Type.IA5STRING,
+  O: asn1.Type.UTF8,
+  OU: asn1.Type.UTF8,
+  C: asn1.Type.PRINTABLESTRING,
+  L: asn1.Type.UTF8,
+  ST: asn1.Type.UTF8,
+};
+
+const RDN_OID: Record<SubjectRdn, string> = {
+  CN: '2.5.4.3',
+  emailAddress: '1.2.840.113549.1.9.1',
+  O: '2.5.4.10',
+  OU: '2.5.4.11',
+  C: '2.5.4.6',
+  L: '2.5.4.7',
+  ST: '2.5.4.8',
+};
+
+function context(tag: number, constructed: boolean, value: string | forge.asn1.Asn1[]): forge.asn1.Asn1 {
+  return asn1.create(asn1.Class.CONTEXT_SPECIFIC, tag, constructed, value);
+}
+
+function universal(tag: number, constructed: boolean, value: string | forge.asn1.Asn1[]): forge.asn1.Asn1 {
+  return asn1.create(asn1.Class.UNIVERSAL, tag, constructed, value);
+}
+
+function otherName(typeId: string, valueAsn1: forge.asn1.Asn1): forge.asn1.Asn1 {
+  // GeneralName otherName [0] IMPLICIT OtherName ::= SEQUENCE { type-id OID, value [0] EXPLICIT ANY }
+  return context(0, true, [
+    universal(asn1.Type.OID, false, asn1.oidToDer(typeId).getBytes()),
+    context(0, true, [valueAsn1]),
+  ]);
+}
+
+function subjectAltNameValue(entries: SanEntry[]): forge.asn1.Asn1 {
+  return universal(
+    asn1.Type.SEQUENCE,
+    true,
+    entries.map((entry) => {
+      switch (entry.kind) {
+        case 'email':
+          return context(1, false, entry.value);
+        case 'dns':
+          return context(2, false, entry.value);
+        case 'upn':
+          return otherName(UPN_OID, universal(asn1.Type.UTF8, false, forge.util.encodeUtf8(entry.value)));
+        case 'otherName':
+          return otherName(entry.typeId, asn1.fromDer(entry.valueDer.toString('binary')));
+      }
+    }),
+  );
+}
+
+function positiveSerial(): string {
+  const serial = randomBytes(16);
+  // 0x10..0x7f in the first byte: positive, and no leading zero in the hex (some clients trim them).
+  serial[0] = 0x10 + (serial[0]! % 0x70);
+  return serial.toString('hex').toUpperCase();
+}
+
+/** Issues a certificate from `issuingCa` and wraps it with the chain up to `root`. */
+export function issueCertificate(
+  request: IssueRequest,
+  issuingCa: TestCertificate,
+  root: TestCertificate,
+): IssuedChain {
+  if (issuingCa.key === undefined) throw new Error('issueCertificate: the issuing CA has no private key');
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(request.publicKeyPem);
+  cert.serialNumber = positiveSerial();
+  const notBefore = new Date(Date.now() - 5 * 60_000);
+  notBefore.setMilliseconds(0);
+  const notAfter = new Date(notBefore.getTime() + request.validityDays * 86400_000);
+  cert.validity.notBefore = notBefore;
+  cert.validity.notAfter = notAfter;
+  cert.setSubject(
+    request.subject.map((entry) => ({
+      type: RDN_OID[entry.rdn],
+      value: entry.value,
+      valueTagClass: RDN_TAG[entry.rdn],
+    })),
+  );
+  cert.setIssuer(issuingCa.cert.subject.attributes);
+  const extensions: object[] = [
+    { name: 'basicConstraints', cA: false, critical: true },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', clientAuth: true, emailProtection: true },
+  ];
+  if (request.san.length > 0) {
+    // An empty subject makes the SAN critical (RFC 5280 4.2.1.6).
+    extensions.push({
+      id: '2.5.29.17',
+      critical: request.subject.length === 0,
+      value: subjectAltNameValue(request.san),
+    });
+  }
+  extensions.push({ name: 'subjectKeyIdentifier' });
+  extensions.push({
+    name: 'authorityKeyIdentifier',
+    keyIdentifier: issuingCa.cert.generateSubjectKeyIdentifier().getBytes(),
+  });
+  cert.setExtensions(extensions);
+  cert.sign(issuingCa.key, forge.md.sha256.create());
+
+  const p7 = forge.pkcs7.createSignedData();
+  p7.addCertificate(cert);
+  p7.addCertificate(issuingCa.cert);
+  p7.addCertificate(root.cert);
+  const leafDer = Buffer.from(asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), 'binary');
+  return {
+    serialNumber: cert.serialNumber.toUpperCase(),
+    leafDer,
+    leafPem: forge.pki.certificateToPem(cert),
+    notBefore,
+    notAfter,
+    pkcs7Der: Buffer.from(asn1.toDer(p7.toAsn1()).getBytes(), 'binary'),
+  };
+}
