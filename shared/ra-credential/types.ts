@@ -10,11 +10,16 @@ export interface RaCredential {
   thumbprint: string;
   notAfter: Date;
   subject: string;
-  /** Where it came from, for messages: `Key Vault certificate "ra" (version abc)` or `file /path/ra.pfx`. */
+  /**
+   * Where it came from, for messages: `Key Vault certificate "ra" (version abc) in https://kv.vault.azure.net`
+   * or `file /path/ra.pfx`.
+   */
   source: string;
 }
 
 export interface RaCredentialSource {
   /** Loads and checks the RA credential; throws BrokerError RA_CERT_UNAVAILABLE naming what is wrong. */
   load(): Promise<RaCredential>;
+  /** Forgets a kept credential so the next load() reads it again (after the CA refused it in the handshake). */
+  invalidate?(): void;
 }

@@ -1,0 +1,357 @@
+/**
+ * The RA credential from Azure Key Vault, as it runs in Azure: the certificate's metadata from
+ * CertificateClient (thumbprint, enabled, validity, key policy), its key material from SecretClient (the
+ * secret of the same name and version, PKCS#12 or PEM). Authentication is the Function App's managed
+ * identity through `new DefaultAzureCredential()`; locally IDENTITY_ENDPOINT/IDENTITY_HEADER point that same
+ * code at the Key Vault stand-in.
+ */
+import { X509Certificate } from 'node:crypto';
+import { rootCertificates } from 'node:tls';
+import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import {
+  CertificateClient,
+  type CertificateClientOptions,
+  type KeyVaultCertificateWithPolicy,
+} from '@azure/keyvault-certificates';
+import { SecretClient, type KeyVaultSecret } from '@azure/keyvault-secrets';
+import { BrokerError } from '../contract/errors';
+import {
+  buildRaCredential,
+  checkRaCertificate,
+  normaliseThumbprint,
+  raCredentialFailure,
+  type RaLocation,
+} from './checks';
+import { looksLikePem, MaterialReadError, readPem, readPkcs12, type RaKeyMaterial } from './material';
+import type { RaCredential, RaCredentialSource } from './types';
+
+export interface KeyVaultRaCredentialSourceOptions {
+  /** KEY_VAULT_URL, e.g. https://contoso-broker.vault.azure.net */
+  vaultUrl: string;
+  /** RA_CERTIFICATE_NAME */
+  certificateName: string;
+  /** RA_CERT_THUMBPRINT (SHA-1 hex; spaces and colons are ignored). */
+  thumbprintPin?: string;
+  /** Defaults to `new DefaultAzureCredential()` (the managed identity in Azure). */
+  credential?: TokenCredential;
+  now?: () => Date;
+  /** SDK retries per Key Vault call (SDK default 3); the queue retries the whole request on top. */
+  maxRetries?: number;
+  /**
+   * TEST ONLY: a CA (PEM) to trust for the vault's TLS certificate in addition to Node's roots. Production
+   * and the dev host get extra trust from NODE_EXTRA_CA_CERTS, which Node reads at start-up only, so tests
+   * running inside jest's process have no other way to trust the stand-in. Never set from settings.
+   */
+  trustedCaPemForTests?: string;
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+/** The stand-in (and nothing in Azure) lives on loopback. */
+export function isLoopbackVault(vaultUrl: string): boolean {
+  return LOOPBACK_HOSTS.has(new URL(vaultUrl).hostname.toLowerCase());
+}
+
+/**
+ * Options shared by both Key Vault clients. Challenge resource verification (the token audience must match
+ * the vault's domain) stays on for real vaults; only a loopback vault, whose host can never match
+ * vault.azure.net, goes without it.
+ */
+export function keyVaultClientOptions(
+  vaultUrl: string,
+  options: Pick<KeyVaultRaCredentialSourceOptions, 'maxRetries' | 'trustedCaPemForTests'> = {},
+): CertificateClientOptions {
+  return {
+    disableChallengeResourceVerification: isLoopbackVault(vaultUrl),
+    ...(options.maxRetries === undefined ? {} : { retryOptions: { maxRetries: options.maxRetries } }),
+    ...(options.trustedCaPemForTests === undefined
+      ? {}
+      : { tlsOptions: { ca: [...rootCertificates, options.trustedCaPemForTests] } }),
+    userAgentOptions: { userAgentPrefix: 'digicert-pkcs-broker' },
+  };
+}
+
+const NAME_PATTERN = /^[0-9A-Za-z-]{1,127}$/;
+
+function validatedVaultUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new BrokerError('RA_CERT_UNAVAILABLE', `KEY_VAULT_URL "${raw}" is not a URL.`, {
+      remedy:
+        "Set KEY_VAULT_URL to the vault URI shown on the vault's overview page, e.g. https://<name>.vault.azure.net",
+    });
+  }
+  if (url.protocol !== 'https:' || url.pathname.replace(/\/$/, '') !== '' || url.search !== '') {
+    throw new BrokerError(
+      'RA_CERT_UNAVAILABLE',
+      `KEY_VAULT_URL "${raw}" must be an https URL without path or query.`,
+      { remedy: 'Set KEY_VAULT_URL to the vault URI, e.g. https://<name>.vault.azure.net' },
+    );
+  }
+  return url.origin;
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'REQUEST_SEND_ERROR',
+]);
+
+const TLS_TRUST_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_UNTRUSTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+const CREDENTIAL_ERRORS = new Set([
+  'CredentialUnavailableError',
+  'AuthenticationError',
+  'AggregateAuthenticationError',
+  'AuthenticationRequiredError',
+]);
+
+const ROLES_REMEDY =
+  'grant the broker\'s managed identity the roles "Key Vault Certificate User" and "Key Vault Secrets User" on the vault (or, with access policies, Get on certificates and secrets)';
+
+function field(value: unknown, name: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[name] : undefined;
+}
+
+function firstLine(text: string, max = 400): string {
+  const line = text.split('\n')[0] ?? '';
+  return line.length > max ? `${line.slice(0, max)}…` : line;
+}
+
+/** What Key Vault's client error says, without the request (whose headers carry the access token). */
+function summary(error: unknown): { name: string; status?: number; code?: string; message: string } {
+  const status = field(error, 'statusCode');
+  const code = field(error, 'code');
+  // A credential chain's own message says only "authentication failed"; the reasons are in `errors`.
+  const inner = field(error, 'errors');
+  const message = Array.isArray(inner)
+    ? inner.map((each: unknown) => firstLine(each instanceof Error ? each.message : String(each))).join('; ')
+    : firstLine(error instanceof Error ? error.message : String(error));
+  return {
+    name: typeof field(error, 'name') === 'string' ? (field(error, 'name') as string) : 'Error',
+    status: typeof status === 'number' ? status : undefined,
+    code: typeof code === 'string' ? code : undefined,
+    message,
+  };
+}
+
+/** Turns a failed Key Vault call into RA_CERT_UNAVAILABLE: denied, missing, transient or misconfigured. */
+export function keyVaultFailure(
+  error: unknown,
+  object: 'certificate' | 'secret',
+  location: RaLocation,
+): BrokerError {
+  if (location.kind !== 'key-vault') throw new Error('keyVaultFailure needs a Key Vault location');
+  const { status, code, name, message } = summary(error);
+  // Keep only a sanitised cause: the SDK error holds the request, including the bearer token.
+  const cause = new Error(
+    `${name}${status === undefined ? '' : ` ${status}`}${code === undefined ? '' : ` ${code}`}: ${message}`,
+  );
+  const what =
+    object === 'certificate'
+      ? `certificate "${location.certificateName}"`
+      : `secret "${location.certificateName}" (the private key)`;
+  const fail = (problem: string, remedy: string, retryable = false) =>
+    raCredentialFailure(location, problem, remedy, { retryable, cause });
+
+  if (CREDENTIAL_ERRORS.has(name)) {
+    return fail(
+      `Key Vault denied: no access token for https://vault.azure.net could be obtained from the managed identity (${name}: ${message}).`,
+      `Turn on the Function App's managed identity (Identity > System assigned) and ${ROLES_REMEDY}. Locally, run the dev stack (IDENTITY_ENDPOINT and IDENTITY_HEADER point at the Key Vault stand-in) or use RA_CERTIFICATE_PFX_FILE.`,
+      /network unreachable/i.test(message),
+    );
+  }
+  if (status === 401) {
+    return fail(
+      `Key Vault denied reading the ${what}: 401 ${code ?? 'Unauthorized'} (${message}).`,
+      `Make sure the access token comes from the managed identity of the vault's tenant, and ${ROLES_REMEDY}.`,
+    );
+  }
+  if (status === 403) {
+    const disabled = /disabled/i.test(message);
+    return fail(
+      `Key Vault denied reading the ${what}: 403 ${code ?? 'Forbidden'} (${message}).`,
+      disabled
+        ? `Enable the current version of "${location.certificateName}" in the vault, or import a new enabled version.`
+        : object === 'secret'
+          ? `Grant the broker's managed identity "Key Vault Secrets User" on the vault (the private key is read as a secret; "Key Vault Certificate User" alone is not enough), or with access policies Get on secrets.`
+          : `Grant the broker's managed identity "Key Vault Certificate User" on the vault (and "Key Vault Secrets User" for the private key), or with access policies Get on certificates and secrets.`,
+    );
+  }
+  if (status === 404) {
+    return object === 'certificate'
+      ? fail(
+          `missing: the vault has no certificate named "${location.certificateName}" (404 ${code ?? 'NotFound'}).`,
+          `Import the DigiCert RA certificate (PFX with its private key, exportable key policy) into the vault under the name "${location.certificateName}", or set RA_CERTIFICATE_NAME to the name it has.`,
+        )
+      : fail(
+          `missing: the certificate exists but its secret "${location.certificateName}"${location.version ? ` version ${location.version}` : ''} holding the private key was not found (404 ${code ?? 'NotFound'}).`,
+          `Re-import the RA certificate with its private key as a new version of "${location.certificateName}" (Key Vault keeps the key material in the secret of the same name).`,
+        );
+  }
+  if (status !== undefined && (status === 408 || status === 429 || status >= 500)) {
+    return fail(
+      `Key Vault is unavailable or throttling: ${[status, code].filter((part) => part !== undefined).join(' ')} while reading the ${what} (${message}).`,
+      "Transient: the request is retried. If it persists, check the vault's health and request rate in the Azure portal.",
+      true,
+    );
+  }
+  if (code !== undefined && TLS_TRUST_CODES.has(code)) {
+    return fail(
+      `the TLS connection to Key Vault failed: ${code} (the vault's server certificate is not trusted).`,
+      "Key Vault's server certificate must chain to a trusted root. Locally, start the process with NODE_EXTRA_CA_CERTS pointing at the dev TLS root of the Key Vault stand-in; TLS verification is never turned off.",
+    );
+  }
+  if (
+    status === undefined &&
+    ((code !== undefined && (NETWORK_CODES.has(code) || code.startsWith('UND_ERR'))) ||
+      /socket|network|timed? ?out/i.test(message))
+  ) {
+    return fail(
+      `Key Vault could not be reached while reading the ${what}: ${code ?? name} (${message}).`,
+      `Transient: the request is retried. If it persists, check KEY_VAULT_URL (${location.vaultUrl}) and the network path from the Function App to the vault (private endpoint, firewall, DNS).`,
+      true,
+    );
+  }
+  return fail(
+    `reading the ${what} from Key Vault failed: ${name}${status === undefined ? '' : ` ${status}`}${code === undefined ? '' : ` ${code}`} (${message}).`,
+    `Check KEY_VAULT_URL and RA_CERTIFICATE_NAME, and ${ROLES_REMEDY}.`,
+  );
+}
+
+function readSecretMaterial(
+  secret: KeyVaultSecret,
+  policyContentType: string | undefined,
+  location: RaLocation,
+): RaKeyMaterial {
+  const value = secret.value;
+  if (value === undefined || value === '') {
+    throw raCredentialFailure(
+      location,
+      'no private key: the secret behind the certificate is empty.',
+      `Re-import the RA certificate with its private key as a new version of the certificate.`,
+    );
+  }
+  const contentType = (secret.properties.contentType ?? policyContentType ?? '').toLowerCase();
+  try {
+    if (
+      contentType === 'application/x-pem-file' ||
+      (contentType !== 'application/x-pkcs12' && value.trimStart().startsWith('-----BEGIN'))
+    ) {
+      return readPem(value);
+    }
+    const der = Buffer.from(value, 'base64');
+    return looksLikePem(der) ? readPem(der.toString('utf8')) : readPkcs12(der, undefined);
+  } catch (error) {
+    if (error instanceof MaterialReadError) {
+      throw raCredentialFailure(
+        location,
+        `the secret (content type ${contentType || 'not set'}) could not be read: ${error.message}.`,
+        'Re-import the RA certificate into Key Vault as a PFX with its private key (Key Vault then serves it as application/x-pkcs12 without a password).',
+      );
+    }
+    throw error;
+  }
+}
+
+export class KeyVaultRaCredentialSource implements RaCredentialSource {
+  private readonly vaultUrl: string;
+  private readonly certificateName: string;
+  private readonly thumbprintPin?: string;
+  private readonly now: () => Date;
+  private readonly certificates: CertificateClient;
+  private readonly secrets: SecretClient;
+
+  /** Throws BrokerError RA_CERT_UNAVAILABLE when the vault URL or certificate name cannot be right. */
+  constructor(options: KeyVaultRaCredentialSourceOptions) {
+    this.vaultUrl = validatedVaultUrl(options.vaultUrl);
+    if (!NAME_PATTERN.test(options.certificateName)) {
+      throw new BrokerError(
+        'RA_CERT_UNAVAILABLE',
+        `RA_CERTIFICATE_NAME "${options.certificateName}" is not a valid Key Vault certificate name (1-127 letters, digits and dashes).`,
+        { remedy: 'Set RA_CERTIFICATE_NAME to the name of the RA certificate in the vault.' },
+      );
+    }
+    this.certificateName = options.certificateName;
+    this.thumbprintPin =
+      options.thumbprintPin === undefined ? undefined : normaliseThumbprint(options.thumbprintPin);
+    this.now = options.now ?? (() => new Date());
+    const credential = options.credential ?? new DefaultAzureCredential();
+    const clientOptions = keyVaultClientOptions(this.vaultUrl, options);
+    this.certificates = new CertificateClient(this.vaultUrl, credential, clientOptions);
+    this.secrets = new SecretClient(this.vaultUrl, credential, clientOptions);
+  }
+
+  async load(): Promise<RaCredential> {
+    let location: RaLocation = {
+      kind: 'key-vault',
+      vaultUrl: this.vaultUrl,
+      certificateName: this.certificateName,
+    };
+    let metadata: KeyVaultCertificateWithPolicy;
+    try {
+      metadata = await this.certificates.getCertificate(this.certificateName);
+    } catch (error) {
+      throw keyVaultFailure(error, 'certificate', location);
+    }
+    const version = metadata.properties.version;
+    location = { ...location, version };
+    if (metadata.properties.enabled === false) {
+      throw raCredentialFailure(
+        location,
+        'disabled: the current version of the certificate is disabled in Key Vault.',
+        `Enable that version of "${this.certificateName}" in the vault, or import the RA certificate as a new, enabled version.`,
+      );
+    }
+    if (metadata.cer === undefined || metadata.cer.length === 0) {
+      throw raCredentialFailure(
+        location,
+        'holds no certificate yet (a pending certificate operation or an unmerged CSR).',
+        `Complete the certificate in Key Vault: merge the RA certificate DigiCert issued ("Get an RA Cert") into "${this.certificateName}", or import it as a PFX with its private key.`,
+      );
+    }
+    const certificate = new X509Certificate(Buffer.from(metadata.cer));
+    const now = this.now();
+    // Metadata first: a wrong, expired or non-client-auth certificate fails without reading the key at all.
+    checkRaCertificate(certificate, { location, thumbprintPin: this.thumbprintPin, now });
+    if (metadata.policy?.exportable === false) {
+      throw raCredentialFailure(
+        location,
+        'no private key: the key policy is not exportable, so Key Vault never hands out the private key the broker needs for mutual TLS.',
+        `Re-import the RA certificate's PFX as a new version of "${this.certificateName}" with an exportable key policy (key_props.exportable: true, e.g. az keyvault certificate import --policy with "exportable": true).`,
+      );
+    }
+    let secret: KeyVaultSecret;
+    try {
+      // The very version the metadata came from, so certificate and key agree even mid-rotation.
+      secret = await this.secrets.getSecret(this.certificateName, { version });
+    } catch (error) {
+      throw keyVaultFailure(error, 'secret', location);
+    }
+    const material = readSecretMaterial(secret, metadata.policy?.contentType, location);
+    return buildRaCredential(material, {
+      location,
+      certificate,
+      thumbprintPin: this.thumbprintPin,
+      now,
+      missingKeyRemedy: `Import the RA certificate together with its private key (a PFX exported with "Yes, export the private key") as a new version of "${this.certificateName}", with an exportable key policy.`,
+    });
+  }
+}
