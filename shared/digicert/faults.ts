@@ -1,0 +1,525 @@
+/**
+ * Classification of everything that can go wrong talking to the CA into the contract's error codes. This is
+ * the only module that looks at network error codes, HTTP statuses and fault strings; everything above it
+ * sees BrokerError only. Messages name the operation and the host; the CA's own words go to `caMessage`.
+ */
+import { BrokerError, DEFAULT_REMEDIES, ErrorCode } from '../contract/errors';
+import { PkiWsService, SoapAnswer, SoapFault, SoapParseError, parseSoapAnswer } from './soap';
+
+export interface CallContext {
+  /** The PKI-WS operation: getPolicies, requestSecurityToken, getStatus, … */
+  operation: string;
+  /** The CA host as the request named it (host or host:port). */
+  caHost: string;
+  service: PkiWsService;
+  /** The certificate profile the call is about, when there is one (for messages). */
+  profileOid?: string;
+}
+
+/** What one attempt came to: the parsed SOAP answer, or an error and (for 429/503) the delay the CA asked for. */
+export type AttemptOutcome =
+  { ok: true; answer: SoapAnswer } | { ok: false; error: BrokerError; retryAfterMs?: number };
+
+export interface HttpAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  bodyText: string;
+}
+
+function describe(context: CallContext): string {
+  return `DigiCert ${context.operation} at ${context.caHost}`;
+}
+
+function error(
+  code: ErrorCode,
+  context: CallContext,
+  problem: string,
+  options: { remedy?: string; retryable?: boolean; caMessage?: string; cause?: unknown } = {},
+): BrokerError {
+  return new BrokerError(code, `${describe(context)} failed: ${problem}`, options);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Before any network
+
+export function notAllowedError(caHost: string, reason: string): BrokerError {
+  return new BrokerError('CA_NOT_ALLOWED', `certificateAuthority "${caHost}" ${reason}`);
+}
+
+export function credentialError(cause: unknown): BrokerError {
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  return new BrokerError('RA_CERT_UNAVAILABLE', `the RA certificate could not be loaded: ${detail}`, {
+    retryable: true,
+    cause,
+  });
+}
+
+export function transactionIdError(context: CallContext, length: number): BrokerError {
+  return error(
+    'INVALID_REQUEST',
+    context,
+    `clientTransactionID is ${length} characters long; PKI-WS accepts at most 40`,
+    {
+      remedy: 'Use a request identifier of at most 40 characters (a UUID fits).',
+    },
+  );
+}
+
+export function unsendableValueError(context: CallContext, field: string, problem: string): BrokerError {
+  return error('INVALID_REQUEST', context, `${field} cannot be sent to the CA: ${problem}`, {
+    remedy: `Remove the character from ${field} in the request or the user's directory data.`,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Network and TLS errors
+
+const SERVER_CERTIFICATE_ERRORS = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+  'UNABLE_TO_GET_CRL',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'ERROR_IN_CERT_NOT_BEFORE_FIELD',
+  'ERROR_IN_CERT_NOT_AFTER_FIELD',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_CHAIN_TOO_LONG',
+  'CERT_REVOKED',
+  'INVALID_CA',
+  'PATH_LENGTH_EXCEEDED',
+  'INVALID_PURPOSE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+]);
+
+const NAME_MISMATCH_ERRORS = new Set(['ERR_TLS_CERT_ALTNAME_INVALID', 'HOSTNAME_MISMATCH']);
+
+// Alerts a server sends when it does not accept the client certificate.
+const CLIENT_CERTIFICATE_ALERT =
+  /^ERR_SSL_(?:SSLV3|TLSV1|TLSV13)_ALERT_(?:BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_REQUIRED|CERTIFICATE_UNKNOWN|CERTIFICATE_REVOKED|CERTIFICATE_EXPIRED|UNSUPPORTED_CERTIFICATE|ACCESS_DENIED|HANDSHAKE_FAILURE|DECRYPT_ERROR)$/;
+
+const TIMEOUT_ERRORS = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+]);
+
+const CONNECTION_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_DESTROYED',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+]);
+
+interface ErrorFacts {
+  code?: string;
+  name?: string;
+  message: string;
+  bytesRead?: number;
+}
+
+function factsOf(value: unknown): ErrorFacts {
+  // Look through AggregateError (several addresses tried) and `cause` chains for the first coded error.
+  let current: unknown = value;
+  for (let depth = 0; depth < 5; depth += 1) {
+    if (typeof current !== 'object' || current === null) break;
+    const record = current as { code?: unknown; cause?: unknown; errors?: unknown };
+    if (record.code === undefined && Array.isArray(record.errors) && record.errors.length > 0) {
+      current = record.errors[0];
+      continue;
+    }
+    if (typeof record.code === 'string' || record.cause === undefined) break;
+    current = record.cause;
+  }
+  // Not `instanceof Error`: DOMException (AbortSignal.timeout) is not an Error in every realm.
+  if (typeof current !== 'object' || current === null) return { message: String(current) };
+  const record = current as { name?: unknown; message?: unknown; code?: unknown; socket?: unknown };
+  const facts: ErrorFacts = {
+    message: typeof record.message === 'string' ? record.message : String(current),
+  };
+  if (typeof record.name === 'string') facts.name = record.name;
+  if (typeof record.code === 'string') facts.code = record.code;
+  const socket = record.socket;
+  if (typeof socket === 'object' && socket !== null) {
+    const bytesRead = (socket as { bytesRead?: unknown }).bytesRead;
+    if (typeof bytesRead === 'number') facts.bytesRead = bytesRead;
+  }
+  return facts;
+}
+
+function quote(facts: ErrorFacts): string {
+  return facts.code === undefined ? facts.message : `${facts.code}: ${facts.message}`;
+}
+
+/**
+ * Errors that mean the RA credential did not work — the CA refused it, or it could not be used at all — so a
+ * kept credential should be read again.
+ */
+const raRejections = new WeakSet<BrokerError>();
+
+export function isRaCertificateRejection(error: BrokerError): boolean {
+  return raRejections.has(error);
+}
+
+function raRejected(created: BrokerError): BrokerError {
+  raRejections.add(created);
+  return created;
+}
+
+const RA_REJECTED_REMEDY =
+  'DigiCert did not accept the RA certificate. Make sure the broker uses the RA certificate DigiCert issued for this account (RA_CERTIFICATE_NAME, or RA_CERT_THUMBPRINT if pinned) with its private key, that it has the client-authentication EKU and is neither expired nor revoked, and that CA_ALLOWED_HOSTS names the DigiCert host of that account.';
+
+export interface TransportFailure {
+  /** The attempt was cut by the per-attempt timeout (its AbortSignal fired). */
+  attemptTimedOut: boolean;
+  requestTimeoutMs: number;
+  connectTimeoutMs: number;
+}
+
+/** Turns an exception thrown while connecting, sending or reading into a BrokerError. */
+export function classifyTransportError(
+  cause: unknown,
+  context: CallContext,
+  failure: TransportFailure,
+): BrokerError {
+  if (cause instanceof BrokerError) return cause;
+  const facts = factsOf(cause);
+  const code = facts.code ?? '';
+
+  if (NAME_MISMATCH_ERRORS.has(code)) {
+    return error(
+      'CA_TLS_FAILED',
+      context,
+      `the CA's server certificate is not issued for "${context.caHost}" — wrong FQDN? (${quote(facts)})`,
+      {
+        remedy: `Set the certification authority to the exact DigiCert FQDN of your account (such as pki-ws.symauth.com): the certificate the server at ${context.caHost} presented does not name it.`,
+        cause,
+      },
+    );
+  }
+  if (SERVER_CERTIFICATE_ERRORS.has(code)) {
+    return error('CA_TLS_FAILED', context, `the CA's server certificate is not trusted (${quote(facts)})`, {
+      remedy: `Check that ${context.caHost} is the DigiCert FQDN of your account and that its certificate chains to a root this host trusts; nothing between the broker and DigiCert may intercept TLS.`,
+      cause,
+    });
+  }
+  if (CLIENT_CERTIFICATE_ALERT.test(code)) {
+    return raRejected(
+      error('CA_TLS_FAILED', context, `the CA rejected the RA certificate (${quote(facts)})`, {
+        remedy: RA_REJECTED_REMEDY,
+        cause,
+      }),
+    );
+  }
+  if (
+    /before secure TLS connection was established/i.test(facts.message) ||
+    (code === 'UND_ERR_SOCKET' && facts.bytesRead === 0 && !failure.attemptTimedOut)
+  ) {
+    // TLS 1.3 servers verify the client certificate after the client considers the handshake done; a
+    // rejection then shows as the server hanging up before a single byte of answer.
+    return raRejected(
+      error(
+        'CA_TLS_FAILED',
+        context,
+        `the CA closed the connection during the TLS handshake without answering: the RA certificate was most likely rejected (${quote(facts)})`,
+        { remedy: RA_REJECTED_REMEDY, cause },
+      ),
+    );
+  }
+  if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) {
+    return error('CA_TLS_FAILED', context, `the TLS handshake failed (${quote(facts)})`, { cause });
+  }
+  if (code.startsWith('ERR_OSSL_')) {
+    // Raised while building the TLS context from our own credential (key not matching the certificate, a
+    // key that cannot be decoded): read it again, it may have been replaced.
+    return raRejected(
+      new BrokerError(
+        'RA_CERT_UNAVAILABLE',
+        `${describe(context)} failed: the RA certificate or its private key cannot be used for TLS (${code})`,
+        { retryable: false, cause },
+      ),
+    );
+  }
+  if (failure.attemptTimedOut || facts.name === 'TimeoutError') {
+    return error(
+      'CA_TIMEOUT',
+      context,
+      `no complete answer within ${failure.requestTimeoutMs} ms (CA_REQUEST_TIMEOUT_MS)`,
+      { cause },
+    );
+  }
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return error(
+      'CA_TIMEOUT',
+      context,
+      `no connection within ${failure.connectTimeoutMs} ms (CA_CONNECT_TIMEOUT_MS)`,
+      { cause },
+    );
+  }
+  if (TIMEOUT_ERRORS.has(code)) {
+    return error('CA_TIMEOUT', context, `the CA did not answer in time (${quote(facts)})`, { cause });
+  }
+  if (code === 'ENOTFOUND') {
+    return error(
+      'CA_UNAVAILABLE',
+      context,
+      `DNS does not know the host name "${context.caHost}" (${quote(facts)}); check the FQDN`,
+      { cause },
+    );
+  }
+  if (code === 'ECONNREFUSED') {
+    return error('CA_UNAVAILABLE', context, `the connection was refused (${quote(facts)})`, { cause });
+  }
+  if (CONNECTION_ERRORS.has(code)) {
+    return error('CA_UNAVAILABLE', context, `the connection broke (${quote(facts)})`, { cause });
+  }
+  return error('CA_UNAVAILABLE', context, `the request could not be completed (${quote(facts)})`, { cause });
+}
+
+export function responseTooLargeError(context: CallContext, limitBytes: number): BrokerError {
+  return error('CA_REJECTED', context, `the answer is larger than ${limitBytes} bytes`, {
+    caMessage: `answer larger than ${limitBytes} bytes`,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// HTTP answers and SOAP faults
+
+/** Retry-After as delay-seconds or an HTTP date, in ms from `nowMs`; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | string[] | undefined, nowMs: number): number | undefined {
+  const text = (Array.isArray(value) ? value[0] : value)?.trim();
+  if (text === undefined || text === '') return undefined;
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}
+
+function caWords(fault: SoapFault): string {
+  const parts = [fault.faultString];
+  if (fault.detailMessage !== undefined && fault.detailMessage !== fault.faultString) {
+    parts.push(fault.detailMessage);
+  } else if (fault.detailMessage === undefined && fault.detailText !== '') {
+    parts.push(fault.detailText);
+  }
+  const words = parts.filter((part) => part !== '').join(' — ');
+  const withCode = fault.errorCode === undefined ? words : `${words} (errorcode ${fault.errorCode})`;
+  return withCode === '' ? `SOAP fault ${fault.code}` : withCode;
+}
+
+// '.' never crosses a newline, and the parts of a fault are joined with newlines: a pattern matches within
+// one part (OIDs contain dots, so sentences are not a usable boundary).
+const PROFILE_UNKNOWN = [
+  /not understood/i,
+  /\bprofile\b.{0,120}?\b(?:oid|id)\b.{0,120}?(?:not valid|invalid|unknown|not found|does not exist|doesn't exist|not exist|not recogni[sz]ed)/i,
+  /\b(?:unknown|invalid|no such)\s+(?:certificate\s+)?profile/i,
+  /\bprofile\b.{0,120}?(?:not found|does not exist|unknown)/i,
+];
+const POLICY_VERIFICATION = [
+  /not in the list of.{0,80}?supported attributes/i,
+  /\bpolicy verification\b/i,
+  /\bverification of (?:the )?policy\b/i,
+  /\bmandatory\b/i,
+  /\bmissing\b/i,
+  /\brequired attribute\b/i,
+  /\battribute\b.{0,80}?\bnot (?:supported|allowed|permitted)\b/i,
+];
+const NAME_FIELDS = /\bmail_(?:first|last)_?name\b/i;
+const CHARACTER_PROBLEM = /charact|special|invalid|not allowed|not supported|unsupported/i;
+const TRANSIENT = /temporar|try again|retry later|\bbusy\b|unavailable|overload|maintenance|timed? ?out/i;
+
+/** Classifies a SOAP fault by its code and words. */
+export function classifyFault(fault: SoapFault, context: CallContext): BrokerError {
+  const caMessage = caWords(fault);
+  const words = [fault.faultString, fault.detailMessage ?? '', fault.detailText, fault.errorCode ?? ''].join(
+    ' \n ',
+  );
+  const quoted = `"${caMessage}"`;
+
+  if (NAME_FIELDS.test(words) && CHARACTER_PROBLEM.test(words)) {
+    return error(
+      'NAME_CHARACTERS_UNSUPPORTED',
+      context,
+      `the CA refuses the characters of a first or last name (mail_firstname/mail_lastname): ${quoted}`,
+      { caMessage },
+    );
+  }
+  if (PROFILE_UNKNOWN.some((pattern) => pattern.test(words))) {
+    const profile =
+      context.profileOid === undefined ? 'the certificate profile' : `profile ${context.profileOid}`;
+    return error('PROFILE_NOT_FOUND', context, `the CA does not know ${profile}: ${quoted}`, { caMessage });
+  }
+  if (POLICY_VERIFICATION.some((pattern) => pattern.test(words))) {
+    return error(
+      'POLICY_MISMATCH',
+      context,
+      `the CA's policy verification refused the request's attributes: ${quoted}`,
+      { caMessage },
+    );
+  }
+  const serverSide = ['server', 'receiver'].includes(fault.codeLocalName.toLowerCase());
+  if (serverSide && TRANSIENT.test(words)) {
+    return error('CA_UNAVAILABLE', context, `the CA is temporarily unable to serve: ${quoted}`, {
+      caMessage,
+      retryable: true,
+    });
+  }
+  return error('CA_REJECTED', context, `the CA refused the request: ${quoted}`, { caMessage });
+}
+
+function snippet(text: string): string {
+  const collapsed = text
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return collapsed.length > 200 ? `${collapsed.slice(0, 200)}…` : collapsed;
+}
+
+/** Classifies one HTTP answer: a SOAP answer to hand on, or an error (with the CA's Retry-After, if any). */
+export function interpretHttpAnswer(http: HttpAnswer, context: CallContext, nowMs: number): AttemptOutcome {
+  let answer: SoapAnswer | undefined;
+  let parseProblem: string | undefined;
+  if (http.bodyText.trim() === '') {
+    parseProblem = 'the answer is empty';
+  } else {
+    try {
+      answer = parseSoapAnswer(http.bodyText);
+    } catch (cause) {
+      parseProblem = cause instanceof SoapParseError ? cause.message : String(cause);
+    }
+  }
+  const retryAfterMs =
+    http.status === 429 || http.status === 503
+      ? parseRetryAfter(http.headers['retry-after'], nowMs)
+      : undefined;
+  const withDelay = (failed: BrokerError): AttemptOutcome =>
+    retryAfterMs === undefined ? { ok: false, error: failed } : { ok: false, error: failed, retryAfterMs };
+
+  if (answer?.fault !== undefined) return withDelay(classifyFault(answer.fault, context));
+
+  const status = `HTTP ${http.status}`;
+  const body = snippet(http.bodyText);
+  const caMessage = body === '' ? status : `${status}: ${body}`;
+  if (http.status >= 200 && http.status < 300) {
+    if (answer !== undefined) return { ok: true, answer };
+    return {
+      ok: false,
+      error: unexpectedAnswerError(context, `the answer is not SOAP (${parseProblem})`, caMessage),
+    };
+  }
+  if (http.status === 429) {
+    return withDelay(error('CA_UNAVAILABLE', context, `the CA asks to slow down (${status})`, { caMessage }));
+  }
+  if (http.status >= 500) {
+    return withDelay(
+      error('CA_UNAVAILABLE', context, `the CA answered ${status} without a SOAP fault`, { caMessage }),
+    );
+  }
+  if (http.status === 401 || http.status === 403) {
+    return {
+      ok: false,
+      error: raRejected(
+        error('CA_TLS_FAILED', context, `the CA refused the RA certificate (${status})`, {
+          caMessage,
+          remedy: RA_REJECTED_REMEDY,
+        }),
+      ),
+    };
+  }
+  if (http.status === 404 || http.status === 405) {
+    return {
+      ok: false,
+      error: error(
+        'CA_REJECTED',
+        context,
+        `there is no PKI-WS ${context.service} at ${context.caHost} (${status})`,
+        {
+          caMessage,
+          remedy: `Check that ${context.caHost} is the DigiCert PKI-WS FQDN of your account (such as pki-ws.symauth.com), without a path.`,
+        },
+      ),
+    };
+  }
+  return { ok: false, error: error('CA_REJECTED', context, `the CA answered ${status}`, { caMessage }) };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Answers that parse but do not say what they should
+
+export function unexpectedAnswerError(
+  context: CallContext,
+  problem: string,
+  caMessage?: string,
+): BrokerError {
+  return error('CA_REJECTED', context, `the answer could not be understood: ${problem}`, {
+    caMessage: caMessage ?? problem,
+    remedy: `${DEFAULT_REMEDIES.CA_REJECTED} If the answer looks unrelated to PKI-WS, check that ${context.caHost} is the DigiCert PKI-WS host of your account.`,
+  });
+}
+
+export function profileNotInPolicyError(
+  context: CallContext,
+  profileOid: string,
+  known: string[],
+): BrokerError {
+  const offered = known.length === 0 ? 'no policy at all' : `policies for ${known.join(', ')} only`;
+  return error(
+    'PROFILE_NOT_FOUND',
+    context,
+    `the CA has no policy for certificate profile ${profileOid} (it returned ${offered})`,
+    { caMessage: `no policy for ${profileOid}` },
+  );
+}
+
+export function pendingApprovalError(
+  context: CallContext,
+  reference: string,
+  disposition?: string,
+): BrokerError {
+  const caMessage =
+    disposition === undefined
+      ? `pendingTokenReferenceID ${reference}`
+      : `${disposition} (pendingTokenReferenceID ${reference})`;
+  return error(
+    'CA_REJECTED',
+    context,
+    `the CA did not issue the certificate: the request waits for approval (reference ${reference})`,
+    {
+      caMessage,
+      remedy:
+        'The DigiCert certificate profile requires administrator approval, which an Intune PKCS enrollment cannot wait for. Turn off manual approval in the DigiCert profile used for Intune, then resubmit the request.',
+    },
+  );
+}
+
+export function caDownError(context: CallContext, statusMessage: string): BrokerError {
+  return error('CA_UNAVAILABLE', context, `the CA reports its enrollment service DOWN: "${statusMessage}"`, {
+    caMessage: statusMessage,
+  });
+}
+
+/** The final error after `attempts` tries of a retryable failure: same code, the count in the message. */
+export function afterAttempts(last: BrokerError, attempts: number): BrokerError {
+  if (attempts <= 1) return last;
+  const final = new BrokerError(last.code, `${last.message} (${attempts} attempts)`, {
+    remedy: last.remedy,
+    retryable: last.retryable,
+    caMessage: last.caMessage,
+    cause: last.cause,
+  });
+  return raRejections.has(last) ? raRejected(final) : final;
+}

@@ -1,0 +1,416 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { BrokerError, ErrorCode } from '../../../shared/contract/errors';
+import {
+  CallContext,
+  afterAttempts,
+  classifyFault,
+  classifyTransportError,
+  interpretHttpAnswer,
+  isRaCertificateRejection,
+  parseRetryAfter,
+} from '../../../shared/digicert/faults';
+import type { SoapFault } from '../../../shared/digicert/soap';
+
+const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'digicert');
+const context: CallContext = {
+  operation: 'requestSecurityToken',
+  caHost: 'ca.fabrikam.test',
+  service: 'enrollmentService',
+  profileOid: '2.16.840.1.113733.1.16.1.2.3.1.1.61234567',
+};
+const failure = { attemptTimedOut: false, requestTimeoutMs: 30000, connectTimeoutMs: 10000 };
+
+function coded(code: string, message = 'x', extra: Record<string, unknown> = {}): Error {
+  return Object.assign(new Error(message), { code, ...extra });
+}
+
+describe('classifyTransportError', () => {
+  const table: [string, unknown, ErrorCode, boolean, RegExp][] = [
+    [
+      'untrusted server',
+      coded('UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'unable to verify the first certificate'),
+      'CA_TLS_FAILED',
+      false,
+      /server certificate is not trusted/,
+    ],
+    ['self-signed server', coded('DEPTH_ZERO_SELF_SIGNED_CERT'), 'CA_TLS_FAILED', false, /not trusted/],
+    ['expired server', coded('CERT_HAS_EXPIRED'), 'CA_TLS_FAILED', false, /not trusted/],
+    [
+      'name mismatch',
+      coded('ERR_TLS_CERT_ALTNAME_INVALID', "Hostname/IP does not match certificate's altnames"),
+      'CA_TLS_FAILED',
+      false,
+      /wrong FQDN/,
+    ],
+    [
+      'alert bad certificate',
+      coded('ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE'),
+      'CA_TLS_FAILED',
+      false,
+      /rejected the RA certificate/,
+    ],
+    [
+      'alert unknown ca',
+      coded('ERR_SSL_TLSV1_ALERT_UNKNOWN_CA'),
+      'CA_TLS_FAILED',
+      false,
+      /rejected the RA certificate/,
+    ],
+    [
+      'certificate required',
+      coded('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED'),
+      'CA_TLS_FAILED',
+      false,
+      /rejected the RA certificate/,
+    ],
+    [
+      'closed in handshake (TLS 1.3)',
+      coded('UND_ERR_SOCKET', 'other side closed', { socket: { bytesRead: 0 } }),
+      'CA_TLS_FAILED',
+      false,
+      /RA certificate was most likely rejected/,
+    ],
+    [
+      'reset in handshake (TLS 1.2)',
+      coded('ECONNRESET', 'Client network socket disconnected before secure TLS connection was established'),
+      'CA_TLS_FAILED',
+      false,
+      /during the TLS handshake/,
+    ],
+    ['not TLS at all', coded('ERR_SSL_WRONG_VERSION_NUMBER'), 'CA_TLS_FAILED', false, /TLS handshake failed/],
+    [
+      'broken RA key',
+      coded('ERR_OSSL_X509_KEY_VALUES_MISMATCH'),
+      'RA_CERT_UNAVAILABLE',
+      false,
+      /cannot be used for TLS/,
+    ],
+    [
+      'connect timeout',
+      coded('UND_ERR_CONNECT_TIMEOUT'),
+      'CA_TIMEOUT',
+      true,
+      /no connection within 10000 ms/,
+    ],
+    ['headers timeout', coded('UND_ERR_HEADERS_TIMEOUT'), 'CA_TIMEOUT', true, /did not answer in time/],
+    ['body timeout', coded('UND_ERR_BODY_TIMEOUT'), 'CA_TIMEOUT', true, /did not answer in time/],
+    [
+      'abort timeout',
+      new DOMException('The operation was aborted due to timeout', 'TimeoutError'),
+      'CA_TIMEOUT',
+      true,
+      /within 30000 ms/,
+    ],
+    [
+      'refused',
+      coded('ECONNREFUSED', 'connect ECONNREFUSED 10.0.0.1:443'),
+      'CA_UNAVAILABLE',
+      true,
+      /refused/,
+    ],
+    [
+      'refused, several addresses',
+      new AggregateError([coded('ECONNREFUSED'), coded('ECONNREFUSED')]),
+      'CA_UNAVAILABLE',
+      true,
+      /refused/,
+    ],
+    [
+      'refused, as a cause',
+      new TypeError('fetch failed', { cause: coded('ECONNREFUSED') }),
+      'CA_UNAVAILABLE',
+      true,
+      /refused/,
+    ],
+    ['reset', coded('ECONNRESET', 'read ECONNRESET'), 'CA_UNAVAILABLE', true, /connection broke/],
+    [
+      'closed mid-answer',
+      coded('UND_ERR_SOCKET', 'other side closed', { socket: { bytesRead: 812 } }),
+      'CA_UNAVAILABLE',
+      true,
+      /connection broke/,
+    ],
+    ['DNS', coded('ENOTFOUND', 'getaddrinfo ENOTFOUND ca.fabrikam.test'), 'CA_UNAVAILABLE', true, /DNS/],
+    ['unknown', new Error('something odd'), 'CA_UNAVAILABLE', true, /something odd/],
+  ];
+
+  it.each(table)('%s', (_label, cause, code, retryable, message) => {
+    const error = classifyTransportError(cause, context, failure);
+    expect(error.code).toBe(code);
+    expect(error.retryable).toBe(retryable);
+    expect(error.message).toMatch(message);
+    expect(error.message).toContain('requestSecurityToken at ca.fabrikam.test');
+  });
+
+  it('calls an attempt cut by its own timeout CA_TIMEOUT, whatever undici threw', () => {
+    const error = classifyTransportError(coded('UND_ERR_ABORTED', 'Request aborted'), context, {
+      ...failure,
+      attemptTimedOut: true,
+    });
+    expect(error.code).toBe('CA_TIMEOUT');
+  });
+
+  it('marks failures of the RA credential (so it is read again) and nothing else', () => {
+    const marked = (code: string) =>
+      isRaCertificateRejection(classifyTransportError(coded(code), context, failure));
+    expect(marked('ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE')).toBe(true);
+    expect(marked('ERR_OSSL_X509_KEY_VALUES_MISMATCH')).toBe(true);
+    expect(marked('UNABLE_TO_VERIFY_LEAF_SIGNATURE')).toBe(false);
+    expect(marked('ECONNREFUSED')).toBe(false);
+    expect(marked('UND_ERR_HEADERS_TIMEOUT')).toBe(false);
+    const rejected = classifyTransportError(
+      coded('UND_ERR_SOCKET', 'other side closed', { socket: { bytesRead: 0 } }),
+      context,
+      failure,
+    );
+    expect(isRaCertificateRejection(afterAttempts(rejected, 2))).toBe(true);
+  });
+
+  it('gives tailored remedies for the three TLS failures', () => {
+    const untrusted = classifyTransportError(coded('SELF_SIGNED_CERT_IN_CHAIN'), context, failure);
+    const mismatch = classifyTransportError(coded('ERR_TLS_CERT_ALTNAME_INVALID'), context, failure);
+    const rejected = classifyTransportError(coded('ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE'), context, failure);
+    expect(untrusted.remedy).toMatch(/chains to a root/);
+    expect(mismatch.remedy).toMatch(/exact DigiCert FQDN/);
+    expect(rejected.remedy).toMatch(/RA certificate DigiCert issued/);
+  });
+});
+
+function fault(
+  faultString: string,
+  detailMessage?: string,
+  code = 'soapenv:Client',
+  errorCode?: string,
+): SoapFault {
+  const result: SoapFault = {
+    code,
+    codeLocalName: code.slice(code.indexOf(':') + 1),
+    faultString,
+    detailText: [errorCode, detailMessage].filter(Boolean).join(' '),
+  };
+  if (detailMessage !== undefined) result.detailMessage = detailMessage;
+  if (errorCode !== undefined) result.errorCode = errorCode;
+  return result;
+}
+
+describe('classifyFault', () => {
+  const table: [string, SoapFault, ErrorCode, boolean][] = [
+    ['element not understood', fault('A request element was not understood.'), 'PROFILE_NOT_FOUND', false],
+    [
+      'profile OID not valid',
+      fault('Validation failed', 'Certificate profile OID 1.2.3 is not valid for this account.'),
+      'PROFILE_NOT_FOUND',
+      false,
+    ],
+    ['unknown profile', fault('Unknown certificate profile 1.2.3'), 'PROFILE_NOT_FOUND', false],
+    [
+      'unsupported attribute',
+      fault(
+        'Policy verification failed.',
+        'The attribute is not in the list of DigiCert supported attributes for certificate templates.',
+      ),
+      'POLICY_MISMATCH',
+      false,
+    ],
+    ['mandatory missing', fault('Mandatory attribute common_name is missing'), 'POLICY_MISMATCH', false],
+    [
+      'name characters',
+      fault('Invalid value', 'Special characters are not allowed in mail_firstname'),
+      'NAME_CHARACTERS_UNSUPPORTED',
+      false,
+    ],
+    [
+      'name characters, capital N',
+      fault('mail_lastName contains an invalid character: _'),
+      'NAME_CHARACTERS_UNSUPPORTED',
+      false,
+    ],
+    [
+      'server busy',
+      fault('Server busy, try again later', undefined, 'soapenv:Server'),
+      'CA_UNAVAILABLE',
+      true,
+    ],
+    [
+      'receiver unavailable (SOAP 1.2)',
+      fault('Service temporarily unavailable', undefined, 'env:Receiver'),
+      'CA_UNAVAILABLE',
+      true,
+    ],
+    [
+      'client fault that reads transient',
+      fault('Busy seat, try again', undefined, 'soapenv:Client'),
+      'CA_REJECTED',
+      false,
+    ],
+    [
+      'server error',
+      fault('Internal error while processing the request', undefined, 'soapenv:Server'),
+      'CA_REJECTED',
+      false,
+    ],
+    [
+      'anything else',
+      fault(
+        'Duplicate certificate for seat',
+        'Seat already holds a valid certificate',
+        'soapenv:Client',
+        '2101',
+      ),
+      'CA_REJECTED',
+      false,
+    ],
+  ];
+
+  it.each(table)('%s', (_label, soapFault, code, retryable) => {
+    const error = classifyFault(soapFault, context);
+    expect(error.code).toBe(code);
+    expect(error.retryable).toBe(retryable);
+    expect(error.caMessage).toContain(soapFault.faultString);
+    if (soapFault.detailMessage !== undefined) expect(error.caMessage).toContain(soapFault.detailMessage);
+    expect(error.message).toContain('ca.fabrikam.test');
+  });
+
+  it('puts faultstring, detail message and errorcode in caMessage', () => {
+    const error = classifyFault(
+      fault('Rejected', 'Seat already holds a valid certificate', 'soapenv:Client', '2101'),
+      context,
+    );
+    expect(error.caMessage).toBe('Rejected — Seat already holds a valid certificate (errorcode 2101)');
+  });
+
+  it('names the profile in PROFILE_NOT_FOUND', () => {
+    expect(classifyFault(fault('A request element was not understood.'), context).message).toContain(
+      context.profileOid,
+    );
+  });
+});
+
+describe('interpretHttpAnswer', () => {
+  const read = (name: string) => readFileSync(path.join(FIXTURES, name), 'utf8');
+  const now = Date.parse('2026-01-10T12:00:00Z');
+  const failed = (outcome: ReturnType<typeof interpretHttpAnswer>) => {
+    if (outcome.ok) throw new Error('expected a failure');
+    return outcome;
+  };
+
+  it('hands on a SOAP answer with 200', () => {
+    const outcome = interpretHttpAnswer(
+      { status: 200, headers: {}, bodyText: read('health-up.xml') },
+      context,
+      now,
+    );
+    expect(outcome.ok).toBe(true);
+  });
+
+  it('classifies a fault by its words, not its HTTP status', () => {
+    const outcome = failed(
+      interpretHttpAnswer(
+        { status: 500, headers: {}, bodyText: read('fault-unknown-profile.xml') },
+        context,
+        now,
+      ),
+    );
+    expect(outcome.error.code).toBe('PROFILE_NOT_FOUND');
+    expect(outcome.error.retryable).toBe(false);
+    expect(outcome.error.caMessage).toBe(
+      'A request element was not understood. — Profile OID 2.16.840.1.113733.1.16.1.2.3.1.1.1 is unknown (errorcode 1003)',
+    );
+    const busy = failed(
+      interpretHttpAnswer(
+        { status: 500, headers: {}, bodyText: read('fault-server-busy.xml') },
+        context,
+        now,
+      ),
+    );
+    expect(busy.error.code).toBe('CA_UNAVAILABLE');
+    expect(busy.error.retryable).toBe(true);
+  });
+
+  it('makes 5xx without a fault CA_UNAVAILABLE, honouring Retry-After on 503', () => {
+    const outcome = failed(
+      interpretHttpAnswer(
+        {
+          status: 503,
+          headers: { 'retry-after': '7' },
+          bodyText: '<html><body><h1>503 Service Unavailable</h1></body></html>',
+        },
+        context,
+        now,
+      ),
+    );
+    expect(outcome.error.code).toBe('CA_UNAVAILABLE');
+    expect(outcome.error.retryable).toBe(true);
+    expect(outcome.retryAfterMs).toBe(7000);
+    expect(outcome.error.caMessage).toBe('HTTP 503: 503 Service Unavailable');
+    const bare = failed(interpretHttpAnswer({ status: 502, headers: {}, bodyText: '' }, context, now));
+    expect(bare.error.code).toBe('CA_UNAVAILABLE');
+    expect(bare.retryAfterMs).toBeUndefined();
+  });
+
+  it('makes 429 CA_UNAVAILABLE with the Retry-After date as a delay', () => {
+    const outcome = failed(
+      interpretHttpAnswer(
+        { status: 429, headers: { 'retry-after': 'Sat, 10 Jan 2026 12:00:05 GMT' }, bodyText: '' },
+        context,
+        now,
+      ),
+    );
+    expect(outcome.error.code).toBe('CA_UNAVAILABLE');
+    expect(outcome.retryAfterMs).toBe(5000);
+  });
+
+  it('makes 401/403 a refused RA certificate, 404 a wrong host, other 4xx and non-SOAP 200 CA_REJECTED', () => {
+    expect(
+      failed(interpretHttpAnswer({ status: 403, headers: {}, bodyText: 'Forbidden' }, context, now)).error
+        .code,
+    ).toBe('CA_TLS_FAILED');
+    const notFound = failed(
+      interpretHttpAnswer({ status: 404, headers: {}, bodyText: '' }, context, now),
+    ).error;
+    expect(notFound.code).toBe('CA_REJECTED');
+    expect(notFound.message).toMatch(/no PKI-WS enrollmentService at ca\.fabrikam\.test/);
+    expect(
+      failed(interpretHttpAnswer({ status: 400, headers: {}, bodyText: 'bad' }, context, now)).error.code,
+    ).toBe('CA_REJECTED');
+    const html = failed(
+      interpretHttpAnswer({ status: 200, headers: {}, bodyText: '<html><p>hi</p></html>' }, context, now),
+    ).error;
+    expect(html.code).toBe('CA_REJECTED');
+    expect(html.message).toMatch(/not SOAP/);
+  });
+});
+
+describe('parseRetryAfter', () => {
+  const now = Date.parse('2026-01-10T12:00:00Z');
+  it.each([
+    ['120', 120000],
+    [' 0 ', 0],
+    ['Sat, 10 Jan 2026 12:01:00 GMT', 60000],
+    ['Sat, 10 Jan 2026 11:00:00 GMT', 0],
+    ['soon', undefined],
+    ['', undefined],
+    [undefined, undefined],
+  ])('%p → %p', (value, expected) => {
+    expect(parseRetryAfter(value, now)).toBe(expected);
+  });
+  it('takes the first of repeated headers', () => {
+    expect(parseRetryAfter(['3', '9'], now)).toBe(3000);
+  });
+});
+
+describe('afterAttempts', () => {
+  it('keeps code, remedy and CA message and adds the count', () => {
+    const last = new BrokerError('CA_TIMEOUT', 'x timed out', { caMessage: 'slow' });
+    const final = afterAttempts(last, 3);
+    expect(final).toMatchObject({
+      code: 'CA_TIMEOUT',
+      retryable: true,
+      caMessage: 'slow',
+      remedy: last.remedy,
+    });
+    expect(final.message).toBe('x timed out (3 attempts)');
+    expect(afterAttempts(last, 1)).toBe(last);
+  });
+});

@@ -1,0 +1,149 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { BrokerError } from '../../../shared/contract/errors';
+import type { CallContext } from '../../../shared/digicert/faults';
+import { buildGetPoliciesEnvelope, parseGetPoliciesResponse } from '../../../shared/digicert/policy';
+import { parseSoapAnswer } from '../../../shared/digicert/soap';
+import { childText, elementAt, parseXml } from '../../../shared/digicert/xml';
+
+const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'digicert');
+const context: CallContext = {
+  operation: 'getPolicies',
+  caHost: 'ca.fabrikam.test',
+  service: 'policyService',
+};
+
+function policyFrom(fixture: string, profileOid: string) {
+  const answer = parseSoapAnswer(readFileSync(path.join(FIXTURES, fixture), 'utf8'));
+  return parseGetPoliciesResponse(answer.body, profileOid, { ...context, profileOid });
+}
+
+function failureOf(action: () => unknown): BrokerError {
+  try {
+    action();
+  } catch (error) {
+    if (error instanceof BrokerError) return error;
+    throw error;
+  }
+  throw new Error('expected a BrokerError');
+}
+
+describe('getPolicies request', () => {
+  it('asks for exactly the one profile, version 2.0, with the transaction ID', () => {
+    const envelope = parseXml(buildGetPoliciesEnvelope('2.16.840.1.113733.1.16.1.2.3.1.1.61234567', 'tx-42'));
+    const request = elementAt(envelope, 'Body', 'getPolicies');
+    expect(request?.prefix).toBe('pol');
+    expect(childText(request, 'version')).toBe('2.0');
+    expect(childText(request, 'clientTransactionID')).toBe('tx-42');
+    expect(childText(elementAt(request, 'requestFilter', 'policyIDs'), 'oid')).toBe(
+      '2.16.840.1.113733.1.16.1.2.3.1.1.61234567',
+    );
+  });
+});
+
+describe('getPoliciesResponse', () => {
+  it('reads a default-namespace answer, resolving OID and CA references', () => {
+    const policy = policyFrom('policy-default-namespace.xml', '2.16.840.1.113733.1.16.1.2.3.1.1.61234567');
+    expect(policy).toMatchObject({
+      profileOid: '2.16.840.1.113733.1.16.1.2.3.1.1.61234567',
+      friendlyName: 'Fabrikam Device User',
+      nextUpdateHours: 12,
+      keySize: 3072,
+      validityDays: 730,
+      deliveryFormat: 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#PKCS7',
+      seatId: { value: '$otherNameUPN', mandatory: true },
+    });
+    expect(policy.subjectAttributes).toEqual([
+      { attributeName: 'cn', value: '$common_name', mandatory: true, type: 'VT_UTF8_STRING' },
+      { attributeName: 'e', value: '$mail_email', mandatory: false, type: 'VT_IA5_STRING' },
+      { attributeName: 'ou', value: 'Managed Devices', mandatory: true, type: 'VT_PRINTABLE_STRING' },
+    ]);
+    // Only the extension whose reference resolves to 2.5.29.17 gives SAN attributes (not the EKU one).
+    expect(policy.sanAttributes).toEqual([
+      { attributeName: 'otherNameUPN', value: '$otherNameUPN', mandatory: true, type: 'VT_UTF8_STRING' },
+      { attributeName: 'rfc822Name', value: '$mail_email', mandatory: false, type: 'VT_IA5_STRING' },
+    ]);
+    expect(policy.cas).toHaveLength(1);
+    const [ca] = policy.cas;
+    expect(ca?.issuerName).toBe('CN=Fixture Issuing CA, O=Fabrikam Test');
+    expect(ca?.intermediates).toHaveLength(2);
+    // Base64 broken over lines arrives compact and decodes to a DER certificate.
+    expect(ca?.issuingCa).toMatch(/^[A-Za-z0-9+/]+=*$/);
+    expect(Buffer.from(ca?.issuingCa ?? '', 'base64')[0]).toBe(0x30);
+    expect(ca?.root).toBe(ca?.issuingCa);
+  });
+
+  it('picks the requested policy among several, with prefixes and differently cased names', () => {
+    const second = policyFrom('policy-prefixed-multi.xml', '2.16.840.1.113733.1.16.1.2.3.1.1.70000002');
+    expect(second.subjectAttributes).toEqual([
+      { attributeName: 'cn', value: '$common_name', mandatory: true, type: 'VT_PRINTABLE_STRING' },
+    ]);
+    expect(second.sanAttributes).toEqual([
+      { attributeName: 'otherName', value: '$otherNameGUID', mandatory: true, type: '1.3.6.1.4.1.311.25.1' },
+    ]);
+    expect(second.keySize).toBe(4096);
+    expect(second.validityDays).toBe(90);
+    expect(second.nextUpdateHours).toBe(0);
+    expect(second.seatId).toEqual({ value: '$mail_email', mandatory: false });
+    expect(second.deliveryFormat).toMatch(/#X509v3$/);
+    expect(second.friendlyName).toBeUndefined();
+    // cAReference 8 only: the second CA, whose issuer name is nil.
+    expect(second.cas).toHaveLength(1);
+    expect(second.cas[0]?.issuerName).toBeUndefined();
+    expect(second.cas[0]?.intermediates).toEqual([]);
+
+    const first = policyFrom('policy-prefixed-multi.xml', '2.16.840.1.113733.1.16.1.2.3.1.1.70000001');
+    expect(first.friendlyName).toBe('Profile Seven');
+    expect(first.subjectAttributes).toEqual([
+      { attributeName: 'cn', value: '$mail_firstName $mail_lastName', mandatory: true },
+    ]);
+    expect(first.sanAttributes).toEqual([]);
+    expect(first.cas[0]?.issuerName).toBe('CN=Seven');
+    expect(first.seatId).toBeUndefined();
+  });
+
+  it('fills defaults when optional parts are missing or nil', () => {
+    const policy = policyFrom('policy-minimal.xml', '2.16.840.1.113733.1.16.1.2.3.1.1.80000003');
+    expect(policy).toEqual({
+      profileOid: '2.16.840.1.113733.1.16.1.2.3.1.1.80000003',
+      nextUpdateHours: 1,
+      subjectAttributes: [{ attributeName: 'cn', value: '$common_name', mandatory: false }],
+      sanAttributes: [],
+      cas: [],
+    });
+  });
+
+  it('says PROFILE_NOT_FOUND, naming the OID and what was offered, when the answer lacks the profile', () => {
+    const error = failureOf(() =>
+      policyFrom('policy-prefixed-multi.xml', '2.16.840.1.113733.1.16.1.2.3.1.1.99'),
+    );
+    expect(error.code).toBe('PROFILE_NOT_FOUND');
+    expect(error.retryable).toBe(false);
+    expect(error.message).toContain('2.16.840.1.113733.1.16.1.2.3.1.1.99');
+    expect(error.message).toContain('ca.fabrikam.test');
+    expect(error.message).toContain('2.16.840.1.113733.1.16.1.2.3.1.1.70000001');
+  });
+
+  it('says CA_REJECTED when the body is not a policy answer', () => {
+    const answer = parseSoapAnswer(
+      '<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body><other/></e:Body></e:Envelope>',
+    );
+    const error = failureOf(() => parseGetPoliciesResponse(answer.body, '1.2.3', context));
+    expect(error.code).toBe('CA_REJECTED');
+    expect(error.message).toMatch(/getPoliciesResponse.*other/);
+  });
+
+  it('accepts the single policy of an answer without an OID table (we asked for exactly one)', () => {
+    const answer = parseSoapAnswer(
+      '<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body><getPoliciesResponse>' +
+        '<response><nextUpdateHours>3</nextUpdateHours><policies><policy><policyOIDReference>9</policyOIDReference>' +
+        '<attributes><privateKeyAttributes><keysize>2048</keysize></privateKeyAttributes></attributes></policy>' +
+        '</policies></response></getPoliciesResponse></e:Body></e:Envelope>',
+    );
+    expect(parseGetPoliciesResponse(answer.body, '1.2.3.4', context)).toMatchObject({
+      profileOid: '1.2.3.4',
+      nextUpdateHours: 3,
+      keySize: 2048,
+    });
+  });
+});
