@@ -334,7 +334,7 @@ describe('enrollmentService RequestSecurityToken', () => {
     expect(simulator.issued[0]!.seatId).toBe('zoe@contoso.com');
   });
 
-  it('fills a differently named variable ($user_mail) and accepts a PEM CSR', async () => {
+  it('fills differently named variables ($user_mail, seat $user_id) and accepts a PEM CSR', async () => {
     const pem = `-----BEGIN CERTIFICATE REQUEST-----\n${csr.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE REQUEST-----\n`;
     const xml = enrollmentRequestXml({
       profileOid: USER_MAIL_PROFILE,
@@ -342,6 +342,7 @@ describe('enrollmentService RequestSecurityToken', () => {
       pairs: [
         ['common_name', 'User Mail'],
         ['user_mail', 'um@contoso.com'],
+        ['user_id', 'um-upn@contoso.com'],
       ],
     });
     const answer = await post(simulator, agent, 'enrollmentService', xml);
@@ -349,6 +350,7 @@ describe('enrollmentService RequestSecurityToken', () => {
     const leaf = leafOf(pkcs7Certificates(answer.body));
     expect(subjectOf(leaf)).toEqual(['CN=User Mail', 'E=um@contoso.com', 'O=Contoso Ltd']);
     expect(subjectAltNames(leaf).map((n) => n.value)).toEqual(['um@contoso.com']);
+    expect(simulator.issued.at(-1)!.seatId).toBe('um-upn@contoso.com');
   });
 
   it('issues a device certificate whose only SAN is the objectGUID otherName', async () => {

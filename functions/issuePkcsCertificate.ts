@@ -1,0 +1,40 @@
+/**
+ * Queue trigger: one PKCS request message in, exactly one result message out. The handler is exported so
+ * the local host (dev/host) and the tests run the very code the Functions host runs.
+ */
+import { app, output, type InvocationContext } from '@azure/functions';
+import { getBroker } from '../shared/broker';
+
+export const resultQueueOutput = output.storageQueue({
+  queueName: '%PKCS_RESULT_QUEUE%',
+  connection: 'AzureWebJobsStorage',
+});
+
+export async function issuePkcsCertificate(message: unknown, context: InvocationContext): Promise<void> {
+  const { pipeline } = getBroker();
+  const dequeueCount = Number(context.triggerMetadata?.dequeueCount ?? 1);
+  const outcome = await pipeline.process(message, { dequeueCount });
+  if (outcome.kind === 'retry') {
+    // Throwing leaves the message on the queue: the host delivers it again after the visibility timeout.
+    context.warn(
+      `request ${outcome.requestId ?? '(unreadable)'}: ${outcome.error.code} on delivery ${dequeueCount}, will retry: ${outcome.error.message}`,
+    );
+    throw outcome.error;
+  }
+  const { result } = outcome;
+  if (result.status === 'issued') {
+    context.log(`request ${result.requestId}: issued serial ${result.certificate.serialNumber}`);
+  } else {
+    context.warn(
+      `request ${result.requestId ?? '(unreadable)'}: failed ${result.error.code}: ${result.error.message}`,
+    );
+  }
+  context.extraOutputs.set(resultQueueOutput, JSON.stringify(result));
+}
+
+app.storageQueue('issuePkcsCertificate', {
+  queueName: '%PKCS_REQUEST_QUEUE%',
+  connection: 'AzureWebJobsStorage',
+  extraOutputs: [resultQueueOutput],
+  handler: issuePkcsCertificate,
+});

@@ -1,0 +1,34 @@
+/**
+ * Composition root: builds the pipeline from settings once per process (the Functions host keeps the
+ * process warm, so the RA credential, the CA connections and the policy cache are reused across messages).
+ */
+import { readSettings, type BrokerSettings } from './config/settings';
+import { PkiWsClient } from './digicert';
+import { CertificatePipeline } from './pipeline';
+import { createRaCredentialSource } from './ra-credential';
+import { createTelemetry, type Telemetry } from './telemetry/telemetry';
+
+export interface Broker {
+  settings: BrokerSettings;
+  pipeline: CertificatePipeline;
+  telemetry: Telemetry;
+}
+
+export function createBroker(env: Record<string, string | undefined> = process.env): Broker {
+  const settings = readSettings(env);
+  const raCredential = createRaCredentialSource(settings);
+  const ca = new PkiWsClient({ settings, credential: raCredential });
+  const telemetry = createTelemetry({
+    connectionString: settings.appInsightsConnectionString,
+    includePersonalData: settings.telemetryIncludePersonalData,
+  });
+  return { settings, telemetry, pipeline: new CertificatePipeline({ settings, ca, telemetry }) };
+}
+
+let processBroker: Broker | undefined;
+
+/** The broker of this process, built on first use from process.env. */
+export function getBroker(): Broker {
+  processBroker ??= createBroker();
+  return processBroker;
+}
