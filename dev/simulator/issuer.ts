@@ -185,8 +185,10 @@ export function issueCertificate(
   const notAfter = new Date(notBefore.getTime() + request.validityDays * 86400_000);
   cert.validity.notBefore = notBefore;
   cert.validity.notAfter = notAfter;
+  // The profile lists the subject most specific first (cn, e, o), as people read a DN (RFC 4514); the
+  // certificate stores it the other way round, so that `CN=…, E=…, O=…` is what readers display.
   cert.setSubject(
-    request.subject.map((entry) => ({
+    [...request.subject].reverse().map((entry) => ({
       type: RDN_OID[entry.rdn],
       value: entry.value,
       valueTagClass: RDN_TAG[entry.rdn],

@@ -108,10 +108,11 @@ function subjectAltNames(cert: forge.pki.Certificate): GeneralName[] {
   });
 }
 
+/** The subject as people read it (RFC 4514: most specific first), i.e. the reverse of the DER order. */
 function subjectOf(cert: forge.pki.Certificate): string[] {
-  return cert.subject.attributes.map(
-    (a) => `${a.shortName ?? a.type}=${forge.util.decodeUtf8(String(a.value))}`,
-  );
+  return [...cert.subject.attributes]
+    .reverse()
+    .map((a) => `${a.shortName ?? a.type}=${forge.util.decodeUtf8(String(a.value))}`);
 }
 
 describe('mutual TLS', () => {

@@ -1,0 +1,222 @@
+/**
+ * End to end, as an operator runs it: Azurite, the PKI-WS simulator, and the broker's host as its own
+ * process (`npm run host`'s compiled code, trusting the dev TLS root through NODE_EXTRA_CA_CERTS).
+ * Requests go on the queue; results come off it; the PFX is opened with openssl and keytool.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { QueueClient } from '@azure/storage-queue';
+import { startAzurite, stopChild, type RunningAzurite } from '../../dev/host/azurite';
+import { submitAndWait, waitForResult } from '../../dev/host/submit';
+import { ensureDevPki, type DevPki } from '../../dev/pki/devPki';
+import { startPkiWsSimulator, type Simulator } from '../../dev/simulator/server';
+import type { IssuedResult, PkcsResult } from '../../shared/contract/types';
+import { validateResult } from '../../shared/contract/validate';
+import { describeWithTeamShared, REPO_ROOT } from '../support/teamShared';
+import { validateSoapBody, type PkiWsSchema } from '../support/xsd';
+
+const HOST_JS = path.join(REPO_ROOT, 'dist', 'dev', 'host', 'host.js');
+const USER_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.47196109';
+const GUID_HEX = '04 10 b8 ba 65 41 f2 d4 07 41 a9 f7 47 08 f3 e4 28 5c';
+
+let dir: string;
+let pki: DevPki;
+let azurite: RunningAzurite;
+let simulator: Simulator;
+let host: ChildProcess;
+let hostLog = '';
+let counter = 0;
+
+const queues = { requestQueue: 'e2e-requests', resultQueue: 'e2e-results' };
+
+function run(command: string, args: string[], env: Record<string, string> = {}): string {
+  const result = spawnSync(command, args, { env: { ...process.env, ...env }, encoding: 'utf8' });
+  if (result.status !== 0)
+    throw new Error(
+      `${command} ${args.join(' ')} failed (${result.status}):\n${result.stderr}${result.stdout}`,
+    );
+  return result.stdout + result.stderr;
+}
+
+function request(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  counter += 1;
+  return {
+    schemaVersion: 1,
+    requestId: `e2e-${counter}-${Date.now()}`,
+    certificateAuthority: simulator.authority,
+    certificateAuthorityName: 'Symantec',
+    certificateTemplateName: USER_PROFILE,
+    subjectName: 'CN=IWUser0,E=IWUser0@contoso.onmicrosoft.com',
+    subjectAlternativeNames: [
+      { type: 'AltNameTypeEmail', value: 'IWUser0@contoso.onmicrosoft.com' },
+      { type: 'AltNameTypeUpn', value: 'IWUser0@contoso.onmicrosoft.com' },
+      { type: 'AltNameTypeOtherName', oid: '1.3.6.1.4.1.311.25.1', value: GUID_HEX },
+    ],
+    recipientCertificate: pki.recipient.certPem,
+    ...overrides,
+  };
+}
+
+async function submit(body: Record<string, unknown>): Promise<PkcsResult> {
+  const result = await submitAndWait(body, {
+    connectionString: azurite.connectionString,
+    ...queues,
+    timeoutMs: 60000,
+  });
+  expect(validateResult(result)).toEqual({ valid: true });
+  return result;
+}
+
+beforeAll(async () => {
+  if (!existsSync(HOST_JS)) run('npx', ['tsc', '-p', path.join(REPO_ROOT, 'tsconfig.json')]);
+  dir = mkdtempSync(path.join(os.tmpdir(), 'e2e-'));
+  pki = await ensureDevPki(path.join(dir, 'pki'));
+  azurite = await startAzurite();
+  simulator = await startPkiWsSimulator({ pki });
+  host = spawn(process.execPath, [HOST_JS], {
+    env: {
+      PATH: process.env.PATH,
+      AzureWebJobsStorage: azurite.connectionString,
+      PKCS_REQUEST_QUEUE: queues.requestQueue,
+      PKCS_RESULT_QUEUE: queues.resultQueue,
+      RA_CERTIFICATE_PFX_FILE: pki.ra.pfxPath,
+      RA_CERTIFICATE_PFX_PASSWORD: pki.ra.pfxPassword,
+      RA_CERT_THUMBPRINT: pki.ra.thumbprint,
+      CA_ALLOWED_HOSTS: simulator.authority,
+      CA_MAX_ATTEMPTS: '2',
+      CA_RETRY_BASE_DELAY_MS: '50',
+      NODE_EXTRA_CA_CERTS: pki.tlsRootCa.certPath,
+      QUEUE_VISIBILITY_TIMEOUT_SECONDS: '1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  host.stdout?.on('data', (chunk: Buffer) => (hostLog += chunk.toString()));
+  host.stderr?.on('data', (chunk: Buffer) => (hostLog += chunk.toString()));
+}, 120000);
+
+afterAll(async () => {
+  if (host) await stopChild(host);
+  await simulator?.close();
+  await azurite?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the broker on the queues', () => {
+  it('answers a malformed message with a failure, then issues for the good one after it', async () => {
+    const requests = new QueueClient(azurite.connectionString, queues.requestQueue);
+    await requests.createIfNotExists();
+    await requests.sendMessage('{"schemaVersion": 1, "requestId": "broken-1", ');
+    const good = await submit(request());
+    expect(good.status).toBe('issued');
+
+    // The message is not JSON, so its requestId cannot be trusted: its failure result names none.
+    const results = new QueueClient(azurite.connectionString, queues.resultQueue);
+    const malformed = await waitForResult(results, (result) => result.requestId === null, 30000);
+    expect(malformed).toMatchObject({
+      status: 'failed',
+      error: { code: 'INVALID_REQUEST', retryable: false },
+    });
+    expect(validateResult(malformed)).toEqual({ valid: true });
+  });
+
+  it('issues a PFX that openssl and keytool open, with key, leaf, chain and SAN values right', async () => {
+    const result = (await submit(request())) as IssuedResult;
+    expect(result.status).toBe('issued');
+
+    const pfxFile = path.join(dir, 'issued.pfx');
+    const encryptedFile = path.join(dir, 'password.enc');
+    writeFileSync(pfxFile, Buffer.from(result.pfx.data, 'base64'));
+    writeFileSync(encryptedFile, Buffer.from(result.pfx.password.encryptedValue, 'base64'));
+    const password = run('openssl', [
+      'pkeyutl',
+      '-decrypt',
+      '-inkey',
+      pki.recipient.keyPath,
+      '-in',
+      encryptedFile,
+      '-pkeyopt',
+      'rsa_padding_mode:oaep',
+      '-pkeyopt',
+      'rsa_oaep_md:sha256',
+      '-pkeyopt',
+      'rsa_mgf1_md:sha256',
+    ]);
+    expect(password.length).toBeGreaterThanOrEqual(32);
+    const env = { PFX_PASSWORD: password };
+
+    expect(
+      run('openssl', ['pkcs12', '-in', pfxFile, '-info', '-noout', '-passin', 'env:PFX_PASSWORD'], env),
+    ).toMatch(/MAC: sha1|MAC verified OK|PKCS7 Data/i);
+    const certs = run('openssl', ['pkcs12', '-in', pfxFile, '-nokeys', '-passin', 'env:PFX_PASSWORD'], env);
+    expect(certs.match(/BEGIN CERTIFICATE/g)).toHaveLength(3);
+    const key = run(
+      'openssl',
+      ['pkcs12', '-in', pfxFile, '-nocerts', '-nodes', '-passin', 'env:PFX_PASSWORD'],
+      env,
+    );
+    const keyFile = path.join(dir, 'key.pem');
+    const leafFile = path.join(dir, 'leaf.pem');
+    writeFileSync(keyFile, key, { mode: 0o600 });
+    writeFileSync(leafFile, result.certificate.pem);
+    const keyModulus = run('openssl', ['rsa', '-in', keyFile, '-noout', '-modulus']);
+    const leafModulus = run('openssl', ['x509', '-in', leafFile, '-noout', '-modulus']);
+    expect(keyModulus.trim()).toBe(leafModulus.trim());
+    rmSync(keyFile);
+
+    const text = run('openssl', ['x509', '-in', leafFile, '-noout', '-text']);
+    expect(text).toContain('email:IWUser0@contoso.onmicrosoft.com');
+    expect(text).toMatch(/othername: ?UPN::?IWUser0@contoso.onmicrosoft.com/i);
+    // The objectGUID otherName: type-id 1.3.6.1.4.1.311.25.1, then [0] EXPLICIT with the request's DER bytes.
+    const guidOtherName = Buffer.concat([
+      Buffer.from('06092b0601040182371901a012', 'hex'),
+      Buffer.from(GUID_HEX.replace(/ /g, ''), 'hex'),
+    ]);
+    expect(new X509Certificate(result.certificate.pem).raw.includes(guidOtherName)).toBe(true);
+
+    const chainFile = path.join(dir, 'chain.pem');
+    writeFileSync(chainFile, result.certificate.chainPem.join(''));
+    expect(
+      run('openssl', ['verify', '-CAfile', pki.caRoot.certPath, '-untrusted', chainFile, leafFile]),
+    ).toContain('OK');
+
+    const keytool = run(
+      'keytool',
+      ['-list', '-v', '-storetype', 'pkcs12', '-keystore', pfxFile, '-storepass:env', 'PFX_PASSWORD'],
+      env,
+    );
+    expect(keytool).toContain('PrivateKeyEntry');
+    expect(keytool).toMatch(/Certificate chain length: 3/);
+  });
+
+  it('lets a request wait in the queue while the CA is down, and issues on redelivery', async () => {
+    // Two attempts per delivery (CA_MAX_ATTEMPTS=2): the first delivery meets two 503s and is left on the
+    // queue. (The policy is cached by now, so the enrollment is what fails.)
+    simulator.faults.enqueue({ kind: 'http', status: 503, service: 'enrollmentService' });
+    simulator.faults.enqueue({ kind: 'http', status: 503, service: 'enrollmentService' });
+    const result = await submit(
+      request({ subjectName: 'CN=Retry User,E=retry@contoso.com', subjectAlternativeNames: [] }),
+    );
+    expect(result.status).toBe('issued');
+    expect(hostLog).toMatch(/CA_UNAVAILABLE on delivery 1, will retry/);
+  });
+});
+
+describeWithTeamShared('wire format seen by the CA', () => {
+  it('every SOAP body validates against the vendor XSD', () => {
+    const schemaOf: Record<string, PkiWsSchema> = {
+      policyService: 'policy',
+      enrollmentService: 'enrollment',
+      healthcheckService: 'health',
+    };
+    expect(simulator.received.length).toBeGreaterThan(0);
+    for (const received of simulator.received) {
+      expect({
+        service: received.service,
+        ...validateSoapBody(received.body, schemaOf[received.service]!),
+      }).toMatchObject({ valid: true });
+    }
+  });
+});
