@@ -27,7 +27,7 @@ import {
   summarizeCertificate,
 } from './crypto';
 import type { DigicertCa } from './digicert/types';
-import { planEnrollment } from './mapping';
+import { parseSubjectName, planEnrollment } from './mapping';
 import type { Telemetry } from './telemetry/telemetry';
 
 export interface Delivery {
@@ -66,6 +66,7 @@ export class CertificatePipeline {
         durationMs: Date.now() - started,
         dequeueCount: delivery.dequeueCount,
         certificateSerial: result.certificate.serialNumber,
+        subjectIdentity: identityOf(request),
       });
       return { kind: 'result', result };
     } catch (caught) {
@@ -80,6 +81,7 @@ export class CertificatePipeline {
         errorCode: error.code,
         durationMs: Date.now() - started,
         dequeueCount: delivery.dequeueCount,
+        subjectIdentity: request === undefined ? undefined : identityOf(request),
       });
       if (willRetry) return { kind: 'retry', error, requestId };
       const reported = error.retryable ? gaveUp(error, delivery.dequeueCount) : error;
@@ -146,6 +148,19 @@ export class CertificatePipeline {
     };
     assertPublishable(result);
     return result;
+  }
+}
+
+/** The user or device a request is for (an e-mail address or UPN), for correlating telemetry. */
+function identityOf(request: PkcsRequest): string | undefined {
+  const san = request.subjectAlternativeNames?.find(
+    (entry) => entry.type !== 'AltNameTypeOtherName' && entry.value,
+  );
+  if (san) return san.value;
+  try {
+    return parseSubjectName(request.subjectName).email;
+  } catch {
+    return undefined;
   }
 }
 

@@ -19,7 +19,11 @@ import { PkiWsClient } from '../../../shared/digicert';
 import { CertificatePipeline, type PipelineOutcome } from '../../../shared/pipeline';
 import { FileRaCredentialSource } from '../../../shared/ra-credential';
 import type { RaCredentialSource } from '../../../shared/ra-credential/types';
-import type { RequestTelemetry, Telemetry } from '../../../shared/telemetry/telemetry';
+import {
+  requestTraceProperties,
+  type RequestTelemetry,
+  type Telemetry,
+} from '../../../shared/telemetry/telemetry';
 import { describeWithTeamShared } from '../../support/teamShared';
 import { validateSoapBody, type PkiWsSchema } from '../../support/xsd';
 
@@ -178,6 +182,10 @@ describe('issuing', () => {
     // Nothing secret reached telemetry.
     const serialized = JSON.stringify(telemetry.events);
     expect(serialized).not.toContain(password);
+    expect(serialized).not.toContain(pki.ra.pfxPassword);
+    expect(telemetry.events[0]!.subjectIdentity).toBe('IWUser0@contoso.onmicrosoft.com');
+    // What is sent to Application Insights carries the identity only as a hash.
+    expect(JSON.stringify(requestTraceProperties(telemetry.events[0]!, false))).not.toContain('contoso');
     expect(telemetry.events).toEqual([
       expect.objectContaining({ requestId: result.requestId, outcome: 'issued' }),
     ]);
