@@ -12,7 +12,7 @@ export const resultQueueOutput = output.storageQueue({
 
 export async function issuePkcsCertificate(message: unknown, context: InvocationContext): Promise<void> {
   const { pipeline } = getBroker();
-  const dequeueCount = Number(context.triggerMetadata?.dequeueCount ?? 1);
+  const dequeueCount = deliveryCount(context);
   const outcome = await pipeline.process(message, { dequeueCount });
   if (outcome.kind === 'retry') {
     // Throwing leaves the message on the queue: the host delivers it again after the visibility timeout.
@@ -30,6 +30,14 @@ export async function issuePkcsCertificate(message: unknown, context: Invocation
     );
   }
   context.extraOutputs.set(resultQueueOutput, JSON.stringify(result));
+}
+
+/** The queue's dequeueCount (1 on first delivery); a host that does not say is taken as a first delivery. */
+function deliveryCount(context: InvocationContext): number {
+  const count = Number(context.triggerMetadata?.dequeueCount);
+  if (Number.isInteger(count) && count >= 1) return count;
+  context.warn('the trigger metadata carries no dequeueCount: treating this as the first delivery');
+  return 1;
 }
 
 app.storageQueue('issuePkcsCertificate', {

@@ -90,6 +90,21 @@ export class CertificatePipeline {
     }
   }
 
+  /**
+   * A message the queue gave up on (it landed on the poison queue because every delivery failed without
+   * producing a result, e.g. the host died mid-request): it still ends as one failed result.
+   */
+  poisoned(message: unknown): FailedResult {
+    const requestId = readRequestIdLoosely(message);
+    const error = new BrokerError(
+      'GAVE_UP',
+      `The request was delivered ${this.deps.settings.maxDequeueCount} times and no delivery completed (the broker failed or was stopped while handling it), so it was moved to the poison queue.`,
+      { retryable: false },
+    );
+    this.deps.telemetry.trackRequest({ requestId, outcome: 'failed', errorCode: error.code, durationMs: 0 });
+    return this.failure(error, requestId, readContextLoosely(message));
+  }
+
   private async issue(request: PkcsRequest): Promise<IssuedResult> {
     const { settings, ca } = this.deps;
     const recipient = parseRecipientCertificate(request.recipientCertificate, this.now());

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { issuePkcsCertificate, resultQueueOutput } from '../../functions/issuePkcsCertificate';
+import { pkcsRequestPoison } from '../../functions/pkcsRequestPoison';
 import { getBroker } from '../../shared/broker';
 import { SettingsError } from '../../shared/config/settings';
 import { LocalQueueHost } from './queueHost';
@@ -17,11 +18,24 @@ interface QueueHostJson {
   maxPollingInterval?: string;
 }
 
-function loadLocalSettings(file: string): void {
+/** Copies local.settings.json Values into the environment (the environment wins). */
+export function loadLocalSettings(file: string): void {
   if (!existsSync(file)) return;
-  const parsed = JSON.parse(readFileSync(file, 'utf8')) as { Values?: Record<string, unknown> };
+  let parsed: { Values?: Record<string, unknown> };
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8')) as { Values?: Record<string, unknown> };
+  } catch {
+    // The parser's message quotes the text around the error, which may be a password: say only where.
+    throw new SettingsError(path.basename(file), 'is not valid JSON');
+  }
   for (const [name, value] of Object.entries(parsed.Values ?? {})) {
-    if (process.env[name] === undefined && typeof value === 'string') process.env[name] = value;
+    if (typeof value !== 'string') {
+      console.warn(
+        `host: ${path.basename(file)}: Values.${name} is ignored: settings must be strings (write "${String(value)}")`,
+      );
+      continue;
+    }
+    if (process.env[name] === undefined) process.env[name] = value;
   }
 }
 
@@ -30,7 +44,21 @@ function seconds(timespan: string | undefined, fallback: number): number {
   return match ? Number(match[1]) * 3600 + Number(match[2]) * 60 + Number(match[3]) : fallback;
 }
 
-export async function runHost(): Promise<LocalQueueHost> {
+/** Local runs may shorten host.json's visibility timeout so that redeliveries come quickly. */
+function visibilityTimeoutSeconds(fromHostJson: number): number {
+  const raw = process.env.QUEUE_VISIBILITY_TIMEOUT_SECONDS;
+  if (raw === undefined || raw.trim() === '') return fromHostJson;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 3600) {
+    throw new SettingsError(
+      'QUEUE_VISIBILITY_TIMEOUT_SECONDS',
+      `"${raw}" is not a whole number of seconds from 1 to 3600`,
+    );
+  }
+  return value;
+}
+
+export async function runHost(): Promise<LocalQueueHost[]> {
   loadLocalSettings(path.join(process.cwd(), 'local.settings.json'));
   const hostJson = JSON.parse(readFileSync(path.join(repoRoot(), 'host.json'), 'utf8')) as {
     extensions?: { queues?: QueueHostJson };
@@ -40,32 +68,43 @@ export async function runHost(): Promise<LocalQueueHost> {
   const { settings } = getBroker();
   if (!settings.storageConnection)
     throw new SettingsError('AzureWebJobsStorage', 'is required (a storage connection string)');
-  const host = new LocalQueueHost({
+  const poisonQueue = `${settings.requestQueue}-poison`;
+  const common = {
     connectionString: settings.storageConnection,
-    requestQueue: settings.requestQueue,
-    resultQueue: settings.resultQueue,
-    functionName: 'issuePkcsCertificate',
-    handler: issuePkcsCertificate,
-    resultOutput: resultQueueOutput,
+    outputQueue: settings.resultQueue,
+    output: resultQueueOutput,
     batchSize: queues.batchSize,
     maxDequeueCount: settings.maxDequeueCount,
-    // Local runs may shorten host.json's visibility timeout so redeliveries come quickly.
-    visibilityTimeoutSeconds: Number(
-      process.env.QUEUE_VISIBILITY_TIMEOUT_SECONDS ?? seconds(queues.visibilityTimeout, 30),
-    ),
+    visibilityTimeoutSeconds: visibilityTimeoutSeconds(seconds(queues.visibilityTimeout, 30)),
     maxPollingIntervalMs: seconds(queues.maxPollingInterval, 2) * 1000,
-  });
-  await host.start();
-  console.log(`host: listening on queue "${settings.requestQueue}", results to "${settings.resultQueue}"`);
-  return host;
+  };
+  const hosts = [
+    new LocalQueueHost({
+      ...common,
+      queue: settings.requestQueue,
+      functionName: 'issuePkcsCertificate',
+      handler: issuePkcsCertificate,
+      poisonQueue,
+    }),
+    new LocalQueueHost({
+      ...common,
+      queue: poisonQueue,
+      functionName: 'pkcsRequestPoison',
+      handler: pkcsRequestPoison,
+    }),
+  ];
+  await Promise.all(hosts.map((host) => host.start()));
+  console.log(
+    `host: listening on queue "${settings.requestQueue}" (and "${poisonQueue}"), results to "${settings.resultQueue}"`,
+  );
+  return hosts;
 }
 
 if (require.main === module) {
   runHost()
-    .then((host) => {
+    .then((hosts) => {
       const shutdown = (): void => {
-        host
-          .stop()
+        Promise.all(hosts.map((host) => host.stop()))
           .then(() => getBroker().telemetry.flush())
           .finally(() => process.exit(0));
       };

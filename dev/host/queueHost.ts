@@ -1,9 +1,10 @@
 /**
- * A local stand-in for the Azure Functions host's queue trigger: it polls the request queue with the real
+ * A local stand-in for the Azure Functions host's queue trigger: it polls a queue with the real
  * @azure/storage-queue client, hands each message to the very handler the Functions host calls, and sends
- * what the handler set on its output binding to the result queue. Like the real host it deletes a message
- * only after success, lets it reappear after the visibility timeout when the handler throws, and moves it to
- * `<queue>-poison` once it has been delivered more than maxDequeueCount times.
+ * what the handler set on its output binding to the output queue. Like the real host it keeps a message
+ * invisible while it is worked on, deletes it only after success, lets it reappear after the visibility
+ * timeout when the handler throws, and moves it to `<queue>-poison` once it has been delivered
+ * maxDequeueCount times without success.
  */
 import { randomUUID } from 'node:crypto';
 import { InvocationContext, type StorageQueueOutput } from '@azure/functions';
@@ -13,39 +14,43 @@ export type QueueHandler = (message: unknown, context: InvocationContext) => Pro
 
 export interface QueueHostOptions {
   connectionString: string;
-  requestQueue: string;
-  resultQueue: string;
+  /** The queue the trigger listens on. */
+  queue: string;
+  /** Where the handler's output binding writes. */
+  outputQueue: string;
   functionName: string;
   handler: QueueHandler;
-  resultOutput: StorageQueueOutput;
+  output: StorageQueueOutput;
   /** Mirrors host.json extensions.queues. */
   batchSize?: number;
   maxDequeueCount?: number;
   visibilityTimeoutSeconds?: number;
   maxPollingIntervalMs?: number;
+  /** Where failed messages go after maxDequeueCount deliveries; none for a trigger on a poison queue. */
+  poisonQueue?: string;
   log?: (line: string) => void;
 }
 
 export class LocalQueueHost {
-  private readonly requests: QueueClient;
-  private readonly results: QueueClient;
-  private readonly poison: QueueClient;
+  private readonly input: QueueClient;
+  private readonly output: QueueClient;
+  private readonly poison?: QueueClient;
   private running = false;
   private loop?: Promise<void>;
   private readonly log: (line: string) => void;
 
   constructor(private readonly options: QueueHostOptions) {
-    this.requests = new QueueClient(options.connectionString, options.requestQueue);
-    this.results = new QueueClient(options.connectionString, options.resultQueue);
-    this.poison = new QueueClient(options.connectionString, `${options.requestQueue}-poison`);
+    this.input = new QueueClient(options.connectionString, options.queue);
+    this.output = new QueueClient(options.connectionString, options.outputQueue);
+    if (options.poisonQueue) this.poison = new QueueClient(options.connectionString, options.poisonQueue);
     this.log = options.log ?? ((line) => console.log(line));
   }
 
   async start(): Promise<void> {
     await Promise.all([
-      this.requests.createIfNotExists(),
-      this.results.createIfNotExists(),
-      this.poison.createIfNotExists(),
+      this.input.createIfNotExists(),
+      this.output.createIfNotExists(),
+      this.poison?.createIfNotExists(),
     ]);
     this.running = true;
     this.loop = this.poll();
@@ -63,13 +68,13 @@ export class LocalQueueHost {
     while (this.running) {
       let batch: DequeuedMessageItem[] = [];
       try {
-        const response = await this.requests.receiveMessages({
+        const response = await this.input.receiveMessages({
           numberOfMessages: this.options.batchSize ?? 8,
-          visibilityTimeout: this.options.visibilityTimeoutSeconds ?? 30,
+          visibilityTimeout: this.visibilityTimeoutSeconds(),
         });
         batch = response.receivedMessageItems;
       } catch (error) {
-        this.log(`host: cannot read queue ${this.options.requestQueue}: ${(error as Error).message}`);
+        this.log(`host: cannot read queue ${this.options.queue}: ${describe(error)}`);
       }
       if (batch.length === 0) {
         await delay(idleDelay);
@@ -77,17 +82,28 @@ export class LocalQueueHost {
         continue;
       }
       idleDelay = 100;
-      await Promise.all(batch.map((message) => this.dispatch(message)));
+      await Promise.all(
+        batch.map((message) =>
+          this.dispatch(message).catch((error: unknown) =>
+            // Never let one message stop the host: it stays on the queue and is delivered again.
+            this.log(`host: message ${message.messageId} could not be handled: ${describe(error)}`),
+          ),
+        ),
+      );
     }
+  }
+
+  private visibilityTimeoutSeconds(): number {
+    return this.options.visibilityTimeoutSeconds ?? 30;
   }
 
   private async dispatch(message: DequeuedMessageItem): Promise<void> {
     const maxDequeueCount = this.options.maxDequeueCount ?? 5;
-    if (message.dequeueCount > maxDequeueCount) {
+    if (this.poison && message.dequeueCount > maxDequeueCount) {
       await this.poison.sendMessage(message.messageText);
-      await this.requests.deleteMessage(message.messageId, message.popReceipt);
+      await this.input.deleteMessage(message.messageId, message.popReceipt);
       this.log(
-        `host: message ${message.messageId} moved to ${this.options.requestQueue}-poison after ${message.dequeueCount - 1} deliveries`,
+        `host: message ${message.messageId} moved to ${this.options.poisonQueue} after ${message.dequeueCount - 1} deliveries`,
       );
       return;
     }
@@ -104,18 +120,52 @@ export class LocalQueueHost {
       logHandler: (level, ...args) =>
         this.log(`[${level}] ${this.options.functionName}: ${args.map(String).join(' ')}`),
     });
+    const lease = new VisibilityLease(this.input, message, this.visibilityTimeoutSeconds());
     try {
       await this.options.handler(triggerPayload(message.messageText), context);
-      const output = context.extraOutputs.get(this.options.resultOutput);
+      const output = context.extraOutputs.get(this.options.output);
       if (output !== undefined)
-        await this.results.sendMessage(typeof output === 'string' ? output : JSON.stringify(output));
-      await this.requests.deleteMessage(message.messageId, message.popReceipt);
+        await this.output.sendMessage(typeof output === 'string' ? output : JSON.stringify(output));
+      await lease.end();
+      await this.input.deleteMessage(message.messageId, lease.popReceipt);
     } catch (error) {
+      await lease.end();
       // Left on the queue: it becomes visible again after the visibility timeout, like in Azure.
       this.log(
-        `host: delivery ${message.dequeueCount} of message ${message.messageId} failed: ${(error as Error).message}`,
+        `host: delivery ${message.dequeueCount} of message ${message.messageId} failed: ${describe(error)}`,
       );
     }
+  }
+}
+
+/** Renews a message's invisibility every half timeout until its handler is done, as the Functions host does. */
+class VisibilityLease {
+  popReceipt: string;
+  private readonly timer: NodeJS.Timeout;
+  private renewal: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly queue: QueueClient,
+    private readonly message: DequeuedMessageItem,
+    timeoutSeconds: number,
+  ) {
+    this.popReceipt = message.popReceipt;
+    this.timer = setInterval(
+      () => {
+        this.renewal = this.queue
+          .updateMessage(this.message.messageId, this.popReceipt, undefined, timeoutSeconds)
+          .then((response) => {
+            if (response.popReceipt) this.popReceipt = response.popReceipt;
+          })
+          .catch(() => undefined);
+      },
+      Math.max(500, (timeoutSeconds * 1000) / 2),
+    );
+  }
+
+  async end(): Promise<void> {
+    clearInterval(this.timer);
+    await this.renewal;
   }
 }
 
@@ -126,6 +176,10 @@ function triggerPayload(text: string): unknown {
   } catch {
     return text;
   }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function delay(ms: number): Promise<void> {

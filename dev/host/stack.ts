@@ -1,5 +1,5 @@
 /** What `npm start` tells `npm run submit` about the running local stack (.local/stack.json). */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { localDir } from './paths';
 
 export interface LocalStack {
@@ -23,4 +23,9 @@ export function writeStack(stack: LocalStack): void {
 export function readStack(): LocalStack | undefined {
   const file = stackFile();
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as LocalStack) : undefined;
+}
+
+/** The stack is gone: a later `npm run submit` must not try to reach it. */
+export function removeStack(): void {
+  rmSync(stackFile(), { force: true });
 }

@@ -11,7 +11,7 @@ import { ensureDevPki } from '../pki/devPki';
 import { startPkiWsSimulator } from '../simulator/server';
 import { startAzurite, stopChild } from './azurite';
 import { localDir, repoRoot } from './paths';
-import { writeStack, type LocalStack } from './stack';
+import { removeStack, writeStack, type LocalStack } from './stack';
 import { prepareRequest, submitAndWait, summarize } from './submit';
 
 function portSetting(name: string): number {
@@ -79,6 +79,7 @@ async function main(argv: string[]): Promise<number> {
     await stopChild(host);
     await simulator.close();
     await azurite.stop();
+    removeStack();
   };
 
   const samplePath = path.join(repoRoot(), 'dev', 'requests', 'user.json');

@@ -124,18 +124,23 @@ export function summarize(result: PkcsResult, recipientKeyPem?: string): string 
 }
 
 async function main(argv: string[]): Promise<number> {
-  const file = argv.find((arg) => !arg.startsWith('--'));
+  const file = argv.find((arg, index) => !arg.startsWith('--') && argv[index - 1] !== '--timeout');
   if (!file) {
     console.error('usage: npm run submit -- <request.json> [--timeout <seconds>]');
     return 64;
   }
   const timeoutIndex = argv.indexOf('--timeout');
-  const timeoutMs = (timeoutIndex >= 0 ? Number(argv[timeoutIndex + 1]) : 120) * 1000;
+  const timeoutSeconds = timeoutIndex >= 0 ? Number(argv[timeoutIndex + 1]) : 120;
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
+    console.error('submit: --timeout takes a number of seconds, e.g. --timeout 60');
+    return 64;
+  }
+  const timeoutMs = timeoutSeconds * 1000;
   const stack = readStack();
   const connectionString = process.env.AzureWebJobsStorage ?? stack?.connectionString;
   if (!connectionString) {
     console.error(
-      'submit: set AzureWebJobsStorage, or run `npm start` so the local stack is described in .local/stack.json',
+      'submit: no local stack is running and AzureWebJobsStorage is not set: run `npm start` first (or set AzureWebJobsStorage)',
     );
     return 64;
   }

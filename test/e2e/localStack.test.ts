@@ -87,6 +87,7 @@ beforeAll(async () => {
       RA_CERT_THUMBPRINT: pki.ra.thumbprint,
       CA_ALLOWED_HOSTS: simulator.authority,
       CA_MAX_ATTEMPTS: '2',
+      QUEUE_MAX_DEQUEUE_COUNT: '2',
       CA_RETRY_BASE_DELAY_MS: '50',
       NODE_EXTRA_CA_CERTS: pki.tlsRootCa.certPath,
       QUEUE_VISIBILITY_TIMEOUT_SECONDS: '1',
@@ -201,6 +202,34 @@ describe('the broker on the queues', () => {
     );
     expect(result.status).toBe('issued');
     expect(hostLog).toMatch(/CA_UNAVAILABLE on delivery 1, will retry/);
+  });
+});
+
+describe('nothing is lost', () => {
+  it('reports GAVE_UP with the cause when the CA stays down through every delivery', async () => {
+    // 2 attempts per delivery × 2 deliveries (QUEUE_MAX_DEQUEUE_COUNT=2): every one meets a 503.
+    for (let i = 0; i < 4; i += 1)
+      simulator.faults.enqueue({ kind: 'http', status: 503, service: 'enrollmentService' });
+    const result = await submit(
+      request({ subjectName: 'CN=Down User,E=down@contoso.com', subjectAlternativeNames: [] }),
+    );
+    expect(result).toMatchObject({ status: 'failed', error: { code: 'GAVE_UP', retryable: false } });
+    expect(result.status === 'failed' && result.error.message).toContain('CA_UNAVAILABLE');
+  });
+
+  it('turns a message on the poison queue into a GAVE_UP result', async () => {
+    const poison = new QueueClient(azurite.connectionString, `${queues.requestQueue}-poison`);
+    await poison.createIfNotExists();
+    const body = request({ context: { deviceId: 'poisoned-device' } });
+    await poison.sendMessage(JSON.stringify(body));
+    const results = new QueueClient(azurite.connectionString, queues.resultQueue);
+    const result = await waitForResult(results, (r) => r.requestId === body.requestId, 30000);
+    expect(result).toMatchObject({
+      status: 'failed',
+      error: { code: 'GAVE_UP' },
+      context: { deviceId: 'poisoned-device' },
+    });
+    expect(validateResult(result)).toEqual({ valid: true });
   });
 });
 
