@@ -42,6 +42,24 @@ export {
   type SourceDecision,
   type SourceDecider,
 } from './variables';
+export {
+  normaliseAttributeName,
+  subjectAttributeKind,
+  sanAttributeKind,
+  isOtherNameAttribute,
+  otherNameTypeOf,
+  subjectFieldsOf,
+  type SubjectShortName,
+  type SanAttributeKind,
+  type SubjectField,
+} from './attributeKinds';
+export {
+  parseValueTemplate,
+  renderTemplate,
+  templateVariables,
+  variableKey,
+  type TemplatePart,
+} from './template';
 export { chooseKeySize, SUPPORTED_KEY_SIZES } from './keySize';
 export { looksLikeMailAddress, isDottedOid } from './text';
 export type { EnrollmentPlan, CsrSanEntry } from './types';

@@ -1,7 +1,8 @@
 import { BrokerError } from '../contract/errors';
 import type { PolicyAttribute, ProfilePolicy } from '../digicert/types';
+import { OID_UPN } from '../crypto/csr';
+import { isOtherNameAttribute, otherNameTypeOf, sanAttributeKind } from './attributeKinds';
 import type { RequestOtherName } from './san';
-import { isDottedOid } from './text';
 import type { VariableSource } from './variables';
 
 /** A request otherName tied to the otherName type it fills. */
@@ -17,8 +18,14 @@ function mismatch(message: string): BrokerError {
   return new BrokerError('POLICY_MISMATCH', message, { remedy: REMEDY });
 }
 
+/**
+ * The profile's SAN otherName fields that take a request otherName. An otherName field of the UPN type is not
+ * one: it takes the request's UPN (unless PROFILE_FIELD_MAP maps its variable to an otherName source).
+ */
 export function profileOtherNameFields(policy: ProfilePolicy): PolicyAttribute[] {
-  return policy.sanAttributes.filter((attribute) => attribute.attributeName.toLowerCase() === 'othername');
+  return policy.sanAttributes.filter(
+    (attribute) => isOtherNameAttribute(attribute.attributeName) && sanAttributeKind(attribute) !== 'upn',
+  );
 }
 
 /**
@@ -33,9 +40,11 @@ export function bindRequestOtherNames(
 ): BoundOtherName[] {
   const fields = profileOtherNameFields(policy);
   const takenOids = new Set<string>();
-  for (const field of fields)
-    if (field.type !== undefined && isDottedOid(field.type)) takenOids.add(field.type);
-  let takesAnyOid = fields.some((field) => field.type === undefined || !isDottedOid(field.type));
+  for (const field of fields) {
+    const oid = otherNameTypeOf(field);
+    if (oid !== undefined) takenOids.add(oid);
+  }
+  let takesAnyOid = fields.some((field) => otherNameTypeOf(field) === undefined);
   for (const source of sources) {
     if (source.kind !== 'otherName') continue;
     if (source.oid === undefined) takesAnyOid = true;
@@ -50,6 +59,15 @@ export function bindRequestOtherNames(
     let effectiveOid: string | undefined;
     if (otherName.oid !== undefined) {
       if (!takenOids.has(otherName.oid) && !takesAnyOid) {
+        if (otherName.oid === OID_UPN) {
+          throw new BrokerError(
+            'POLICY_MISMATCH',
+            `${entry} is an otherName of the UPN type ${OID_UPN}, but the DigiCert certificate profile has no otherName field that takes a request otherName of that type: the broker fills UPN fields (otherNameUPN, or otherName of the UPN type) from the request's UPN.`,
+            {
+              remedy: `Send the UPN as an AltNameTypeUpn entry instead of ${entry}, or map the UPN field's variable with PROFILE_FIELD_MAP (e.g. {"<variable>":"otherName:${OID_UPN}"}).`,
+            },
+          );
+        }
         throw mismatch(
           `${entry}.oid is ${otherName.oid}, but the DigiCert certificate profile has no otherName field of that type (its otherName types: ${known}).`,
         );

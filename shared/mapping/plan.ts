@@ -1,6 +1,7 @@
 import { BrokerError } from '../contract/errors';
 import type { PkcsRequest } from '../contract/types';
 import type { NameValuePair, ProfilePolicy } from '../digicert/types';
+import { isOtherNameAttribute, otherNameTypeOf, sanAttributeKind, subjectFieldsOf } from './attributeKinds';
 import { chooseKeySize } from './keySize';
 import { deriveMailNames, findUnsupportedNameCharacter } from './names';
 import { bindRequestOtherNames, findOtherName, type BoundOtherName } from './otherNameFields';
@@ -12,7 +13,8 @@ import {
   type ResolvedSanValues,
 } from './san';
 import { parseSubjectName, type ParsedSubjectName } from './subject';
-import { isDottedOid, looksLikeMailAddress } from './text';
+import { renderTemplate, templateVariables, variableKey } from './template';
+import { looksLikeMailAddress } from './text';
 import type { CsrSanEntry, EnrollmentPlan } from './types';
 import {
   collectPolicyVariables,
@@ -34,8 +36,6 @@ export interface PlanOptions {
 /** The nameValuePair that names the seat the certificate is counted against. */
 export const SEAT_PAIR_NAME = 'seat_id';
 
-const UPN_OTHERNAME_OID = '1.3.6.1.4.1.311.20.2.3';
-
 interface DecidedVariable {
   variable: PolicyVariable;
   decision: SourceDecision;
@@ -48,6 +48,9 @@ interface MappingInput {
 }
 
 const NAME_VARIABLES = new Set(['mail_firstname', 'mail_lastname']);
+
+/** Values of the variables that are sent, keyed by variableKey (case-insensitive name). */
+type VariableValues = ReadonlyMap<string, string>;
 
 function whereItSits(variable: PolicyVariable): string {
   return variable.occurrences.map(describeOccurrence).join(', ');
@@ -132,7 +135,7 @@ function isNameVariable(variable: PolicyVariable, source: VariableSource): boole
   return (
     source.kind === 'firstName' ||
     source.kind === 'lastName' ||
-    NAME_VARIABLES.has(variable.name.toLowerCase())
+    NAME_VARIABLES.has(variableKey(variable.name))
   );
 }
 
@@ -150,7 +153,7 @@ function checkedNameValue(variable: PolicyVariable, value: string): string | und
   );
 }
 
-/** Value sent for each variable, in profile order; variables left out are absent. */
+/** Value sent for each variable, keyed by variableKey, in profile order; variables left out are absent. */
 function resolveVariableValues(
   decided: readonly DecidedVariable[],
   input: MappingInput,
@@ -166,44 +169,21 @@ function resolveVariableValues(
       value = checkedNameValue(variable, value);
       if (value === undefined) continue;
     }
-    values.set(variable.name, value);
+    values.set(variableKey(variable.name), value);
   }
   return values;
 }
 
-const SUBJECT_SHORT_NAMES: Record<string, string> = {
-  cn: 'CN',
-  commonname: 'CN',
-  e: 'E',
-  email: 'E',
-  emailaddress: 'E',
-  mail: 'E',
-  o: 'O',
-  organization: 'O',
-  organizationname: 'O',
-  ou: 'OU',
-  organizationalunit: 'OU',
-  organizationalunitname: 'OU',
-  c: 'C',
-  country: 'C',
-  countryname: 'C',
-  l: 'L',
-  locality: 'L',
-  localityname: 'L',
-  st: 'ST',
-  s: 'ST',
-  state: 'ST',
-  stateorprovincename: 'ST',
-};
-
 /**
  * The CSR subject: what the certificate will hold, in profile order — fixed attributes as the profile fixes
- * them, variables as sent. CN comes from the request when the profile gives none; E too when the request
- * subject has one. Attributes without a known short name are left to the CA, which fills them from its profile.
+ * them, templates with their variables filled as sent; consecutive `cn` attributes make one CN, joined with a
+ * space as the CA joins them. A value whose variables are not all sent is left out (the CA decides). CN comes
+ * from the request when the profile gives none; E too when the request subject has one. Attributes without a
+ * known short name are left to the CA, which fills them from its profile.
  */
 function csrSubjectOf(
   policy: ProfilePolicy,
-  values: ReadonlyMap<string, string>,
+  values: VariableValues,
   subject: ParsedSubjectName,
 ): EnrollmentPlan['csrSubject'] {
   const entries: EnrollmentPlan['csrSubject'] = [];
@@ -212,12 +192,12 @@ function csrSubjectOf(
       entries.push({ shortName, value });
     }
   };
-  for (const attribute of policy.subjectAttributes) {
-    const shortName = SUBJECT_SHORT_NAMES[attribute.attributeName.toLowerCase()];
-    if (shortName === undefined) continue;
-    const name = variableNameOf(attribute.value);
-    const value = name === undefined ? attribute.value.trim() : values.get(name);
-    if (value !== undefined && value !== '') add(shortName, value);
+  for (const field of subjectFieldsOf(policy.subjectAttributes)) {
+    if (field.shortName === undefined) continue;
+    const parts = field.attributes
+      .map((attribute) => renderTemplate(attribute.value, (key) => values.get(key)))
+      .filter((part): part is string => part !== undefined && part !== '');
+    if (parts.length > 0) add(field.shortName, parts.join(' '));
   }
   if (!entries.some((entry) => entry.shortName === 'CN'))
     entries.unshift({ shortName: 'CN', value: subject.commonName });
@@ -232,34 +212,20 @@ function csrSubjectOf(
   return entries;
 }
 
-function sanKindOf(attributeName: string): CsrSanEntry['kind'] | undefined {
-  switch (attributeName.toLowerCase()) {
-    case 'rfc822name':
-    case 'email':
-      return 'email';
-    case 'othernameupn':
-    case 'upn':
-    case 'userprincipalname':
-      return 'upn';
-    case 'othername':
-      return 'otherName';
-    default:
-      return undefined;
-  }
-}
-
 /**
- * The CSR's SAN: for every SAN field of the profile filled by a variable we send, the value in its proper
- * form. Fixed SAN values are the CA's business; fields of other kinds (DNS, IP) have no request source.
+ * The CSR's SAN: for every SAN field of the profile filled by variables we send, the value in its proper
+ * form. Fixed SAN values are the CA's business; DNS fields and unknown fields have no place here.
  */
 function csrSanOf(
   policy: ProfilePolicy,
   decided: readonly DecidedVariable[],
-  values: ReadonlyMap<string, string>,
+  values: VariableValues,
   otherNames: readonly BoundOtherName[],
 ): CsrSanEntry[] {
   const entries: CsrSanEntry[] = [];
-  const sourceOf = new Map(decided.map(({ variable, decision }) => [variable.name, decision.source]));
+  const sourceOf = new Map(
+    decided.map(({ variable, decision }) => [variableKey(variable.name), decision.source]),
+  );
   const add = (entry: CsrSanEntry): void => {
     const duplicate = entries.some((existing) =>
       existing.kind === 'otherName' && entry.kind === 'otherName'
@@ -273,31 +239,37 @@ function csrSanOf(
   };
 
   for (const attribute of policy.sanAttributes) {
-    const name = variableNameOf(attribute.value);
-    if (name === undefined) continue;
-    const value = values.get(name);
-    const source = sourceOf.get(name);
-    const kind = sanKindOf(attribute.attributeName);
-    if (value === undefined || source === undefined || kind === undefined) continue;
+    const variables = templateVariables(attribute.value);
+    if (variables.length === 0) continue;
+    const value = renderTemplate(attribute.value, (key) => values.get(key));
+    const kind = sanAttributeKind(attribute);
+    if (value === undefined || value === '' || kind === undefined || kind === 'dns') continue;
 
-    if (kind === 'otherName') {
-      if (source.kind === 'otherName') {
-        const otherName = findOtherName(otherNames, source);
-        const oid =
-          otherName?.effectiveOid ??
-          (attribute.type !== undefined && isDottedOid(attribute.type) ? attribute.type : undefined);
-        // Without a type-id the otherName cannot be encoded; the CA still receives the value as a pair.
-        if (otherName !== undefined && oid !== undefined)
-          add({ kind: 'otherName', oid, valueDer: otherName.value.der });
-      } else if (attribute.type === UPN_OTHERNAME_OID && looksLikeMailAddress(value)) {
-        add({ kind: 'upn', value });
-      }
+    const pure = variableNameOf(attribute.value);
+    const only = pure === undefined ? undefined : sourceOf.get(variableKey(pure));
+    if (only?.kind === 'otherName') {
+      // The request's otherName goes in byte for byte, under the type it was bound to.
+      const otherName = findOtherName(otherNames, only);
+      const oid = otherName?.effectiveOid ?? otherNameTypeOf(attribute) ?? only.oid;
+      // Without a type-id the otherName cannot be encoded; the CA still receives the value as a pair.
+      if (isOtherNameAttribute(attribute.attributeName) && otherName !== undefined && oid !== undefined)
+        add({ kind: 'otherName', oid, valueDer: otherName.value.der });
       continue;
     }
+    // An otherName field of another type filled from a non-otherName source is sent as a pair only.
+    if (kind === 'otherName') continue;
     // A field mapped to a non-address source (e.g. the CN) is sent as a pair only; it has no place in the CSR.
     if (looksLikeMailAddress(value)) add({ kind, value });
   }
   return entries;
+}
+
+/** The seat: fixed by the profile, or its variables filled (undefined when one has no value). */
+function seatOf(policy: ProfilePolicy, values: VariableValues): { seatId?: string; fromVariables: boolean } {
+  if (policy.seatId === undefined) return { fromVariables: false };
+  const fromVariables = templateVariables(policy.seatId.value).length > 0;
+  const seatId = renderTemplate(policy.seatId.value, (key) => values.get(key));
+  return seatId === undefined || seatId === '' ? { fromVariables } : { seatId, fromVariables };
 }
 
 /**
@@ -332,17 +304,16 @@ export function planEnrollment(
   const values = resolveVariableValues(decided, { subject, san, otherNames });
 
   const nameValuePairs: NameValuePair[] = [];
-  let seatId: string | undefined;
-  if (policy.seatId !== undefined) {
-    const seatVariable = variableNameOf(policy.seatId.value);
-    seatId = seatVariable === undefined ? policy.seatId.value.trim() || undefined : values.get(seatVariable);
-    const seatAlreadySent = [...values.keys()].some((name) => name.toLowerCase() === SEAT_PAIR_NAME);
-    // A fixed seat is the CA's own; only a variable one is sent.
-    if (seatVariable !== undefined && seatId !== undefined && !seatAlreadySent) {
-      nameValuePairs.push({ name: SEAT_PAIR_NAME, value: seatId });
-    }
+  const { seatId, fromVariables } = seatOf(policy, values);
+  // A fixed seat is the CA's own; only one filled from variables is sent (once, if $seat_id is not itself one).
+  if (fromVariables && seatId !== undefined && !values.has(variableKey(SEAT_PAIR_NAME))) {
+    nameValuePairs.push({ name: SEAT_PAIR_NAME, value: seatId });
   }
-  for (const [name, value] of values) nameValuePairs.push({ name, value });
+  for (const { variable } of decided) {
+    const value = values.get(variableKey(variable.name));
+    // Sent under the name exactly as the profile spells it.
+    if (value !== undefined) nameValuePairs.push({ name: variable.name, value });
+  }
 
   const plan: EnrollmentPlan = {
     csrSubject: csrSubjectOf(policy, values, subject),

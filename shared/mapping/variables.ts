@@ -1,5 +1,13 @@
 import { BrokerError } from '../contract/errors';
 import type { PolicyAttribute, ProfilePolicy } from '../digicert/types';
+import {
+  isOtherNameAttribute,
+  otherNameTypeOf,
+  sanAttributeKind,
+  subjectAttributeKind,
+  subjectFieldsOf,
+} from './attributeKinds';
+import { templateVariables, variableKey } from './template';
 import { isDottedOid } from './text';
 
 /**
@@ -81,10 +89,16 @@ export interface VariableOccurrence {
   attributeName: string;
   type?: string;
   mandatory: boolean;
+  /**
+   * The variable is the whole value of its field (`cn=$common_name`), not a part of it (`cn=$first $last`, or
+   * one of the two `cn` pairs of DigiCert's default CN). Only a whole-value field tells which request value
+   * fills the variable.
+   */
+  wholeValue: boolean;
 }
 
 export interface PolicyVariable {
-  /** The variable without `$`: the nameValuePair name. */
+  /** The variable without `$`, as the profile first spells it: the nameValuePair name. */
   name: string;
   /** Mandatory where any of its occurrences is. */
   mandatory: boolean;
@@ -92,57 +106,65 @@ export interface PolicyVariable {
   occurrences: VariableOccurrence[];
 }
 
-/** `$common_name` → `common_name`; undefined for a fixed value. */
+const PURE_VARIABLE = /^\$([A-Za-z0-9_.:-]+)$/u;
+
+/** `$common_name` → `common_name`; undefined for a fixed value or one holding more than a single variable. */
 export function variableNameOf(value: string): string | undefined {
-  const trimmed = value.trim();
-  if (!trimmed.startsWith('$') || trimmed.length === 1) return undefined;
-  return trimmed.slice(1);
+  return PURE_VARIABLE.exec(value.trim())?.[1];
 }
 
 export function describeOccurrence(occurrence: VariableOccurrence): string {
   if (occurrence.location === 'seatId') return 'seatIdInfo';
   const where = occurrence.location === 'subject' ? 'subject attribute' : 'SAN attribute';
   const type =
-    occurrence.attributeName.toLowerCase() === 'othername' && occurrence.type !== undefined
+    isOtherNameAttribute(occurrence.attributeName) && occurrence.type !== undefined
       ? ` (type ${occurrence.type})`
       : '';
   return `${where} "${occurrence.attributeName}"${type}`;
 }
 
-/** Every `$variable` of the policy, each once, with the places it sits. */
+/**
+ * Every `$variable` of the policy, each once (names compared case-insensitively, the first spelling kept),
+ * with the places it sits. A value may hold several variables and text (`$mail_firstName $mail_lastName`).
+ */
 export function collectPolicyVariables(policy: ProfilePolicy): PolicyVariable[] {
-  const byName = new Map<string, PolicyVariable>();
-  const add = (value: string, occurrence: VariableOccurrence): void => {
-    const name = variableNameOf(value);
-    if (name === undefined) return;
-    let variable = byName.get(name);
-    if (variable === undefined) {
-      variable = { name, mandatory: false, occurrences: [] };
-      byName.set(name, variable);
+  const byKey = new Map<string, PolicyVariable>();
+  const addAll = (
+    location: AttributeLocation,
+    attribute: Pick<PolicyAttribute, 'attributeName' | 'value' | 'mandatory' | 'type'>,
+    fieldIsThisValueOnly: boolean,
+  ): void => {
+    const wholeValue = fieldIsThisValueOnly && variableNameOf(attribute.value) !== undefined;
+    const seen = new Set<string>();
+    for (const name of templateVariables(attribute.value)) {
+      const key = variableKey(name);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      let variable = byKey.get(key);
+      if (variable === undefined) {
+        variable = { name, mandatory: false, occurrences: [] };
+        byKey.set(key, variable);
+      }
+      const occurrence: VariableOccurrence = {
+        location,
+        attributeName: attribute.attributeName,
+        mandatory: attribute.mandatory,
+        wholeValue,
+      };
+      if (attribute.type !== undefined) occurrence.type = attribute.type;
+      variable.occurrences.push(occurrence);
+      variable.mandatory ||= attribute.mandatory;
     }
-    variable.occurrences.push(occurrence);
-    variable.mandatory ||= occurrence.mandatory;
-  };
-  const occurrenceOf = (location: AttributeLocation, attribute: PolicyAttribute): VariableOccurrence => {
-    const occurrence: VariableOccurrence = {
-      location,
-      attributeName: attribute.attributeName,
-      mandatory: attribute.mandatory,
-    };
-    if (attribute.type !== undefined) occurrence.type = attribute.type;
-    return occurrence;
   };
 
-  for (const attribute of policy.subjectAttributes) add(attribute.value, occurrenceOf('subject', attribute));
-  for (const attribute of policy.sanAttributes) add(attribute.value, occurrenceOf('san', attribute));
-  if (policy.seatId !== undefined) {
-    add(policy.seatId.value, {
-      location: 'seatId',
-      attributeName: 'seatIdInfo',
-      mandatory: policy.seatId.mandatory,
-    });
+  for (const field of subjectFieldsOf(policy.subjectAttributes)) {
+    for (const attribute of field.attributes) addAll('subject', attribute, field.attributes.length === 1);
   }
-  return [...byName.values()];
+  for (const attribute of policy.sanAttributes) addAll('san', attribute, true);
+  if (policy.seatId !== undefined) {
+    addAll('seatId', { attributeName: 'seatIdInfo', ...policy.seatId }, true);
+  }
+  return [...byKey.values()];
 }
 
 export type SourceDecider = 'PROFILE_FIELD_MAP' | 'attribute' | 'variable name';
@@ -151,24 +173,6 @@ export interface SourceDecision {
   source: VariableSource;
   decidedBy: SourceDecider;
 }
-
-const SUBJECT_ATTRIBUTE_SOURCES: Record<string, VariableSource['kind']> = {
-  cn: 'commonName',
-  commonname: 'commonName',
-  e: 'email',
-  email: 'email',
-  emailaddress: 'email',
-  mail: 'email',
-};
-
-const SAN_ATTRIBUTE_SOURCES: Record<string, VariableSource['kind']> = {
-  rfc822name: 'email',
-  email: 'email',
-  othernameupn: 'upn',
-  upn: 'upn',
-  userprincipalname: 'upn',
-  othername: 'otherName',
-};
 
 /** Names public DigiCert clients send (pki-ws-protocol.md §1b/§3), lower-cased. */
 const WELL_KNOWN_VARIABLES: Record<string, VariableSource['kind']> = {
@@ -184,30 +188,38 @@ const WELL_KNOWN_VARIABLES: Record<string, VariableSource['kind']> = {
   seat_id: 'email',
 };
 
-function otherNameOidOf(occurrence: VariableOccurrence): string | undefined {
-  return occurrence.type !== undefined && isDottedOid(occurrence.type) ? occurrence.type : undefined;
+/** The request value a whole-value SAN field holds; undefined for DNS names and unknown fields. */
+function sourceFromSanAttribute(occurrence: VariableOccurrence): VariableSource | undefined {
+  switch (sanAttributeKind(occurrence)) {
+    case 'email':
+      return { kind: 'email' };
+    case 'upn':
+      return { kind: 'upn' };
+    case 'otherName': {
+      const oid = otherNameTypeOf(occurrence);
+      return oid === undefined ? { kind: 'otherName' } : { kind: 'otherName', oid };
+    }
+    default:
+      return undefined;
+  }
 }
 
-function sourceFromAttribute(occurrence: VariableOccurrence): VariableSource | undefined {
-  const key = occurrence.attributeName.toLowerCase();
-  const kind =
-    occurrence.location === 'subject'
-      ? SUBJECT_ATTRIBUTE_SOURCES[key]
-      : occurrence.location === 'san'
-        ? SAN_ATTRIBUTE_SOURCES[key]
-        : undefined;
-  if (kind === undefined || kind === 'const') return undefined;
-  if (kind === 'otherName') {
-    const oid = otherNameOidOf(occurrence);
-    return oid === undefined ? { kind } : { kind, oid };
+/** The request value a whole-value subject field holds: the CN, or the e-mail for E. */
+function sourceFromSubjectAttribute(occurrence: VariableOccurrence): VariableSource | undefined {
+  switch (subjectAttributeKind(occurrence.attributeName)) {
+    case 'CN':
+      return { kind: 'commonName' };
+    case 'E':
+      return { kind: 'email' };
+    default:
+      return undefined;
   }
-  return { kind };
 }
 
 /** The otherName field a variable sits on, if any (its type is the otherName OID). */
 export function otherNameOccurrenceOf(variable: PolicyVariable): VariableOccurrence | undefined {
   return variable.occurrences.find(
-    (occurrence) => occurrence.location === 'san' && occurrence.attributeName.toLowerCase() === 'othername',
+    (occurrence) => occurrence.location === 'san' && isOtherNameAttribute(occurrence.attributeName),
   );
 }
 
@@ -215,17 +227,33 @@ function fieldMapEntry(
   variableName: string,
   fieldMap: Readonly<Record<string, string>>,
 ): { key: string; source: string } | undefined {
-  const wanted = variableName.toLowerCase();
+  const wanted = variableKey(variableName);
   for (const [key, source] of Object.entries(fieldMap)) {
-    if (key.replace(/^\$/u, '').toLowerCase() === wanted) return { key, source };
+    if (variableKey(key.replace(/^\$/u, '')) === wanted) return { key, source };
+  }
+  return undefined;
+}
+
+function firstSource(
+  variable: PolicyVariable,
+  location: AttributeLocation,
+  sourceOf: (occurrence: VariableOccurrence) => VariableSource | undefined,
+): VariableSource | undefined {
+  for (const occurrence of variable.occurrences) {
+    if (occurrence.location !== location || !occurrence.wholeValue) continue;
+    const source = sourceOf(occurrence);
+    if (source !== undefined) return source;
   }
   return undefined;
 }
 
 /**
- * Decides where a variable's value comes from: (a) PROFILE_FIELD_MAP, (b) the attribute it sits on (first
- * occurrence that tells), (c) its well-known name. Undefined when none applies. A PROFILE_FIELD_MAP entry that
- * names no known source is a POLICY_MISMATCH.
+ * Decides where a variable's value comes from, first that applies:
+ * (a) PROFILE_FIELD_MAP;
+ * (b) a SAN field that is wholly the variable (rfc822Name → e-mail, otherNameUPN → UPN, otherName → its type);
+ * (c) its well-known name (`mail_firstName` → first name, even on a `cn` field: DigiCert's default CN);
+ * (d) a subject field that is wholly the variable (cn → the CN, e → the e-mail).
+ * Undefined when none applies. A PROFILE_FIELD_MAP entry that names no known source is a POLICY_MISMATCH.
  */
 export function decideVariableSource(
   variable: PolicyVariable,
@@ -245,20 +273,21 @@ export function decideVariableSource(
     }
     if (source.kind === 'otherName' && source.oid === undefined) {
       const occurrence = otherNameOccurrenceOf(variable);
-      const oid = occurrence === undefined ? undefined : otherNameOidOf(occurrence);
+      const oid = occurrence === undefined ? undefined : otherNameTypeOf(occurrence);
       if (oid !== undefined) source.oid = oid;
     }
     return { source, decidedBy: 'PROFILE_FIELD_MAP' };
   }
 
-  for (const occurrence of variable.occurrences) {
-    const source = sourceFromAttribute(occurrence);
-    if (source !== undefined) return { source, decidedBy: 'attribute' };
-  }
+  const fromSan = firstSource(variable, 'san', sourceFromSanAttribute);
+  if (fromSan !== undefined) return { source: fromSan, decidedBy: 'attribute' };
 
-  const wellKnown = WELL_KNOWN_VARIABLES[variable.name.toLowerCase()];
+  const wellKnown = WELL_KNOWN_VARIABLES[variableKey(variable.name)];
   if (wellKnown !== undefined && wellKnown !== 'const' && wellKnown !== 'otherName') {
     return { source: { kind: wellKnown }, decidedBy: 'variable name' };
   }
+
+  const fromSubject = firstSource(variable, 'subject', sourceFromSubjectAttribute);
+  if (fromSubject !== undefined) return { source: fromSubject, decidedBy: 'attribute' };
   return undefined;
 }

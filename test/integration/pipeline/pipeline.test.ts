@@ -218,19 +218,31 @@ describe('issuing', () => {
     expect(new X509Certificate(result.certificate.pem).subjectAltName).toContain(expectedSan);
   });
 
-  it('fills mail_firstName and mail_lastName from the common name', async () => {
-    const result = issued(
-      await pipelineWith().process(
-        request({
-          certificateTemplateName: NAME_PROFILE,
-          subjectName: 'CN=Ada Lovelace,E=ada@contoso.com',
-          subjectAlternativeNames: [],
-        }),
-        { dequeueCount: 1 },
-      ),
-    );
-    expect(new X509Certificate(result.certificate.pem).subject).toContain('CN=Ada Lovelace');
-  });
+  it.each([
+    ['a display name', 'CN=Ada Lovelace,E=ada@contoso.com', 'Ada', 'Lovelace', 'CN=Ada Lovelace'],
+    ['an e-mail address', 'CN=ada.lovelace@contoso.com', 'ada', 'lovelace', 'CN=ada lovelace'],
+  ])(
+    'fills mail_firstName and mail_lastName from a common name that is %s',
+    async (_name, subjectName, firstName, lastName, expectedCn) => {
+      const result = issued(
+        await pipelineWith().process(
+          request({ certificateTemplateName: NAME_PROFILE, subjectName, subjectAlternativeNames: [] }),
+          { dequeueCount: 1 },
+        ),
+      );
+      // Exactly this CN: the whole CN sent for both names would read "Ada Lovelace Ada Lovelace".
+      expect(new X509Certificate(result.certificate.pem).subject.split('\n')).toContain(expectedCn);
+      const atCa = simulator.issued.find(
+        (certificate) => certificate.serialNumber === result.certificate.serialNumber,
+      );
+      expect(atCa?.nameValuePairs).toEqual(
+        expect.arrayContaining([
+          { name: 'mail_firstName', value: firstName },
+          { name: 'mail_lastName', value: lastName },
+        ]),
+      );
+    },
+  );
 
   it('serves a profile with differently named variables through PROFILE_FIELD_MAP', async () => {
     const body = request({ certificateTemplateName: RENAMED_PROFILE, subjectAlternativeNames: [] });

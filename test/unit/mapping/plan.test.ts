@@ -1,4 +1,5 @@
 import { DEFAULT_REMEDIES } from '../../../shared/contract/errors';
+import { OID_UPN } from '../../../shared/crypto/csr';
 import type { ProfilePolicy } from '../../../shared/digicert/types';
 import { planEnrollment, type EnrollmentPlan } from '../../../shared/mapping';
 import {
@@ -590,5 +591,353 @@ describe('planEnrollment: otherName', () => {
     const plan = planEnrollment(requestWith('CN=u@contoso.com'), policy);
     expect(pairs(plan)).toEqual({ otherNameUPN: 'u@contoso.com' });
     expect(plan.csrSan).toEqual([{ kind: 'upn', value: 'u@contoso.com' }]);
+  });
+});
+
+describe("planEnrollment: DigiCert's default CN (cn=$mail_firstName + cn=$mail_lastName)", () => {
+  const defaultCnPolicy = (
+    spelling: [string, string] = ['$mail_firstName', '$mail_lastName'],
+  ): ProfilePolicy =>
+    policyWith({
+      subjectAttributes: [
+        attribute('cn', spelling[0], true),
+        attribute('cn', spelling[1], true),
+        attribute('o', 'Contoso Ltd', true),
+      ],
+      sanAttributes: [attribute('rfc822Name', '$mail_email', true)],
+      seatId: { value: '$mail_email', mandatory: true },
+    });
+
+  const cases: {
+    name: string;
+    subject: string;
+    sans?: ReturnType<typeof email>[];
+    policy?: ProfilePolicy;
+    pairs: Record<string, string>;
+    csrSubject: EnrollmentPlan['csrSubject'];
+  }[] = [
+    {
+      name: 'a display-name CN is split, and the CSR CN is the two names joined',
+      subject: 'CN=Ada Lovelace,E=ada@contoso.com',
+      pairs: {
+        seat_id: 'ada@contoso.com',
+        mail_firstName: 'Ada',
+        mail_lastName: 'Lovelace',
+        mail_email: 'ada@contoso.com',
+      },
+      csrSubject: [
+        { shortName: 'CN', value: 'Ada Lovelace' },
+        { shortName: 'E', value: 'ada@contoso.com' },
+        { shortName: 'O', value: 'Contoso Ltd' },
+      ],
+    },
+    {
+      name: 'an e-mail CN gives the names from its local part',
+      subject: 'CN=ada.lovelace@contoso.com',
+      pairs: {
+        seat_id: 'ada.lovelace@contoso.com',
+        mail_firstName: 'ada',
+        mail_lastName: 'lovelace',
+        mail_email: 'ada.lovelace@contoso.com',
+      },
+      csrSubject: [
+        { shortName: 'CN', value: 'ada lovelace' },
+        { shortName: 'O', value: 'Contoso Ltd' },
+      ],
+    },
+    {
+      name: 'the variables match whatever their case; each pair is named as the profile spells it',
+      subject: 'CN=Ada Lovelace',
+      sans: [email('ada@contoso.com')],
+      policy: defaultCnPolicy(['$MAIL_FIRSTNAME', '$mail_LastName']),
+      pairs: {
+        seat_id: 'ada@contoso.com',
+        MAIL_FIRSTNAME: 'Ada',
+        mail_LastName: 'Lovelace',
+        mail_email: 'ada@contoso.com',
+      },
+      csrSubject: [
+        { shortName: 'CN', value: 'Ada Lovelace' },
+        { shortName: 'O', value: 'Contoso Ltd' },
+      ],
+    },
+  ];
+  it.each(cases)('$name', ({ subject, sans, policy, pairs: expected, csrSubject }) => {
+    const plan = planEnrollment(requestWith(subject, sans), policy ?? defaultCnPolicy());
+    expect(pairs(plan)).toEqual(expected);
+    expect(plan.csrSubject).toEqual(csrSubject);
+  });
+
+  it('an underscore in the e-mail CN is still refused, naming the first-name variable', () => {
+    expectBrokerError(
+      () => planEnrollment(requestWith('CN=global_admin@intune.onmicrosoft.com'), defaultCnPolicy()),
+      { code: 'NAME_CHARACTERS_UNSUPPORTED', message: ['$mail_firstName', "'_'", 'position 7'] },
+    );
+  });
+
+  it('two cn pairs with names the broker does not know are not both the whole CN', () => {
+    const policy = policyWith({
+      subjectAttributes: [attribute('cn', '$given', true), attribute('cn', '$surname', true)],
+    });
+    expectBrokerError(() => planEnrollment(requestWith('CN=Ada Lovelace'), policy), {
+      code: 'POLICY_MISMATCH',
+      message: ['$given', 'subject attribute "cn"'],
+      remedy: ['PROFILE_FIELD_MAP={"given":'],
+    });
+    const plan = planEnrollment(requestWith('CN=Ada Lovelace'), policy, {
+      fieldMap: { given: 'firstName', surname: 'lastName' },
+    });
+    expect(pairs(plan)).toEqual({ given: 'Ada', surname: 'Lovelace' });
+    expect(plan.csrSubject).toEqual([{ shortName: 'CN', value: 'Ada Lovelace' }]);
+  });
+});
+
+describe('planEnrollment: a subject cn holding a well-known e-mail variable', () => {
+  const policy = policyWith({
+    subjectAttributes: [attribute('cn', '$mail_email', true)],
+    seatId: { value: '$mail_email', mandatory: true },
+  });
+
+  it.each([
+    ['CN=Ada Lovelace', [email('ada@contoso.com')], 'ada@contoso.com'],
+    ['CN=Ada Lovelace,E=ada.subject@contoso.com', [upn('ada.upn@contoso.com')], 'ada.upn@contoso.com'],
+    ['CN=Ada Lovelace,E=ada.subject@contoso.com', [], 'ada.subject@contoso.com'],
+  ])('%s → mail_email is the e-mail (with fallbacks), not the CN', (subject, sans, expected) => {
+    const plan = planEnrollment(requestWith(subject, sans), policy);
+    expect(pairs(plan)).toEqual({ seat_id: expected, mail_email: expected });
+    expect(plan.csrSubject[0]).toEqual({ shortName: 'CN', value: expected });
+  });
+
+  it('with no e-mail anywhere → SAN_VALUE_MISSING, not the CN sent as an e-mail', () => {
+    expectBrokerError(() => planEnrollment(requestWith('CN=Ada Lovelace'), policy), {
+      code: 'SAN_VALUE_MISSING',
+      message: ['$mail_email', 'subject attribute "cn"'],
+    });
+  });
+});
+
+describe('planEnrollment: a value holding several variables (a template)', () => {
+  const cases: {
+    name: string;
+    policy: ProfilePolicy;
+    subject: string;
+    fieldMap?: Record<string, string>;
+    pairs: Record<string, string>;
+    csrSubject: EnrollmentPlan['csrSubject'];
+  }[] = [
+    {
+      name: 'cn="$mail_firstname $mail_lastname": two pairs, the CN filled in',
+      policy: policyWith({ subjectAttributes: [attribute('cn', '$mail_firstname $mail_lastname', true)] }),
+      subject: 'CN=Ada Lovelace',
+      pairs: { mail_firstname: 'Ada', mail_lastname: 'Lovelace' },
+      csrSubject: [{ shortName: 'CN', value: 'Ada Lovelace' }],
+    },
+    {
+      name: 'text around the variables is the profile’s own',
+      policy: policyWith({
+        subjectAttributes: [
+          attribute('cn', '$mail_lastName, $mail_firstName (Contoso)', true),
+          attribute('Organizational Unit', 'Dept $dept', true),
+        ],
+      }),
+      subject: 'CN=ada.lovelace@contoso.com',
+      fieldMap: { DEPT: 'const:IT' },
+      pairs: { mail_lastName: 'lovelace', mail_firstName: 'ada', dept: 'IT' },
+      csrSubject: [
+        { shortName: 'CN', value: 'lovelace, ada (Contoso)' },
+        { shortName: 'OU', value: 'Dept IT' },
+      ],
+    },
+    {
+      name: 'a variable only part of a cn is not taken as the whole CN',
+      policy: policyWith({ subjectAttributes: [attribute('cn', '$common_name (contractor)', true)] }),
+      subject: 'CN=Ada',
+      pairs: { common_name: 'Ada' },
+      csrSubject: [{ shortName: 'CN', value: 'Ada (contractor)' }],
+    },
+    {
+      name: 'a value whose optional variable is left out is left out of the CSR',
+      policy: policyWith({
+        subjectAttributes: [attribute('cn', '$common_name', true), attribute('ou', 'Dept $dept', false)],
+      }),
+      subject: 'CN=Ada',
+      pairs: { common_name: 'Ada' },
+      csrSubject: [{ shortName: 'CN', value: 'Ada' }],
+    },
+  ];
+  it.each(cases)('$name', ({ policy, subject, fieldMap, pairs: expected, csrSubject }) => {
+    const plan = planEnrollment(requestWith(subject), policy, fieldMap === undefined ? {} : { fieldMap });
+    expect(pairs(plan)).toEqual(expected);
+    expect(plan.csrSubject).toEqual(csrSubject);
+  });
+
+  it('a SAN address template is filled and put in the CSR; its variable is not the whole e-mail', () => {
+    const policy = policyWith({ sanAttributes: [attribute('rfc822Name', '$user+pki@contoso.com', true)] });
+    expectBrokerError(() => planEnrollment(requestWith('CN=ada', [email('ada@contoso.com')]), policy), {
+      code: 'POLICY_MISMATCH',
+      message: ['$user', 'SAN attribute "rfc822Name"'],
+    });
+    const plan = planEnrollment(requestWith('CN=ada', [email('ada@contoso.com')]), policy, {
+      fieldMap: { user: 'commonName' },
+    });
+    expect(pairs(plan)).toEqual({ user: 'ada' });
+    expect(plan.csrSan).toEqual([{ kind: 'email', value: 'ada+pki@contoso.com' }]);
+  });
+
+  it('a seat made of variables is sent as seat_id, filled', () => {
+    const policy = policyWith({
+      subjectAttributes: [attribute('cn', '$common_name', true)],
+      seatId: { value: '$common_name-seat', mandatory: true },
+    });
+    // `-` belongs to variable names: the whole token is one unknown variable.
+    expectBrokerError(() => planEnrollment(requestWith('CN=ada'), policy), {
+      code: 'POLICY_MISMATCH',
+      message: ['$common_name-seat', 'seatIdInfo'],
+    });
+    const spaced = policyWith({
+      subjectAttributes: [attribute('cn', '$common_name', true)],
+      seatId: { value: 'seat of $Common_Name', mandatory: true },
+    });
+    const plan = planEnrollment(requestWith('CN=ada'), spaced);
+    expect(pairs(plan)).toEqual({ seat_id: 'seat of ada', common_name: 'ada' });
+    expect(plan.seatId).toBe('seat of ada');
+  });
+});
+
+describe('planEnrollment: case-insensitive variable names', () => {
+  it('one variable spelled three ways is sent once, under its first spelling, and fills every place', () => {
+    const policy = policyWith({
+      subjectAttributes: [attribute('cn', '$common_name', true), attribute('e', '$Mail_Email', false)],
+      sanAttributes: [attribute('rfc822Name', '$mail_email', true)],
+      seatId: { value: '$MAIL_EMAIL', mandatory: true },
+    });
+    const plan = planEnrollment(requestWith('CN=u', [email('u@contoso.com')]), policy);
+    expect(plan.nameValuePairs).toEqual([
+      { name: 'seat_id', value: 'u@contoso.com' },
+      { name: 'common_name', value: 'u' },
+      { name: 'Mail_Email', value: 'u@contoso.com' },
+    ]);
+    expect(plan.seatId).toBe('u@contoso.com');
+    expect(plan.csrSubject).toEqual([
+      { shortName: 'CN', value: 'u' },
+      { shortName: 'E', value: 'u@contoso.com' },
+    ]);
+    expect(plan.csrSan).toEqual([{ kind: 'email', value: 'u@contoso.com' }]);
+  });
+
+  it('$SEAT_ID is the seat pair itself: no second seat_id', () => {
+    const policy = policyWith({ seatId: { value: '$SEAT_ID', mandatory: true } });
+    const plan = planEnrollment(requestWith('CN=u', [email('u@contoso.com')]), policy);
+    expect(plan.nameValuePairs).toEqual([{ name: 'SEAT_ID', value: 'u@contoso.com' }]);
+  });
+});
+
+describe('planEnrollment: an otherName field of the UPN type', () => {
+  const upnField = policyWith({
+    sanAttributes: [attribute('otherName', '$principal', true, OID_UPN)],
+  });
+
+  it.each([
+    ['the SAN UPN', [upn('ada.upn@contoso.com'), email('ada@contoso.com')], 'ada.upn@contoso.com'],
+    ['falls back to the SAN e-mail', [email('ada@contoso.com')], 'ada@contoso.com'],
+    ['falls back to the subject e-mail', [], 'ada.subject@contoso.com'],
+  ])('takes %s', (_name, sans, expected) => {
+    const plan = planEnrollment(requestWith('CN=ada,E=ada.subject@contoso.com', sans), upnField);
+    expect(pairs(plan)).toEqual({ principal: expected });
+    expect(plan.csrSan).toEqual([{ kind: 'upn', value: expected }]);
+  });
+
+  it('with no UPN anywhere → SAN_VALUE_MISSING with the UPN fallbacks', () => {
+    expectBrokerError(() => planEnrollment(requestWith('CN=ada'), upnField), {
+      code: 'SAN_VALUE_MISSING',
+      message: ['$principal', 'AltNameTypeUpn, then AltNameTypeEmail'],
+    });
+  });
+
+  it('does not take a request otherName: one without an oid goes to the other otherName field', () => {
+    const policy = policyWith({
+      sanAttributes: [
+        attribute('otherName', '$principal', true, OID_UPN),
+        attribute('other_name', '$otherNameGUID', false, GUID_OID),
+      ],
+    });
+    const plan = planEnrollment(
+      requestWith('CN=ada', [upn('ada@contoso.com'), otherName(SEED_OTHERNAME_HEX)]),
+      policy,
+    );
+    expect(pairs(plan)).toEqual({ principal: 'ada@contoso.com', otherNameGUID: SEED_OTHERNAME_BASE64 });
+    expect(plan.csrSan).toEqual([
+      { kind: 'upn', value: 'ada@contoso.com' },
+      { kind: 'otherName', oid: GUID_OID, valueDer: SEED_DER },
+    ]);
+  });
+
+  it('a request otherName of the UPN type → POLICY_MISMATCH pointing to AltNameTypeUpn', () => {
+    expectBrokerError(
+      () =>
+        planEnrollment(
+          requestWith('CN=ada', [upn('ada@contoso.com'), otherName('0c 01 61', OID_UPN)]),
+          upnField,
+        ),
+      {
+        code: 'POLICY_MISMATCH',
+        message: ['subjectAlternativeNames[1]', OID_UPN],
+        remedy: ['AltNameTypeUpn'],
+      },
+    );
+  });
+
+  it('PROFILE_FIELD_MAP can still take the request otherName for it', () => {
+    const plan = planEnrollment(requestWith('CN=ada', [otherName('0c 01 61', OID_UPN)]), upnField, {
+      fieldMap: { principal: 'otherName' },
+    });
+    expect(pairs(plan)).toEqual({ principal: 'DAFh' });
+    expect(plan.csrSan).toEqual([
+      { kind: 'otherName', oid: OID_UPN, valueDer: Buffer.from('0c0161', 'hex') },
+    ]);
+  });
+});
+
+describe('planEnrollment: attribute names in any spelling', () => {
+  it('recognises subject and SAN fields by their long names, OIDs and separators', () => {
+    const policy = policyWith({
+      subjectAttributes: [
+        attribute('Common_Name', '$whatever', true),
+        attribute('E-Mail', '$address', false),
+        attribute('2.5.4.10', 'Contoso Ltd', true),
+        attribute('Organizational Unit Name', 'IT', true),
+        attribute('countryName', 'NL', true),
+        attribute('Locality', 'Amsterdam', true),
+        attribute('stateOrProvince', 'Noord-Holland', true),
+      ],
+      sanAttributes: [
+        attribute('RFC822', '$mail_address', true),
+        attribute('User Principal Name', '$principal', true),
+        attribute('dns_name', '$host', false),
+      ],
+    });
+    const plan = planEnrollment(
+      requestWith('CN=ada', [email('ada@contoso.com'), upn('ada.upn@contoso.com')]),
+      policy,
+    );
+    expect(pairs(plan)).toEqual({
+      whatever: 'ada',
+      address: 'ada@contoso.com',
+      mail_address: 'ada@contoso.com',
+      principal: 'ada.upn@contoso.com',
+    });
+    expect(plan.csrSubject).toEqual([
+      { shortName: 'CN', value: 'ada' },
+      { shortName: 'E', value: 'ada@contoso.com' },
+      { shortName: 'O', value: 'Contoso Ltd' },
+      { shortName: 'OU', value: 'IT' },
+      { shortName: 'C', value: 'NL' },
+      { shortName: 'L', value: 'Amsterdam' },
+      { shortName: 'ST', value: 'Noord-Holland' },
+    ]);
+    expect(plan.csrSan).toEqual([
+      { kind: 'email', value: 'ada@contoso.com' },
+      { kind: 'upn', value: 'ada.upn@contoso.com' },
+    ]);
   });
 });

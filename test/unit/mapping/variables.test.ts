@@ -8,7 +8,8 @@ import {
   type VariableOccurrence,
   type VariableSource,
 } from '../../../shared/mapping';
-import { GUID_OID, expectBrokerError, intuneUserPolicy } from './fixtures';
+import { OID_UPN } from '../../../shared/crypto/csr';
+import { GUID_OID, attribute, expectBrokerError, intuneUserPolicy, policyWith } from './fixtures';
 
 describe('parseSourceName', () => {
   const known: [string, VariableSource][] = [
@@ -47,6 +48,11 @@ describe('variableNameOf', () => {
     ['Contoso Ltd', undefined],
     ['$', undefined],
     ['', undefined],
+    ['$a.b:c-d', 'a.b:c-d'],
+    // A value with more than one variable, or text around it, is a template: no single variable.
+    ['$mail_firstname $mail_lastname', undefined],
+    ['$user@contoso.com', undefined],
+    ['Dept $dept', undefined],
   ])('%p → %p', (value, expected) => {
     expect(variableNameOf(value)).toBe(expected);
   });
@@ -70,6 +76,76 @@ describe('collectPolicyVariables', () => {
       ['seatId', 'seatIdInfo'],
     ]);
   });
+
+  const cases: {
+    name: string;
+    policy: Parameters<typeof collectPolicyVariables>[0];
+    expected: [name: string, mandatory: boolean, where: [string, boolean][]][];
+  }[] = [
+    {
+      name: 'a value holding two variables yields both, neither the whole value',
+      policy: policyWith({
+        subjectAttributes: [attribute('cn', '"$mail_firstname $mail_lastname"', true)],
+      }),
+      expected: [
+        ['mail_firstname', true, [['cn', false]]],
+        ['mail_lastname', true, [['cn', false]]],
+      ],
+    },
+    {
+      name: "DigiCert's default CN: two cn pairs, each a part of the one CN",
+      policy: policyWith({
+        subjectAttributes: [
+          attribute('cn', '$mail_firstName', true),
+          attribute('cn', '$mail_lastName', false),
+          attribute('ou', '$department', false),
+        ],
+      }),
+      expected: [
+        ['mail_firstName', true, [['cn', false]]],
+        ['mail_lastName', false, [['cn', false]]],
+        ['department', false, [['ou', true]]],
+      ],
+    },
+    {
+      name: 'names compare case-insensitively; the first spelling is kept',
+      policy: policyWith({
+        subjectAttributes: [attribute('e', '$Mail_Email', false)],
+        sanAttributes: [attribute('rfc822Name', '$mail_email', true)],
+        seatId: { value: '$MAIL_EMAIL', mandatory: true },
+      }),
+      expected: [
+        [
+          'Mail_Email',
+          true,
+          [
+            ['e', true],
+            ['rfc822Name', true],
+            ['seatIdInfo', true],
+          ],
+        ],
+      ],
+    },
+    {
+      name: 'text around a variable makes it a part; a repeated variable is one occurrence',
+      policy: policyWith({ sanAttributes: [attribute('rfc822Name', '$user+$user@contoso.com', true)] }),
+      expected: [['user', true, [['rfc822Name', false]]]],
+    },
+    {
+      name: 'fixed values hold no variable',
+      policy: policyWith({ subjectAttributes: [attribute('o', 'Contoso $ Ltd', true)] }),
+      expected: [],
+    },
+  ];
+  it.each(cases)('$name', ({ policy, expected }) => {
+    expect(
+      collectPolicyVariables(policy).map((variable) => [
+        variable.name,
+        variable.mandatory,
+        variable.occurrences.map((occurrence) => [occurrence.attributeName, occurrence.wholeValue]),
+      ]),
+    ).toEqual(expected);
+  });
 });
 
 function variable(name: string, occurrences: Partial<VariableOccurrence>[]): PolicyVariable {
@@ -77,12 +153,15 @@ function variable(name: string, occurrences: Partial<VariableOccurrence>[]): Pol
     location: 'subject',
     attributeName: 'x',
     mandatory: true,
+    wholeValue: true,
     ...occurrence,
   }));
   return { name, mandatory: full.some((occurrence) => occurrence.mandatory), occurrences: full };
 }
 
-describe('decideVariableSource: field map, then attribute, then name', () => {
+describe('decideVariableSource: field map, then SAN attribute, then well-known name, then subject attribute', () => {
+  const byAttribute = (kind: VariableSource['kind']): ReturnType<typeof decideVariableSource> =>
+    ({ source: { kind }, decidedBy: 'attribute' }) as ReturnType<typeof decideVariableSource>;
   const cases: {
     name: string;
     variable: PolicyVariable;
@@ -108,29 +187,85 @@ describe('decideVariableSource: field map, then attribute, then name', () => {
       expected: { source: { kind: 'otherName', oid: GUID_OID }, decidedBy: 'PROFILE_FIELD_MAP' },
     },
     {
-      name: 'subject cn → commonName, whatever the variable is called',
-      variable: variable('mail_email', [{ attributeName: 'CN' }]),
-      expected: { source: { kind: 'commonName' }, decidedBy: 'attribute' },
+      name: 'field map otherName on an otherName field of the UPN type takes the request otherName',
+      variable: variable('principal', [{ location: 'san', attributeName: 'otherName', type: OID_UPN }]),
+      fieldMap: { principal: 'otherName' },
+      expected: { source: { kind: 'otherName', oid: OID_UPN }, decidedBy: 'PROFILE_FIELD_MAP' },
     },
-    ...['e', 'email', 'emailAddress', 'mail'].map((attributeName) => ({
-      name: `subject ${attributeName} → email`,
-      variable: variable('whatever', [{ attributeName }]),
-      expected: { source: { kind: 'email' as const }, decidedBy: 'attribute' as const },
+    {
+      name: 'subject cn → commonName for a name the broker does not know',
+      variable: variable('whatever', [{ attributeName: 'CN' }]),
+      expected: byAttribute('commonName'),
+    },
+    // The well-known name beats the subject field it sits on: DigiCert's default CN is cn=$mail_firstName +
+    // cn=$mail_lastName, and cn=$mail_email means the e-mail, not the whole CN.
+    ...(
+      [
+        ['mail_firstName', 'firstName'],
+        ['mail_lastname', 'lastName'],
+        ['mail_email', 'email'],
+        ['Mail_Email', 'email'],
+        ['upn', 'upn'],
+      ] as const
+    ).map(([name, kind]) => ({
+      name: `$${name} on subject cn → ${kind} by its name`,
+      variable: variable(name, [{ attributeName: 'cn' }]),
+      expected: { source: { kind }, decidedBy: 'variable name' as const },
     })),
-    ...['rfc822Name', 'email'].map((attributeName) => ({
+    {
+      name: '$common_name on subject e → commonName by its name',
+      variable: variable('common_name', [{ attributeName: 'e' }]),
+      expected: { source: { kind: 'commonName' }, decidedBy: 'variable name' },
+    },
+    ...['e', 'email', 'emailAddress', 'mail', 'E-Mail', 'email_address', '1.2.840.113549.1.9.1'].map(
+      (attributeName) => ({
+        name: `subject ${attributeName} → email`,
+        variable: variable('whatever', [{ attributeName }]),
+        expected: byAttribute('email'),
+      }),
+    ),
+    ...['cn', 'commonName', 'Common Name', 'common_name', '2.5.4.3', 'OID.2.5.4.3'].map((attributeName) => ({
+      name: `subject ${attributeName} → commonName`,
+      variable: variable('whatever', [{ attributeName }]),
+      expected: byAttribute('commonName'),
+    })),
+    ...['rfc822Name', 'RFC822', 'email', 'mail', 'emailAddress', 'E-mail'].map((attributeName) => ({
       name: `SAN ${attributeName} → email`,
       variable: variable('whatever', [{ location: 'san' as const, attributeName }]),
-      expected: { source: { kind: 'email' as const }, decidedBy: 'attribute' as const },
+      expected: byAttribute('email'),
     })),
-    ...['otherNameUPN', 'upn', 'userPrincipalName'].map((attributeName) => ({
+    ...[
+      'otherNameUPN',
+      'upn',
+      'userPrincipalName',
+      'User Principal Name',
+      'msUPN',
+      'principal_name',
+      'other-name-UPN',
+    ].map((attributeName) => ({
       name: `SAN ${attributeName} → upn`,
       variable: variable('whatever', [{ location: 'san' as const, attributeName }]),
-      expected: { source: { kind: 'upn' as const }, decidedBy: 'attribute' as const },
+      expected: byAttribute('upn'),
     })),
+    {
+      name: 'SAN attribute beats the well-known name: $common_name on rfc822Name → email',
+      variable: variable('common_name', [{ location: 'san', attributeName: 'rfc822Name' }]),
+      expected: byAttribute('email'),
+    },
     {
       name: 'SAN otherName → otherName of its type',
       variable: variable('x', [{ location: 'san', attributeName: 'otherName', type: GUID_OID }]),
       expected: { source: { kind: 'otherName', oid: GUID_OID }, decidedBy: 'attribute' },
+    },
+    {
+      name: 'SAN other_name (spelling) → otherName of its type',
+      variable: variable('x', [{ location: 'san', attributeName: 'Other_Name', type: GUID_OID }]),
+      expected: { source: { kind: 'otherName', oid: GUID_OID }, decidedBy: 'attribute' },
+    },
+    {
+      name: 'SAN otherName of the UPN type → the request UPN, not a request otherName',
+      variable: variable('x', [{ location: 'san', attributeName: 'otherName', type: OID_UPN }]),
+      expected: byAttribute('upn'),
     },
     {
       name: 'SAN otherName without an OID type → otherName',
@@ -138,13 +273,42 @@ describe('decideVariableSource: field map, then attribute, then name', () => {
       expected: { source: { kind: 'otherName' }, decidedBy: 'attribute' },
     },
     {
-      name: 'the first telling occurrence decides',
+      name: 'SAN dnsName tells nothing',
+      variable: variable('x', [{ location: 'san', attributeName: 'dnsName' }]),
+      expected: undefined,
+    },
+    {
+      name: 'a SAN field beats a subject field that comes first in the profile',
       variable: variable('x', [
-        { attributeName: 'o' },
+        { attributeName: 'cn' },
         { location: 'san', attributeName: 'rfc822Name' },
         { location: 'seatId', attributeName: 'seatIdInfo' },
       ]),
-      expected: { source: { kind: 'email' }, decidedBy: 'attribute' },
+      expected: byAttribute('email'),
+    },
+    {
+      name: 'the first telling SAN field decides',
+      variable: variable('x', [
+        { location: 'san', attributeName: 'dnsName' },
+        { location: 'san', attributeName: 'upn' },
+        { location: 'san', attributeName: 'rfc822Name' },
+      ]),
+      expected: byAttribute('upn'),
+    },
+    {
+      name: 'a variable that is only part of a subject field is not the whole CN',
+      variable: variable('given', [{ attributeName: 'cn', wholeValue: false }]),
+      expected: undefined,
+    },
+    {
+      name: 'a variable that is only part of a SAN address is not the whole e-mail',
+      variable: variable('user', [{ location: 'san', attributeName: 'rfc822Name', wholeValue: false }]),
+      expected: undefined,
+    },
+    {
+      name: 'a part of a field still goes by its well-known name',
+      variable: variable('mail_firstName', [{ attributeName: 'cn', wholeValue: false }]),
+      expected: { source: { kind: 'firstName' }, decidedBy: 'variable name' },
     },
     ...(
       [
@@ -156,6 +320,7 @@ describe('decideVariableSource: field map, then attribute, then name', () => {
         ['otherNameUPN', 'upn'],
         ['upn', 'upn'],
         ['mail_firstName', 'firstName'],
+        ['MAIL_FIRSTNAME', 'firstName'],
         ['mail_lastname', 'lastName'],
         ['seat_id', 'email'],
       ] as const
