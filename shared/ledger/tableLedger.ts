@@ -1,0 +1,235 @@
+/**
+ * The request ledger on Azure Table storage (Azurite locally). One entity per requestId; the first write is an
+ * insert that fails on an existing entity (so two invocations can never both "create"), every later write a
+ * Replace conditioned on the ETag that was read (so a stale writer fails instead of overwriting).
+ *
+ * The adapter is thin on purpose: storage errors other than the ones it interprets (409 on insert, 412 on
+ * update, a missing table) are thrown as they come; the pipeline decides what is transient. The SDK's own
+ * retry policy (exponential, on 5xx and network errors) still applies underneath.
+ */
+import { TableClient } from '@azure/data-tables';
+import type { PkcsResult } from '../contract/types';
+import {
+  LEDGER_ROW_KEY,
+  MAX_ERROR_MESSAGE_CHARS,
+  appendEvent,
+  assertValidPartitionKey,
+  fromEntity,
+  toEntity,
+  truncateText,
+} from './entity';
+import {
+  LedgerConflictError,
+  LedgerStateError,
+  type BeginOutcome,
+  type EnrollmentAttempt,
+  type LedgerError,
+  type LedgerRecord,
+  type RequestLedger,
+} from './types';
+
+export const DEFAULT_LEDGER_TABLE = 'pkcsrequests';
+
+/** Table names: 3–63 letters and digits, starting with a letter. */
+const TABLE_NAME = /^[A-Za-z][A-Za-z0-9]{2,62}$/;
+
+export interface TableRequestLedgerOptions {
+  /** The clock for createdAt/updatedAt (tests pin it). */
+  now?: () => Date;
+}
+
+export class TableRequestLedger implements RequestLedger {
+  private tableReady: Promise<void> | undefined;
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly client: TableClient,
+    options: TableRequestLedgerOptions = {},
+  ) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  async begin(input: {
+    requestId: string;
+    requestHash: string;
+    profileOid: string;
+    caHost: string;
+  }): Promise<BeginOutcome> {
+    const timestamp = this.now().toISOString();
+    const fresh: Omit<LedgerRecord, 'etag'> = {
+      requestId: input.requestId,
+      requestHash: input.requestHash,
+      state: 'received',
+      profileOid: input.profileOid,
+      caHost: input.caHost,
+      createdAt: timestamp,
+      updatedAt: timestamp,
+      events: [],
+    };
+    const entity = toEntity({ ...fresh, etag: '' });
+    try {
+      const response = await this.withTable(() => this.client.createEntity(entity));
+      return { record: { ...fresh, etag: requireEtag(response.etag, input.requestId) }, created: true };
+    } catch (error) {
+      if (storageErrorOf(error).statusCode !== 409) throw error;
+    }
+    // Another invocation created it first (or this is a repeat): theirs stands, whatever its body hash.
+    const existing = await this.get(input.requestId);
+    if (!existing) {
+      throw new Error(`the ledger record of request ${input.requestId} exists (409) but could not be read`);
+    }
+    return { record: existing, created: false };
+  }
+
+  async get(requestId: string): Promise<LedgerRecord | undefined> {
+    assertValidPartitionKey(requestId);
+    try {
+      const entity = await this.withTable(() => this.client.getEntity(requestId, LEDGER_ROW_KEY));
+      return fromEntity(entity, entity.etag);
+    } catch (error) {
+      if (storageErrorOf(error).statusCode === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async recordEnrollment(record: LedgerRecord, attempt: EnrollmentAttempt): Promise<LedgerRecord> {
+    assertNoOutcome(record, 'recordEnrollment');
+    return this.replace(record, { state: 'enrolling', enrollment: { ...attempt } });
+  }
+
+  async recordTransientFailure(record: LedgerRecord, error: LedgerError): Promise<LedgerRecord> {
+    return this.replace(record, {
+      lastError: { code: error.code, message: truncateText(error.message, MAX_ERROR_MESSAGE_CHARS) },
+    });
+  }
+
+  async recordEvent(record: LedgerRecord, event: string): Promise<LedgerRecord> {
+    return this.replace(record, { events: appendEvent(record.events, event) });
+  }
+
+  async recordOutcome(record: LedgerRecord, result: PkcsResult, resultJson: string): Promise<LedgerRecord> {
+    assertNoOutcome(record, 'recordOutcome');
+    if (result.requestId !== record.requestId) {
+      throw new Error(
+        `a result for request ${result.requestId} cannot be recorded on request ${record.requestId}`,
+      );
+    }
+    if (result.status === 'issued') {
+      return this.replace(record, {
+        state: 'issued',
+        serialNumber: result.certificate.serialNumber,
+        thumbprint: result.certificate.thumbprint,
+        resultJson,
+      });
+    }
+    return this.replace(record, { state: 'failed', errorCode: result.error.code, resultJson });
+  }
+
+  /** Writes `record` with `changes` over it, if the stored version is still the one `record` was read as. */
+  private async replace(
+    record: LedgerRecord,
+    changes: Partial<Omit<LedgerRecord, 'requestId' | 'etag' | 'createdAt'>>,
+  ): Promise<LedgerRecord> {
+    const next: LedgerRecord = { ...record, ...changes, updatedAt: this.now().toISOString() };
+    const entity = toEntity(next);
+    try {
+      const response = await this.withTable(() =>
+        this.client.updateEntity(entity, 'Replace', { etag: record.etag }),
+      );
+      return { ...next, etag: requireEtag(response.etag, record.requestId) };
+    } catch (error) {
+      const { statusCode } = storageErrorOf(error);
+      if (statusCode === 412) throw new LedgerConflictError(record.requestId);
+      if (statusCode === 404) {
+        throw new Error(
+          `the ledger record of request ${record.requestId} no longer exists; it cannot be updated`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** Runs `operation` once the table exists; a table that has vanished since is created again, once. */
+  private async withTable<T>(operation: () => Promise<T>): Promise<T> {
+    await this.ensureTable();
+    try {
+      return await operation();
+    } catch (error) {
+      if (storageErrorOf(error).errorCode !== 'TableNotFound') throw error;
+      this.tableReady = undefined;
+      await this.ensureTable();
+      return operation();
+    }
+  }
+
+  private ensureTable(): Promise<void> {
+    // createTable is idempotent (an existing table is not an error); one call is shared by all callers.
+    this.tableReady ??= this.client.createTable().catch((error: unknown) => {
+      this.tableReady = undefined;
+      throw error;
+    });
+    return this.tableReady;
+  }
+}
+
+/**
+ * The ledger in the table `tableName` of the storage account in `connectionString`. Plain http is allowed only
+ * for an emulator on this machine (Azurite); a real account must use https.
+ */
+export function createRequestLedger(
+  connectionString: string,
+  tableName: string = DEFAULT_LEDGER_TABLE,
+  options: TableRequestLedgerOptions = {},
+): TableRequestLedger {
+  if (!TABLE_NAME.test(tableName)) {
+    throw new Error(
+      `ledger table name "${tableName}" must be 3–63 letters and digits, starting with a letter`,
+    );
+  }
+  // The SDK parses the connection string (explicit endpoints, UseDevelopmentStorage=true …); only then is the
+  // table endpoint known.
+  const parsed = TableClient.fromConnectionString(connectionString, tableName);
+  const client = isLocalEmulatorEndpoint(parsed.url)
+    ? TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection: true })
+    : parsed;
+  return new TableRequestLedger(client, options);
+}
+
+/** True for http:// on the loopback interface (Azurite); everything else must be https. */
+export function isLocalEmulatorEndpoint(url: string): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  return (
+    parsed.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname.toLowerCase())
+  );
+}
+
+function assertNoOutcome(record: LedgerRecord, operation: string): void {
+  if (record.state === 'issued' || record.state === 'failed') {
+    throw new LedgerStateError(record.requestId, record.state, operation);
+  }
+}
+
+function requireEtag(etag: string | undefined, requestId: string): string {
+  if (!etag)
+    throw new Error(`the Table service returned no ETag for the ledger record of request ${requestId}`);
+  return etag;
+}
+
+/** The HTTP status and Table error code of a storage error (RestError), read without trusting its shape. */
+export function storageErrorOf(error: unknown): { statusCode?: number; errorCode?: string } {
+  if (typeof error !== 'object' || error === null) return {};
+  const statusCode =
+    'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : undefined;
+  let errorCode: string | undefined;
+  if ('details' in error && typeof error.details === 'object' && error.details !== null) {
+    const details = error.details;
+    if ('errorCode' in details && typeof details.errorCode === 'string') errorCode = details.errorCode;
+  }
+  if (errorCode === undefined && 'code' in error && typeof error.code === 'string') errorCode = error.code;
+  return { statusCode, errorCode };
+}

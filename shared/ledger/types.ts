@@ -1,0 +1,99 @@
+/**
+ * The request ledger: one durable record per requestId, so that a redelivered or repeated message never
+ * enrolls again and every request can be accounted for (issue: never lose a request, never issue twice).
+ *
+ *   received → enrolling (attempt n: clientTransactionID, SHA-256 of the CSR public key, start time)
+ *            → issued (serial, thumbprint, the result exactly as published) | failed (code, the result)
+ *
+ * Writes are optimistic (ETag): a record changed by another invocation since it was read is a
+ * LedgerConflictError, and the caller lets the message be delivered again rather than race it.
+ */
+import type { PkcsResult } from '../contract/types';
+
+export type LedgerState = 'received' | 'enrolling' | 'issued' | 'failed';
+
+export interface EnrollmentAttempt {
+  /** 1 for the first enrollment sent for this request, 2 for the next, … */
+  attempt: number;
+  clientTransactionId: string;
+  /** Hex SHA-256 of the DER SubjectPublicKeyInfo in the CSR: how a certificate found at the CA is matched. */
+  publicKeySha256: string;
+  startedAt: string;
+  seatId?: string;
+}
+
+export interface LedgerError {
+  code: string;
+  message: string;
+}
+
+export interface LedgerRecord {
+  requestId: string;
+  /** Hex SHA-256 of the request message's canonical JSON: a reused requestId with another body is refused. */
+  requestHash: string;
+  state: LedgerState;
+  profileOid: string;
+  caHost: string;
+  createdAt: string;
+  updatedAt: string;
+  /** The latest enrollment sent (or about to be sent) to the CA. */
+  enrollment?: EnrollmentAttempt;
+  /** The last transient failure, carried into a GAVE_UP result if the queue gives up. */
+  lastError?: LedgerError;
+  serialNumber?: string;
+  thumbprint?: string;
+  errorCode?: string;
+  /** The result exactly as published (JSON text), replayed byte for byte on a repeat. */
+  resultJson?: string;
+  /** What reconciliation found and did (used a certificate found at the CA, revoked a stray …). */
+  events: string[];
+  /** Opaque concurrency token of the stored version. */
+  etag: string;
+}
+
+export interface BeginOutcome {
+  record: LedgerRecord;
+  /** true when this call created the record (first time this requestId is seen). */
+  created: boolean;
+}
+
+export interface RequestLedger {
+  /** Creates the record in state `received`, or returns the one that exists (whatever its body hash). */
+  begin(input: {
+    requestId: string;
+    requestHash: string;
+    profileOid: string;
+    caHost: string;
+  }): Promise<BeginOutcome>;
+  get(requestId: string): Promise<LedgerRecord | undefined>;
+  /** → enrolling, before the enrollment is sent. */
+  recordEnrollment(record: LedgerRecord, attempt: EnrollmentAttempt): Promise<LedgerRecord>;
+  recordTransientFailure(record: LedgerRecord, error: LedgerError): Promise<LedgerRecord>;
+  recordEvent(record: LedgerRecord, event: string): Promise<LedgerRecord>;
+  /** → issued or failed, with the result as it will be published. */
+  recordOutcome(record: LedgerRecord, result: PkcsResult, resultJson: string): Promise<LedgerRecord>;
+}
+
+export class LedgerConflictError extends Error {
+  constructor(readonly requestId: string) {
+    super(`the ledger record of request ${requestId} was changed by another invocation`);
+    this.name = 'LedgerConflictError';
+  }
+}
+
+/**
+ * A write the record's state does not allow: a stored outcome (issued or failed) is final, so it is never
+ * replaced and no enrollment is started after it — a repeat replays the stored result instead.
+ */
+export class LedgerStateError extends Error {
+  constructor(
+    readonly requestId: string,
+    readonly state: LedgerState,
+    readonly operation: string,
+  ) {
+    super(
+      `the ledger record of request ${requestId} is ${state}: ${operation} is not allowed after an outcome`,
+    );
+    this.name = 'LedgerStateError';
+  }
+}
