@@ -18,6 +18,7 @@ import {
 } from './contract/validate';
 import {
   buildPfx,
+  caCertificatesOfPolicy,
   createCsr,
   createPfxPassword,
   encryptPasswordForRecipient,
@@ -119,7 +120,7 @@ export class CertificatePipeline {
       csrDer,
       nameValuePairs: plan.nameValuePairs,
     });
-    const { leafPem, chainPem } = parseIssuedToken(response, keys.publicKey);
+    const { leafPem, chainPem } = parseIssuedToken(response, keys.publicKey, caCertificatesOfPolicy(policy.cas));
 
     const password = createPfxPassword();
     const pfx = buildPfx({

@@ -1,7 +1,7 @@
 /** Keys, CSR, the CA's token, the PFX and the recipient's encrypted password. */
 export { generateKeyPair, KEY_SIZES, type KeyPair } from './keys';
 export { createCsr, OID_UPN } from './csr';
-export { parseIssuedToken, type IssuedCertificates } from './token';
+export { caCertificatesOfPolicy, parseIssuedToken, type IssuedCertificates } from './token';
 export { buildPfx, createPfxPassword, type PfxEncryption, type PfxInput } from './pfx';
 export { encryptPasswordForRecipient, parseRecipientCertificate, type Recipient } from './recipient';
 export { summarizeCertificate, sha1Thumbprint } from './certificate';

@@ -1,12 +1,14 @@
 /**
- * The CA's answer: a PKCS#7 SignedData (certs-only) with the leaf and its chain, or one X.509 certificate.
- * The certificates are sliced out of the PKCS#7 as they are (never re-encoded) and read by Node, so any key
- * type in the chain is fine. The leaf is the one certificate that carries our public key; the chain is found
- * by following issuer names (and key identifiers) with OpenSSL's issuer check plus a signature check.
+ * The CA's answer: a PKCS#7 SignedData (certs-only) with the leaf and its chain, one X.509 certificate, or a
+ * PkiPath (SEQUENCE OF Certificate). The certificates are sliced out as they are (never re-encoded) and read
+ * by Node, so any key type in the chain is fine. The leaf is the one certificate that carries our public
+ * key; the chain is found by following issuer names (and key identifiers) with OpenSSL's issuer check plus a
+ * signature check — through the token's certificates first, then through the CA certificates the profile's
+ * policy names, so a CA that answers with the leaf alone (or a chain short of its root) still gives a chain.
  */
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { BrokerError } from '../contract/errors';
-import type { EnrollmentResponse } from '../digicert/types';
+import type { EnrollmentResponse, PolicyCaCertificates } from '../digicert/types';
 import { TAG, bytesOf, contentOf, decodeOid, expectTag, readChildren, readSingleElement } from './der';
 
 const OID_SIGNED_DATA = '1.2.840.113549.1.7.2';
@@ -27,8 +29,16 @@ function rejected(response: EnrollmentResponse, message: string, cause?: unknown
 /** DER slices of the certificates in the token (a certificate on its own, or a PKCS#7 SignedData's set). */
 function certificateDers(token: Buffer): Buffer[] {
   const outer = expectTag(readSingleElement(token), TAG.SEQUENCE, 'token');
-  const [first, content] = readChildren(token, outer);
-  if (first?.tag !== TAG.OID) return [token]; // a Certificate starts with its TBSCertificate, not an OID
+  const children = readChildren(token, outer);
+  const [first, content] = children;
+  if (first?.tag !== TAG.OID) {
+    // Certificate ::= SEQUENCE { tbsCertificate SEQUENCE, signatureAlgorithm SEQUENCE, signature BIT STRING };
+    // a PkiPath is a SEQUENCE of such SEQUENCEs. Anything else is left to the certificate parser to refuse.
+    const isCertificate = children.length === 3 && children[2]?.tag === TAG.BIT_STRING;
+    const isPath = children.length > 0 && children.every((child) => child.tag === TAG.SEQUENCE);
+    if (isCertificate || !isPath) return [token];
+    return children.map((certificate) => Buffer.from(bytesOf(token, certificate)));
+  }
 
   const contentType = decodeOid(contentOf(token, first));
   if (contentType !== OID_SIGNED_DATA)
@@ -59,8 +69,34 @@ function isIssuedBy(certificate: X509Certificate, candidate: X509Certificate): b
   }
 }
 
-/** The leaf for `publicKey` and its chain (leaf's issuer → … → root). Certificates off that path are dropped. */
-export function parseIssuedToken(response: EnrollmentResponse, publicKey: KeyObject): IssuedCertificates {
+/** The certificates among `ders` that parse, without those already in `known` (compared byte for byte). */
+function readExtraCertificates(
+  ders: readonly Buffer[],
+  known: readonly X509Certificate[],
+): X509Certificate[] {
+  const extras: X509Certificate[] = [];
+  for (const der of ders) {
+    let certificate: X509Certificate;
+    try {
+      certificate = new X509Certificate(der);
+    } catch {
+      continue; // a placeholder or a damaged entry in the policy: the token's own chain still counts
+    }
+    if (![...known, ...extras].some((seen) => seen.raw.equals(certificate.raw))) extras.push(certificate);
+  }
+  return extras;
+}
+
+/**
+ * The leaf for `publicKey` and its chain (leaf's issuer → … → root). Certificates off that path are dropped.
+ * `extraCaCertificatesDer` (the profile's CA certificates, see caCertificatesOfPolicy) complete a chain the
+ * token leaves short of a self-signed root; entries that do not parse are skipped.
+ */
+export function parseIssuedToken(
+  response: EnrollmentResponse,
+  publicKey: KeyObject,
+  extraCaCertificatesDer: readonly Buffer[] = [],
+): IssuedCertificates {
   const token = response.tokenDer;
   const tokenName = response.tokenType === 'PKCS7' ? 'PKCS#7 token' : 'X.509 token';
   if (token.length === 0) throw rejected(response, `The CA's ${tokenName} is empty.`);
@@ -97,14 +133,45 @@ export function parseIssuedToken(response: EnrollmentResponse, publicKey: KeyObj
     );
   }
 
+  // The token's own certificates are preferred; the policy's only fill what the token leaves out.
+  const candidates = [...certificates, ...readExtraCertificates(extraCaCertificatesDer, certificates)];
   const chain: X509Certificate[] = [];
   const used = new Set<X509Certificate>([leaf]);
   for (let current = leaf; !current.checkIssued(current);) {
-    const issuer = certificates.find((candidate) => !used.has(candidate) && isIssuedBy(current, candidate));
+    const issuer = candidates.find((candidate) => !used.has(candidate) && isIssuedBy(current, candidate));
     if (issuer === undefined) break;
     chain.push(issuer);
     used.add(issuer);
     current = issuer;
   }
   return { leafPem: leaf.toString(), chainPem: chain.map((certificate) => certificate.toString()) };
+}
+
+function derOfBase64(text: string): Buffer | undefined {
+  const compact = text.replace(/-----(?:BEGIN|END)[^-]*-----/g, '').replace(/\s+/g, '');
+  if (compact === '' || !/^[A-Za-z0-9+/]+={0,2}$/.test(compact)) return undefined;
+  return Buffer.from(compact, 'base64');
+}
+
+/**
+ * The DER of every CA certificate a profile's policy names (issuing CA, intermediates, root, for each CA),
+ * for parseIssuedToken's `extraCaCertificatesDer`. Entries that are not base64 of a certificate (such as
+ * placeholders) are left out; duplicates once.
+ */
+export function caCertificatesOfPolicy(cas: readonly PolicyCaCertificates[]): Buffer[] {
+  const result: Buffer[] = [];
+  for (const ca of cas) {
+    for (const text of [ca.issuingCa, ...ca.intermediates, ca.root]) {
+      if (text === undefined) continue;
+      const der = derOfBase64(text);
+      if (der === undefined || result.some((known) => known.equals(der))) continue;
+      try {
+        new X509Certificate(der);
+      } catch {
+        continue;
+      }
+      result.push(der);
+    }
+  }
+  return result;
 }

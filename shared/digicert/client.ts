@@ -14,7 +14,7 @@ import { PkiWsTransport, TransportOptions, resolveCaHost } from './transport';
 export interface PkiWsClientOptions extends TransportOptions {
   /** Makes the clientTransactionID of policy and health calls (at most 40 characters). */
   newTransactionId?: () => string;
-  /** Shortest time a policy is kept, whatever nextUpdateHours says (default 5 minutes). */
+  /** Shortest time a policy is kept when nextUpdateHours > 0 (default 5 minutes); 0 means not kept at all. */
   minPolicyCacheMs?: number;
   /** Longest time a policy is kept (default 24 hours). */
   maxPolicyCacheMs?: number;
@@ -56,11 +56,16 @@ export class PkiWsClient implements DigicertCa {
     if (inFlight !== undefined) return inFlight;
     const fetching = this.fetchPolicy(authority, profileOid)
       .then((policy) => {
-        const lifetime = Math.min(
-          this.maxPolicyCacheMs,
-          Math.max(this.minPolicyCacheMs, policy.nextUpdateHours * HOUR_MS),
-        );
-        this.policies.set(key, { policy, expiresAt: this.now() + lifetime });
+        if (policy.nextUpdateHours > 0) {
+          const lifetime = Math.min(
+            this.maxPolicyCacheMs,
+            Math.max(this.minPolicyCacheMs, policy.nextUpdateHours * HOUR_MS),
+          );
+          this.policies.set(key, { policy, expiresAt: this.now() + lifetime });
+        } else {
+          // nextUpdateHours 0: the profile is being edited, every request reads it afresh.
+          this.policies.delete(key);
+        }
         return policy;
       })
       .finally(() => this.policiesInFlight.delete(key));

@@ -21,6 +21,7 @@ import {
   childText,
   el,
   findDescendant,
+  findDescendants,
   serializeXml,
   textOf,
 } from './xml';
@@ -113,6 +114,31 @@ function decodeToken(text: string, context: CallContext): Buffer {
   return Buffer.from(compact, 'base64');
 }
 
+// A binarySecurityToken carrying a request (an echo of our CSR), never the issued certificate.
+const REQUEST_VALUE_TYPE = /(?:PKCS10|SPKAC)$/i;
+
+/**
+ * The element holding the issued token: requestedVSSecurityToken/binarySecurityToken as the XSD has it, the
+ * token directly in the response, or else the first binarySecurityToken at any depth (a plain WS-Trust
+ * RequestedSecurityToken/wsse:BinarySecurityToken, or any other nesting) that is not an echoed request.
+ */
+function findTokenElement(
+  outer: XmlElement,
+  response: XmlElement,
+  requested: XmlElement | undefined,
+): XmlElement | undefined {
+  const direct =
+    childElement(requested, 'binarySecurityToken') ?? childElement(response, 'binarySecurityToken');
+  if (textOf(direct) !== undefined) return direct;
+  const anywhere = findDescendants(outer, 'binarySecurityToken').filter(
+    (candidate) => textOf(candidate) !== undefined,
+  );
+  return (
+    anywhere.find((candidate) => !REQUEST_VALUE_TYPE.test(attribute(candidate, 'ValueType')?.trim() ?? '')) ??
+    direct
+  );
+}
+
 /**
  * Reads a RequestSecurityTokenResponse (`body` is the SOAP Body). A token waiting for approval
  * (pendingTokenReferenceID) and an answer without a token become BrokerError CA_REJECTED.
@@ -124,7 +150,10 @@ export function parseRequestSecurityTokenResponse(
   const outer =
     childElement(body, 'RequestSecurityTokenResponse') ??
     findDescendant(body, 'RequestSecurityTokenResponse') ??
-    childElement(body, 'RequestVSSecurityTokenResponse');
+    childElement(body, 'RequestVSSecurityTokenResponse') ??
+    findDescendant(body, 'RequestVSSecurityTokenResponse') ??
+    // Any other wrapper: whatever the Body holds, as long as a token sits somewhere in it.
+    (findDescendant(body, 'binarySecurityToken') === undefined ? undefined : body.children[0]);
   if (outer === undefined) {
     const found = body.children[0]?.name ?? 'an empty Body';
     throw unexpectedAnswerError(context, `expected RequestSecurityTokenResponse, got ${found}`);
@@ -132,13 +161,15 @@ export function parseRequestSecurityTokenResponse(
   // Both casings are published (RequestVSSecurityTokenResponse / requestVSSecurityTokenResponse); the
   // lookup is case-insensitive. Tolerated: the fields directly in the outer element.
   const response = childElement(outer, 'RequestVSSecurityTokenResponse') ?? outer;
-  const requested = childElement(response, 'requestedVSSecurityToken');
+  const requested =
+    childElement(response, 'requestedVSSecurityToken') ?? childElement(outer, 'RequestedSecurityToken');
   const disposition = childText(response, 'dispositionMessage');
 
   const pending =
-    childText(requested, 'pendingTokenReferenceID') ?? childText(response, 'pendingTokenReferenceID');
-  const tokenElement =
-    childElement(requested, 'binarySecurityToken') ?? childElement(response, 'binarySecurityToken');
+    childText(requested, 'pendingTokenReferenceID') ??
+    childText(response, 'pendingTokenReferenceID') ??
+    textOf(findDescendant(outer, 'pendingTokenReferenceID'));
+  const tokenElement = findTokenElement(outer, response, requested);
   const tokenText = textOf(tokenElement);
   if (tokenText === undefined) {
     if (pending !== undefined) throw pendingApprovalError(context, pending, disposition);
@@ -150,7 +181,7 @@ export function parseRequestSecurityTokenResponse(
   }
   const tokenDer = decodeToken(tokenText, context);
   const declared =
-    declaredTokenType(childText(response, 'tokenType')) ??
+    declaredTokenType(childText(response, 'tokenType') ?? childText(outer, 'TokenType')) ??
     declaredTokenType(attribute(tokenElement, 'ValueType'));
   if (declared === 'PKCS12') {
     throw unexpectedAnswerError(

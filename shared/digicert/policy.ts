@@ -49,8 +49,17 @@ function base64(value: string | undefined): string | undefined {
   return compact === undefined || compact === '' ? undefined : compact;
 }
 
+/** A dotted OID from text such as "2.5.29.17", "OID.2.5.29.17" or "urn:oid:2.5.29.17"; else undefined. */
+function oidText(value: string | undefined): string | undefined {
+  const bare = value
+    ?.trim()
+    .replace(/^urn:oid:/i, '')
+    .replace(/^oid[.:]\s*/i, '');
+  return bare !== undefined && OID_PATTERN.test(bare) ? bare : undefined;
+}
+
 interface OidEntry {
-  value: string;
+  value?: string;
   defaultName?: string;
 }
 
@@ -63,26 +72,37 @@ function collection(places: (XmlElement | undefined)[], localName: string): XmlE
   return undefined;
 }
 
+/** Reference IDs are xs:int: "07" and "7" are the same reference. */
+function referenceKey(reference: string): string {
+  const trimmed = reference.trim();
+  return /^\d+$/.test(trimmed) ? String(Number(trimmed)) : trimmed;
+}
+
 function readOids(places: (XmlElement | undefined)[]): Map<string, OidEntry> {
   const table = new Map<string, OidEntry>();
   for (const oid of childElements(collection(places, 'oIDs'), 'oID')) {
     const id = childText(oid, 'oIDReferenceID');
-    const value = childText(oid, 'value');
-    if (id === undefined || value === undefined) continue;
-    const entry: OidEntry = { value };
+    if (id === undefined) continue;
+    const entry: OidEntry = {};
+    const value = oidText(childText(oid, 'value'));
+    if (value !== undefined) entry.value = value;
     const defaultName = childText(oid, 'defaultName');
     if (defaultName !== undefined) entry.defaultName = defaultName;
-    table.set(id, entry);
+    if (entry.value !== undefined || entry.defaultName !== undefined) table.set(referenceKey(id), entry);
   }
   return table;
 }
 
+function oidEntry(reference: string | undefined, table: Map<string, OidEntry>): OidEntry | undefined {
+  return reference === undefined ? undefined : table.get(referenceKey(reference));
+}
+
 function resolveOid(reference: string | undefined, table: Map<string, OidEntry>): string | undefined {
   if (reference === undefined) return undefined;
-  const entry = table.get(reference);
-  if (entry !== undefined) return entry.value;
+  const value = oidEntry(reference, table)?.value;
+  if (value !== undefined) return value;
   // Tolerated: a server that puts the OID itself where the reference ID belongs.
-  return OID_PATTERN.test(reference) ? reference : undefined;
+  return oidText(reference);
 }
 
 function readCa(ca: XmlElement): PolicyCaCertificates {
@@ -162,15 +182,56 @@ function readSubject(attributes: XmlElement): PolicyAttribute[] {
   return readPairs(pairs);
 }
 
+/** How the oIDs table (defaultName) or an extension itself may name the subjectAltName extension. */
+const SAN_NAME = /^(?:subject\s*alt(?:ernative|ernate)?\s*names?|subjectAltName|id-ce-subjectAltName|san)$/i;
+/** Attribute names that only a subjectAltName extension carries. */
+const SAN_ATTRIBUTE_NAME =
+  /^(?:rfc822(?:Name)?|otherName\w*|userPrincipalName|upn|dNSName|dns|iPAddress|uniformResourceIdentifier|registeredID|directoryName|san_\w+)$/i;
+/** Variables that only go into a subjectAltName extension (or are the e-mail an RFC822 name carries). */
+const SAN_VARIABLE = /^\$(?:mail_email|otherName\w*|upn|userPrincipalName|dnsName|san_\w+)$/i;
+
+function extensionPairs(extension: XmlElement): XmlElement[] {
+  const syntax = childElement(extension, 'extensionSyntax');
+  // The XSD's place, then pairs written straight under Extension or under the more generic name.
+  return [syntax, extension].flatMap((place) => [
+    ...childElements(place, 'extensionAttributeNameValuePair'),
+    ...childElements(place, 'attributeNameValuePair'),
+  ]);
+}
+
+/**
+ * Whether an Extension is subjectAltName: by its OID (through the oIDs table, or written directly), else by
+ * the table entry's defaultName or a name on the extension, else — the reference resolving to nothing — by
+ * attributes only a SAN carries. An extension the table resolves to another OID is never a SAN.
+ */
+function isSubjectAltName(
+  extension: XmlElement,
+  pairs: PolicyAttribute[],
+  oids: Map<string, OidEntry>,
+): boolean {
+  const reference = childText(extension, 'extensionOIDReference', 'extensionOID', 'oid');
+  const oid = resolveOid(reference, oids);
+  if (oid !== undefined) return oid === SUBJECT_ALT_NAME_OID;
+  const names = [
+    oidEntry(reference, oids)?.defaultName,
+    childText(extension, 'defaultName', 'extensionName', 'name'),
+  ];
+  if (names.some((name) => name !== undefined && SAN_NAME.test(name.trim()))) return true;
+  return pairs.some(
+    (pair) => SAN_ATTRIBUTE_NAME.test(pair.attributeName.trim()) || SAN_VARIABLE.test(pair.value.trim()),
+  );
+}
+
 function readSubjectAltName(attributes: XmlElement, oids: Map<string, OidEntry>): PolicyAttribute[] {
-  const extensions = childElements(childElement(attributes, 'extensions'), 'Extension').filter(
-    (extension) => resolveOid(childText(extension, 'extensionOIDReference'), oids) === SUBJECT_ALT_NAME_OID,
-  );
-  return readPairs(
-    extensions.flatMap((extension) =>
-      childElements(childElement(extension, 'extensionSyntax'), 'extensionAttributeNameValuePair'),
-    ),
-  );
+  // Tolerated: Extension elements straight under attributes, without the extensions wrapper.
+  const extensions = [
+    ...childElements(childElement(attributes, 'extensions'), 'Extension'),
+    ...childElements(attributes, 'Extension'),
+  ];
+  return extensions.flatMap((extension) => {
+    const pairs = readPairs(extensionPairs(extension));
+    return isSubjectAltName(extension, pairs, oids) ? pairs : [];
+  });
 }
 
 function readSeatId(attributes: XmlElement): ProfilePolicy['seatId'] {
@@ -242,9 +303,7 @@ export function parseGetPoliciesResponse(
     cas: readCas(places, policy),
   };
   const oidReference = childText(policy, 'policyOIDReference');
-  const friendlyName =
-    (oidReference === undefined ? undefined : oids.get(oidReference)?.defaultName) ??
-    childText(response, 'policyFriendlyName');
+  const friendlyName = oidEntry(oidReference, oids)?.defaultName ?? childText(response, 'policyFriendlyName');
   if (friendlyName !== undefined) result.friendlyName = friendlyName;
   const seatId = readSeatId(attributes);
   if (seatId !== undefined) result.seatId = seatId;

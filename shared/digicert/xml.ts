@@ -291,6 +291,15 @@ export function findDescendant(root: XmlElement | undefined, localName: string):
   return undefined;
 }
 
+/** Every element with this local name at any depth below `root`, in document order. */
+export function findDescendants(root: XmlElement | undefined, localName: string): XmlElement[] {
+  if (root === undefined) return [];
+  return root.children.flatMap((child) => [
+    ...(sameName(child, localName) ? [child] : []),
+    ...findDescendants(child, localName),
+  ]);
+}
+
 /** All text below an element, whitespace collapsed: for messages built from unknown fault details. */
 export function allText(element: XmlElement | undefined): string {
   if (element === undefined) return '';

@@ -467,21 +467,56 @@ describe('policy cache', () => {
     expect(ca.exchanges).toHaveLength(2);
   });
 
-  it('shares one call between concurrent requests and keeps a nextUpdateHours=0 policy a few minutes', async () => {
+  it('shares one call between concurrent requests but does not keep a nextUpdateHours=0 policy', async () => {
     const ca = await startCa(serverCertificate, raCa, () => ({
       status: 200,
       body: fixture('policy-prefixed-multi.xml'),
     }));
     const { client, clock } = clientFor(ca.host);
     const oid = '2.16.840.1.113733.1.16.1.2.3.1.1.70000002';
-    await Promise.all([client.getPolicy(ca.host, oid), client.getPolicy(ca.host, oid)]);
+    const [first, second] = await Promise.all([
+      client.getPolicy(ca.host, oid),
+      client.getPolicy(ca.host, oid),
+    ]);
+    expect(first.nextUpdateHours).toBe(0);
+    expect(second).toBe(first);
     expect(ca.exchanges).toHaveLength(1);
-    clock.now += 4 * 60_000;
-    await client.getPolicy(ca.host, oid);
-    expect(ca.exchanges).toHaveLength(1);
-    clock.now += 2 * 60_000;
+    // A profile being edited: the next request, even at the same instant, asks again.
     await client.getPolicy(ca.host, oid);
     expect(ca.exchanges).toHaveLength(2);
+    clock.now += 60_000;
+    await client.getPolicy(ca.host, oid);
+    expect(ca.exchanges).toHaveLength(3);
+  });
+
+  it('keeps a policy with nextUpdateHours > 0 at least minPolicyCacheMs and at most maxPolicyCacheMs', async () => {
+    const ca = await startCa(serverCertificate, raCa, (exchange) => ({
+      status: 200,
+      body: /80000003/.test(exchange.body)
+        ? fixture('policy-minimal.xml')
+        : fixture('policy-default-namespace.xml'),
+    }));
+    const { client, clock } = clientFor(ca.host, {
+      minPolicyCacheMs: 3 * 3_600_000,
+      maxPolicyCacheMs: 6 * 3_600_000,
+    });
+    // nextUpdateHours 1 (the default for a nil value), raised to the 3-hour floor.
+    const minimal = '2.16.840.1.113733.1.16.1.2.3.1.1.80000003';
+    expect((await client.getPolicy(ca.host, minimal)).nextUpdateHours).toBe(1);
+    clock.now += 2 * 3_600_000;
+    await client.getPolicy(ca.host, minimal);
+    expect(ca.exchanges).toHaveLength(1);
+    clock.now += 1.5 * 3_600_000;
+    await client.getPolicy(ca.host, minimal);
+    expect(ca.exchanges).toHaveLength(2);
+    // nextUpdateHours 12, cut to the 6-hour ceiling.
+    expect((await client.getPolicy(ca.host, PROFILE)).nextUpdateHours).toBe(12);
+    clock.now += 5 * 3_600_000;
+    await client.getPolicy(ca.host, PROFILE);
+    expect(ca.exchanges).toHaveLength(3);
+    clock.now += 2 * 3_600_000;
+    await client.getPolicy(ca.host, PROFILE);
+    expect(ca.exchanges).toHaveLength(4);
   });
 
   it('does not keep failures: a profile missing from the answer is PROFILE_NOT_FOUND each time', async () => {

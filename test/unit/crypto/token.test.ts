@@ -1,6 +1,11 @@
 import { X509Certificate } from 'node:crypto';
 import { createCertificate } from '../../../dev/pki/certificates';
-import { generateKeyPair, parseIssuedToken, type KeyPair } from '../../../shared/crypto';
+import {
+  caCertificatesOfPolicy,
+  generateKeyPair,
+  parseIssuedToken,
+  type KeyPair,
+} from '../../../shared/crypto';
 import {
   bytesOf,
   contentOf,
@@ -10,7 +15,9 @@ import {
   readChildren,
   readSingleElement,
 } from '../../../shared/crypto/der';
-import type { EnrollmentResponse } from '../../../shared/digicert/types';
+import { parseGetPoliciesResponse } from '../../../shared/digicert/policy';
+import { parseSoapAnswer } from '../../../shared/digicert/soap';
+import type { EnrollmentResponse, PolicyCaCertificates } from '../../../shared/digicert/types';
 import {
   createEcCertificateDer,
   createTestPki,
@@ -169,5 +176,106 @@ describe('parseIssuedToken', () => {
       'CA_REJECTED',
       /Certificate #1 in the CA's X\.509 token could not be read/,
     );
+  });
+
+  describe('completing the chain from the policy’s CA certificates', () => {
+    const der = (certificate: { certPem: string }) => derOfPem(certificate.certPem);
+    const fingerprints = (chainPem: string[]) =>
+      chainPem.map((pem) => new X509Certificate(pem).fingerprint256);
+    const expectedChain = () => [
+      new X509Certificate(pki.issuing.certPem).fingerprint256,
+      new X509Certificate(pki.root.certPem).fingerprint256,
+    ];
+    const placeholder = Buffer.from('PLACEHOLDER');
+
+    it('completes a single X.509 certificate (the CA ignored our PKCS#7 request) up to the root', () => {
+      const response: EnrollmentResponse = { tokenDer: der(pki.leaf), tokenType: 'X509v3' };
+      const { leafPem, chainPem } = parseIssuedToken(response, keys.publicKey, [
+        placeholder,
+        der(pki.root),
+        der(pki.issuing),
+      ]);
+      expect(samePem(leafPem, pki.leaf.certPem)).toBe(true);
+      expect(fingerprints(chainPem)).toEqual(expectedChain());
+    });
+
+    it('completes a PKCS#7 chain that stops short of a self-signed root', () => {
+      const { chainPem } = parseIssuedToken(pkcs7(pkcs7CertsOnly([pki.leaf, pki.issuing])), keys.publicKey, [
+        der(pki.issuing),
+        der(pki.root),
+      ]);
+      expect(fingerprints(chainPem)).toEqual(expectedChain());
+    });
+
+    it('prefers the token’s certificates and ignores unrelated or unreadable extras', () => {
+      const stranger = createCertificate({
+        subject: [{ shortName: 'CN', value: 'Stranger CA' }],
+        isCa: true,
+      });
+      const full = parseIssuedToken(
+        pkcs7(pkcs7CertsOnly([pki.leaf, pki.issuing, pki.root])),
+        keys.publicKey,
+        [der(stranger), der(pki.root), placeholder],
+      );
+      expect(fingerprints(full.chainPem)).toEqual(expectedChain());
+      const unrelated = parseIssuedToken(pkcs7(pkcs7CertsOnly([pki.leaf])), keys.publicKey, [der(stranger)]);
+      expect(unrelated.chainPem).toEqual([]);
+    });
+
+    it('never takes the leaf from the extras', async () => {
+      await expectBrokerError(
+        () => parseIssuedToken(pkcs7(pkcs7CertsOnly([pki.issuing])), keys.publicKey, [der(pki.leaf)]),
+        'CA_REJECTED',
+        /no certificate for our key/,
+      );
+    });
+
+    it('reads a PkiPath (SEQUENCE OF Certificate) token', () => {
+      const path = derSequence(der(pki.root), der(pki.issuing), der(pki.leaf));
+      const { leafPem, chainPem } = parseIssuedToken({ tokenDer: path, tokenType: 'X509v3' }, keys.publicKey);
+      expect(samePem(leafPem, pki.leaf.certPem)).toBe(true);
+      expect(fingerprints(chainPem)).toEqual(expectedChain());
+    });
+
+    it('caCertificatesOfPolicy: issuing CA, intermediates and root as DER, placeholders and duplicates left out', () => {
+      const base64 = (certificate: { certPem: string }) => der(certificate).toString('base64');
+      const cas: PolicyCaCertificates[] = [
+        {
+          issuingCa: base64(pki.issuing),
+          intermediates: ['UExBQ0VIT0xERVI=', 'not base64 at all!'],
+          root: 'UExBQ0VIT0xERVI=',
+        },
+        { intermediates: [], root: pki.root.certPem },
+        { issuingCa: base64(pki.issuing), intermediates: [base64(pki.root)] },
+      ];
+      const ders = caCertificatesOfPolicy(cas);
+      expect(ders.map((value) => new X509Certificate(value).fingerprint256)).toEqual(expectedChain());
+      expect(caCertificatesOfPolicy([])).toEqual([]);
+    });
+
+    it('from a getPoliciesResponse to a complete chain', () => {
+      const base64 = (certificate: { certPem: string }) => der(certificate).toString('base64');
+      const profile = '2.16.840.1.113733.1.16.1.2.3.1.1.61234567';
+      const answer = parseSoapAnswer(
+        `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><getPoliciesResponse>` +
+          `<response><nextUpdateHours>1</nextUpdateHours><policies><policy><policyOIDReference>1</policyOIDReference>` +
+          `<cAs><cAReference>4</cAReference></cAs><attributes/></policy></policies></response>` +
+          `<cAs><cA><certificate>${base64(pki.issuing)}</certificate><cAReferenceID>4</cAReferenceID>` +
+          `<rootCACertificate>${base64(pki.root)}</rootCACertificate></cA></cAs>` +
+          `<oIDs><oID><value>${profile}</value><oIDReferenceID>1</oIDReferenceID></oID></oIDs>` +
+          `</getPoliciesResponse></s:Body></s:Envelope>`,
+      );
+      const policy = parseGetPoliciesResponse(answer.body, profile, {
+        operation: 'getPolicies',
+        caHost: 'ca.fabrikam.test',
+        service: 'policyService',
+      });
+      const { chainPem } = parseIssuedToken(
+        { tokenDer: der(pki.leaf), tokenType: 'X509v3' },
+        keys.publicKey,
+        caCertificatesOfPolicy(policy.cas),
+      );
+      expect(fingerprints(chainPem)).toEqual(expectedChain());
+    });
   });
 });

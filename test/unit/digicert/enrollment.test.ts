@@ -170,4 +170,88 @@ describe('RequestSecurityTokenResponse', () => {
       failureOf(() => parseRequestSecurityTokenResponse(envelope('AAAA', pkcs12), context)).message,
     ).toMatch(/PKCS#12/);
   });
+
+  describe('finds the token wherever the CA put it', () => {
+    const X509V3 = 'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3';
+    // A certificate's shape as far as the sniffing goes: SEQUENCE { SEQUENCE … }.
+    const certificateLike = Buffer.from('3006300402020001', 'hex');
+    const csrEcho = Buffer.from('3003020100', 'hex');
+    const read = (bodyXml: string) =>
+      parseRequestSecurityTokenResponse(
+        parseSoapAnswer(
+          `<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>${bodyXml}</soap:Body></soap:Envelope>`,
+        ).body,
+        context,
+      );
+
+    it('reads a plain WS-Trust RequestedSecurityToken/wsse:BinarySecurityToken', () => {
+      const response = read(
+        `<wst:RequestSecurityTokenResponse xmlns:wst="http://docs.oasis-open.org/ws-sx/ws-trust/200512/"` +
+          ` xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd">` +
+          `<wst:TokenType>${X509V3}</wst:TokenType><wst:RequestedSecurityToken>` +
+          `<wsse:BinarySecurityToken ValueType="${X509V3}">${certificateLike.toString('base64')}</wsse:BinarySecurityToken>` +
+          `</wst:RequestedSecurityToken></wst:RequestSecurityTokenResponse>`,
+      );
+      expect(response.tokenDer.equals(certificateLike)).toBe(true);
+      expect(response.tokenType).toBe('X509v3');
+    });
+
+    it('reads a token nested deeper, in any casing, skipping an echoed PKCS#10 request', () => {
+      const response = read(
+        `<RequestSecurityTokenResponse><RequestVSSecurityTokenResponse><serverTransactionID>S-9</serverTransactionID>` +
+          `<request><BINARYSECURITYTOKEN ValueType="${VALUE_TYPE_PKCS10}">${csrEcho.toString('base64')}</BINARYSECURITYTOKEN></request>` +
+          `<issued><certificates><BinarySecurityToken>${certificateLike.toString('base64')}</BinarySecurityToken>` +
+          `</certificates></issued></RequestVSSecurityTokenResponse></RequestSecurityTokenResponse>`,
+      );
+      expect(response.tokenDer.equals(certificateLike)).toBe(true);
+      expect(response.serverTransactionId).toBe('S-9');
+    });
+
+    it('prefers the XSD place over a token elsewhere, and skips an empty one there', () => {
+      const other = Buffer.from('3006300402020002', 'hex');
+      const xsdPlace = read(
+        `<RequestSecurityTokenResponse><RequestVSSecurityTokenResponse><extra><binarySecurityToken>${other.toString('base64')}` +
+          `</binarySecurityToken></extra><requestedVSSecurityToken><binarySecurityToken>${certificateLike.toString('base64')}` +
+          `</binarySecurityToken></requestedVSSecurityToken></RequestVSSecurityTokenResponse></RequestSecurityTokenResponse>`,
+      );
+      expect(xsdPlace.tokenDer.equals(certificateLike)).toBe(true);
+      const emptyThere = read(
+        `<RequestSecurityTokenResponse><RequestVSSecurityTokenResponse><requestedVSSecurityToken><binarySecurityToken/>` +
+          `</requestedVSSecurityToken><more><binarySecurityToken>${other.toString('base64')}</binarySecurityToken></more>` +
+          `</RequestVSSecurityTokenResponse></RequestSecurityTokenResponse>`,
+      );
+      expect(emptyThere.tokenDer.equals(other)).toBe(true);
+    });
+
+    it('reads a token under an unknown wrapper element', () => {
+      const response = read(
+        `<e:IssueResponse xmlns:e="urn:test"><e:result><e:binarySecurityToken>${certificateLike.toString('base64')}` +
+          `</e:binarySecurityToken></e:result></e:IssueResponse>`,
+      );
+      expect(response.tokenDer.equals(certificateLike)).toBe(true);
+    });
+
+    it('says no binarySecurityToken when the only one is the echoed request', () => {
+      const error = failureOf(() =>
+        read(
+          `<RequestSecurityTokenResponse><RequestVSSecurityTokenResponse><dispositionMessage>Rejected</dispositionMessage>` +
+            `<echo><binarySecurityToken ValueType="${VALUE_TYPE_PKCS10}">${csrEcho.toString('base64')}</binarySecurityToken></echo>` +
+            `</RequestVSSecurityTokenResponse></RequestSecurityTokenResponse>`,
+        ),
+      );
+      expect(error.code).toBe('CA_REJECTED');
+      expect(error.message).toMatch(/no binarySecurityToken/);
+      expect(error.caMessage).toBe('Rejected');
+    });
+
+    it('finds a pending reference at any depth', () => {
+      const error = failureOf(() =>
+        read(
+          `<RequestSecurityTokenResponse><RequestedSecurityToken><status><pendingTokenReferenceID>P-77</pendingTokenReferenceID>` +
+            `</status></RequestedSecurityToken></RequestSecurityTokenResponse>`,
+        ),
+      );
+      expect(error.message).toContain('P-77');
+    });
+  });
 });

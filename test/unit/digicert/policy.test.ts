@@ -146,4 +146,90 @@ describe('getPoliciesResponse', () => {
       keySize: 2048,
     });
   });
+
+  describe('finds the subjectAltName extension even when its OID reference does not resolve', () => {
+    const PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.61234567';
+    const pair = (name: string, value: string, extra = '') =>
+      `<extensionAttributeNameValuePair><attributeName>${name}</attributeName>` +
+      `<attributeNameValue mandatory="true"${extra}>${value}</attributeNameValue></extensionAttributeNameValuePair>`;
+    const extension = (reference: string | undefined, pairs: string, inside = '') =>
+      `<Extension>${reference === undefined ? '' : `<extensionOIDReference>${reference}</extensionOIDReference>`}` +
+      `${inside}<extensionCriticalFlag>false</extensionCriticalFlag><extensionSyntax>${pairs}</extensionSyntax></Extension>`;
+    const sanNames = (extensions: string, oidEntries = '') => {
+      const answer = parseSoapAnswer(
+        `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>` +
+          `<p:getPoliciesResponse xmlns:p="urn:test"><p:response><p:policies><p:policy>` +
+          `<p:policyOIDReference>1</p:policyOIDReference><p:attributes><p:extensions>${extensions}</p:extensions>` +
+          `</p:attributes></p:policy></p:policies></p:response><p:oIDs>` +
+          `<p:oID><p:value>${PROFILE}</p:value><p:oIDReferenceID>1</p:oIDReferenceID></p:oID>` +
+          `<p:oID><p:value>2.5.29.37</p:value><p:oIDReferenceID>3</p:oIDReferenceID><p:defaultName>Enhanced Key Usage</p:defaultName></p:oID>` +
+          `${oidEntries}</p:oIDs></p:getPoliciesResponse></s:Body></s:Envelope>`,
+      );
+      return parseGetPoliciesResponse(answer.body, PROFILE, {
+        ...context,
+        profileOid: PROFILE,
+      }).sanAttributes.map((attribute) => attribute.attributeName);
+    };
+
+    it('by the oID entry’s defaultName when the entry has no usable value', () => {
+      const entry =
+        '<p:oID><p:oIDReferenceID>2</p:oIDReferenceID><p:defaultName>Subject Alternative Name</p:defaultName></p:oID>';
+      expect(sanNames(extension('2', pair('email', '$seat_email')), entry)).toEqual(['email']);
+      const badValue =
+        '<p:oID><p:value>see defaultName</p:value><p:oIDReferenceID>2</p:oIDReferenceID><p:defaultName>subjectAltName</p:defaultName></p:oID>';
+      expect(sanNames(extension('2', pair('email', '$seat_email')), badValue)).toEqual(['email']);
+    });
+
+    it('by SAN attribute names when the reference is unknown to the table or missing', () => {
+      expect(
+        sanNames(extension('99', pair('rfc822Name', '$mail_email') + pair('otherNameUPN', '$otherNameUPN'))),
+      ).toEqual(['rfc822Name', 'otherNameUPN']);
+      expect(sanNames(extension(undefined, pair('userPrincipalName', '$upn')))).toEqual([
+        'userPrincipalName',
+      ]);
+      expect(sanNames(extension(undefined, pair('upn', 'x')))).toEqual(['upn']);
+      expect(sanNames(extension(undefined, pair('dNSName', 'host.fabrikam.test')))).toEqual(['dNSName']);
+      expect(
+        sanNames(extension(undefined, pair('otherName', '$otherNameGUID', ' type="1.3.6.1.4.1.311.25.1"'))),
+      ).toEqual(['otherName']);
+      // A name of its own choosing, but the $mail_email variable.
+      expect(sanNames(extension('99', pair('email_san', '$mail_email')))).toEqual(['email_san']);
+      // Takes the extension's other attributes along with the SAN-like one.
+      expect(sanNames(extension('99', pair('rfc822Name', '$mail_email') + pair('custom', 'Fixed')))).toEqual([
+        'rfc822Name',
+        'custom',
+      ]);
+    });
+
+    it('by the OID written directly, or by a name on the extension', () => {
+      expect(sanNames(extension('2.5.29.17', pair('mailbox', '$seat_email')))).toEqual(['mailbox']);
+      expect(sanNames(extension('urn:oid:2.5.29.17', pair('mailbox', '$seat_email')))).toEqual(['mailbox']);
+      expect(
+        sanNames(
+          extension(
+            undefined,
+            pair('mailbox', '$seat_email'),
+            '<defaultName>Subject Alternative Name</defaultName>',
+          ),
+        ),
+      ).toEqual(['mailbox']);
+    });
+
+    it('matches reference IDs as integers and reads pairs written straight under Extension', () => {
+      const entry = '<p:oID><p:value>2.5.29.17</p:value><p:oIDReferenceID>2</p:oIDReferenceID></p:oID>';
+      expect(
+        sanNames(
+          `<Extension><extensionOIDReference> 02 </extensionOIDReference>` +
+            `<attributeNameValuePair><attributeName>mailbox</attributeName><attributeNameValue>$seat_email</attributeNameValue></attributeNameValuePair></Extension>`,
+          entry,
+        ),
+      ).toEqual(['mailbox']);
+    });
+
+    it('leaves out extensions that are not SAN: resolved to another OID, or without SAN-like attributes', () => {
+      expect(sanNames(extension('3', pair('rfc822Name', '$mail_email')))).toEqual([]);
+      expect(sanNames(extension('99', pair('templateName', 'IntuneUser')))).toEqual([]);
+      expect(sanNames(extension('1.3.6.1.4.1.311.20.2', pair('templateName', 'IntuneUser')))).toEqual([]);
+    });
+  });
 });

@@ -1,9 +1,10 @@
 /** The team's model answers (reference/samples) read as the client reads any CA answer. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { caCertificatesOfPolicy } from '../../../shared/crypto';
 import { parseRequestSecurityTokenResponse } from '../../../shared/digicert/enrollment';
-import { CallContext, interpretHttpAnswer } from '../../../shared/digicert/faults';
+import { CallContext, classifyFault, interpretHttpAnswer } from '../../../shared/digicert/faults';
 import { parseGetPoliciesResponse } from '../../../shared/digicert/policy';
-import { parseSoapAnswer } from '../../../shared/digicert/soap';
+import { parseSoapAnswer, type SoapFault } from '../../../shared/digicert/soap';
 import { describeWithTeamShared, teamSharedPath } from '../../support/teamShared';
 
 const sample = (name: string) => readFileSync(teamSharedPath('reference', 'samples', name), 'utf8');
@@ -36,6 +37,9 @@ describeWithTeamShared('the reference samples', () => {
     expect(policy.seatId).toEqual({ value: '$mail_email', mandatory: true });
     expect(policy.keySize).toBe(2048);
     expect(policy.cas).toHaveLength(1);
+    // The sample's CA certificates are placeholders: nothing to complete a chain with, and no error.
+    expect(policy.cas[0]?.issuingCa).toBeDefined();
+    expect(caCertificatesOfPolicy(policy.cas)).toEqual([]);
   });
 
   it('requestSecurityTokenResponse gives the PKCS#7 token', () => {
@@ -68,5 +72,54 @@ describeWithTeamShared('the reference samples', () => {
     if (outcome.ok) return;
     expect(outcome.error.code).toBe('PROFILE_NOT_FOUND');
     expect(outcome.error.caMessage).toMatch(/not understood.*not valid for this account.*errorcode 1003/);
+  });
+
+  it("the seed's troubleshooting rows: the CA's words classify as the rows' causes say", () => {
+    // Rows such as "| DigiCert-provider: <what failed>. <br><br> <the CA's words> | <steps> |".
+    const seedRows = readdirSync(teamSharedPath('seed'))
+      .filter((name) => name.endsWith('.txt'))
+      .flatMap((name) => readFileSync(teamSharedPath('seed', name), 'utf8').split('\n'))
+      .filter((line) => line.startsWith('| DigiCert-provider:'))
+      .map((line) =>
+        (line.split('|')[1] ?? '')
+          .replace('DigiCert-provider:', '')
+          .split(/<br>/)
+          .map((part) => part.trim().replace(/^['‘’"]|['‘’"]$/g, ''))
+          .filter((part) => part !== ''),
+      );
+    const caWordsOf = (marker: RegExp) => {
+      const row = seedRows.find((parts) => parts.some((part) => marker.test(part)));
+      expect(row).toBeDefined();
+      return row ?? [];
+    };
+    const classify = (faultString: string, detailMessage?: string) => {
+      const fault: SoapFault = {
+        code: 'soapenv:Client',
+        codeLocalName: 'Client',
+        faultString,
+        detailText: detailMessage ?? '',
+      };
+      if (detailMessage !== undefined) fault.detailMessage = detailMessage;
+      return classifyFault(fault, {
+        operation: 'getPolicies',
+        caHost: 'pki-ws.symauth.com',
+        service: 'policyService',
+      }).code;
+    };
+
+    const verification = caWordsOf(/ondersteunde kenmerken/);
+    const attributeWords = verification[verification.length - 1] ?? '';
+    expect(attributeWords).toMatch(/^Het kenmerk staat niet op de lijst/);
+    expect(classify(attributeWords)).toBe('POLICY_MISMATCH');
+    expect(classify(verification[0] ?? '', attributeWords)).toBe('POLICY_MISMATCH');
+    expect(
+      classify(
+        'A request element was not understood.',
+        'The attribute is not in the list of DigiCert supported attributes for certificate templates.',
+      ),
+    ).toBe('POLICY_MISMATCH');
+
+    const notUnderstood = caWordsOf(/niet begrepen/);
+    expect(classify(notUnderstood[notUnderstood.length - 1] ?? '')).toBe('PROFILE_NOT_FOUND');
   });
 });
