@@ -3,11 +3,15 @@
  * certificate for its public key, with the subject and SAN the enrollment logic decided, returned as a
  * certs-only PKCS#7 chain (leaf, issuing CA, root) the way the CA's PKCS7 delivery format does.
  */
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes, sign, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
-import type { TestCertificate } from '../pki/certificates';
 
 const { asn1 } = forge;
+
+// x509.js exports getTBSCertificate (what cert.sign uses), but @types/node-forge does not list it.
+const { getTBSCertificate } = forge.pki as typeof forge.pki & {
+  getTBSCertificate(cert: forge.pki.Certificate): forge.asn1.Asn1;
+};
 
 export const UPN_OID = '1.3.6.1.4.1.311.20.2.3';
 
@@ -170,13 +174,52 @@ function positiveSerial(): string {
   return serial.toString('hex').toUpperCase();
 }
 
-/** Issues a certificate from `issuingCa` and wraps it with the chain up to `root`. */
-export function issueCertificate(
-  request: IssueRequest,
-  issuingCa: TestCertificate,
-  root: TestCertificate,
-): IssuedChain {
-  if (issuingCa.key === undefined) throw new Error('issueCertificate: the issuing CA has no private key');
+/**
+ * The issuing CA, parsed once: its certificate, a native signing key (node:crypto signs in well under a
+ * millisecond where forge's pure-JS RSA takes ~20 ms), its key identifier and the chain that follows the leaf
+ * in the PKCS#7.
+ */
+export interface IssuingAuthority {
+  cert: forge.pki.Certificate;
+  signingKey: KeyObject;
+  /** SHA-1 key identifier of the issuing CA's public key, as a binary string (authorityKeyIdentifier). */
+  keyIdentifier: string;
+  /** Issuing CA, then root: the certificates after the leaf in every PKCS#7. */
+  chain: forge.pki.Certificate[];
+}
+
+export function prepareIssuingAuthority(
+  issuing: { certPem: string; keyPem: string },
+  root: { certPem: string },
+): IssuingAuthority {
+  const cert = forge.pki.certificateFromPem(issuing.certPem);
+  return {
+    cert,
+    signingKey: createPrivateKey(issuing.keyPem),
+    keyIdentifier: cert.generateSubjectKeyIdentifier().getBytes(),
+    chain: [cert, forge.pki.certificateFromPem(root.certPem)],
+  };
+}
+
+function certificatePem(der: Buffer): string {
+  const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
+  return `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`;
+}
+
+/** What forge's cert.sign(key, sha256) does, with the RSA signature made by node:crypto. */
+function signWithSha256Rsa(cert: forge.pki.Certificate, key: KeyObject): void {
+  const algorithmOid = forge.pki.oids.sha256WithRSAEncryption!;
+  cert.md = forge.md.sha256.create();
+  cert.signatureOid = algorithmOid;
+  cert.siginfo.algorithmOid = algorithmOid;
+  cert.tbsCertificate = getTBSCertificate(cert);
+  const tbsDer = Buffer.from(asn1.toDer(cert.tbsCertificate).getBytes(), 'binary');
+  // RSASSA-PKCS1-v1_5 is node's default for an RSA key, as it is forge's.
+  cert.signature = sign('sha256', tbsDer, key).toString('binary');
+}
+
+/** Issues a certificate from the issuing CA and wraps it with the chain up to the root. */
+export function issueCertificate(request: IssueRequest, authority: IssuingAuthority): IssuedChain {
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(request.publicKeyPem);
   cert.serialNumber = positiveSerial();
@@ -194,7 +237,7 @@ export function issueCertificate(
       valueTagClass: RDN_TAG[entry.rdn],
     })),
   );
-  cert.setIssuer(issuingCa.cert.subject.attributes);
+  cert.setIssuer(authority.cert.subject.attributes);
   const extensions: object[] = [
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
@@ -209,22 +252,18 @@ export function issueCertificate(
     });
   }
   extensions.push({ name: 'subjectKeyIdentifier' });
-  extensions.push({
-    name: 'authorityKeyIdentifier',
-    keyIdentifier: issuingCa.cert.generateSubjectKeyIdentifier().getBytes(),
-  });
+  extensions.push({ name: 'authorityKeyIdentifier', keyIdentifier: authority.keyIdentifier });
   cert.setExtensions(extensions);
-  cert.sign(issuingCa.key, forge.md.sha256.create());
+  signWithSha256Rsa(cert, authority.signingKey);
 
   const p7 = forge.pkcs7.createSignedData();
   p7.addCertificate(cert);
-  p7.addCertificate(issuingCa.cert);
-  p7.addCertificate(root.cert);
+  for (const ca of authority.chain) p7.addCertificate(ca);
   const leafDer = Buffer.from(asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), 'binary');
   return {
     serialNumber: cert.serialNumber.toUpperCase(),
     leafDer,
-    leafPem: forge.pki.certificateToPem(cert),
+    leafPem: certificatePem(leafDer),
     notBefore,
     notAfter,
     pkcs7Der: Buffer.from(asn1.toDer(p7.toAsn1()).getBytes(), 'binary'),

@@ -11,6 +11,11 @@ export const MANAGEMENT_NS = 'http://schemas.verisign.com/pkiservices/2009/07/ma
 
 export type CertificateStatus = 'VALID' | 'REVOKED' | 'SUSPENDED';
 
+export const CERTIFICATE_STATUSES = ['VALID', 'EXPIRED', 'REVOKED', 'SUSPENDED'] as const;
+
+/** The account every simulated certificate belongs to (searchCertificate's accountId). */
+export const SIMULATOR_ACCOUNT_ID = 'dev-account';
+
 export const REVOCATION_REASONS = [
   'Unspecified',
   'KeyCompromise',
@@ -75,6 +80,9 @@ export function updateCertificateStatus(
   if (reason !== undefined && !(REVOCATION_REASONS as readonly string[]).includes(reason)) {
     throw notUnderstoodFault(`revocationReason "${reason}" is not supported.`, ERROR_CODES.malformedRequest);
   }
+  if (comment !== undefined && comment.length > 512) {
+    throw notUnderstoodFault('comment is longer than 512 characters.', ERROR_CODES.malformedRequest);
+  }
   if ((serial === undefined) === (seatId === undefined)) {
     throw notUnderstoodFault('Send either certificateSerialNumber or seatId.', ERROR_CODES.malformedRequest);
   }
@@ -122,7 +130,8 @@ export function updateCertificateStatus(
   );
 }
 
-const PAGE_SIZE = 50;
+/** Certificates per searchCertificate answer (KFG and KFP page 50 at a time). */
+export const DEFAULT_SEARCH_PAGE_SIZE = 50;
 
 function currentStatus(certificate: IssuedCertificate, now: number): string {
   if (certificate.status === 'VALID' && certificate.notAfter.getTime() < now) return 'EXPIRED';
@@ -133,24 +142,45 @@ function epochSeconds(date: Date): number {
   return Math.floor(date.getTime() / 1000);
 }
 
+function optionalLong(body: ParsedElement, name: string): void {
+  const text = childText(body, name);
+  if (text !== undefined && !/^-?\d{1,19}$/.test(text)) {
+    throw notUnderstoodFault(`${name} "${text}" is not a whole number.`, ERROR_CODES.malformedRequest);
+  }
+}
+
 /**
- * searchCertificateRequest. `startIndex` is taken as 1-based (0 is read as 1): public clients page with it
- * but none says where it starts.
+ * searchCertificateRequest: every filter given must match (seatId and emailAddress case-insensitively, the
+ * serial number as hex), answered a page at a time in issuing order. `startIndex` is taken as 1-based (0 is
+ * read as 1): public clients page with it but none says where it starts. `certificateCount` is the number
+ * of certificates in this answer; `moreCertificateAvailable` says whether a later page holds more.
+ * issuingCA, validFrom and validTo are checked for form but do not filter (one issuing CA; no public client
+ * says what the two dates select).
  */
 export function searchCertificate(
   body: ParsedElement,
   issued: IssuedCertificate[],
   serverTransactionId: string,
+  pageSize: number = DEFAULT_SEARCH_PAGE_SIZE,
 ): XmlElement {
   const now = Date.now();
   const filter = {
     seatId: childText(body, 'seatId')?.toLowerCase(),
+    accountId: childText(body, 'accountId'),
     profileOid: childText(body, 'profileOID'),
     commonName: childText(body, 'commonName')?.toLowerCase(),
     status: childText(body, 'status'),
     emailAddress: childText(body, 'emailAddress')?.toLowerCase(),
     serialNumber: childText(body, 'serialNumber'),
   };
+  if (filter.status !== undefined && !(CERTIFICATE_STATUSES as readonly string[]).includes(filter.status)) {
+    throw notUnderstoodFault(
+      `status "${filter.status}" is not one of ${CERTIFICATE_STATUSES.join(', ')}.`,
+      ERROR_CODES.malformedRequest,
+    );
+  }
+  optionalLong(body, 'validFrom');
+  optionalLong(body, 'validTo');
   const startText = childText(body, 'startIndex');
   const startIndex = startText === undefined ? 1 : Number(startText);
   if (!Number.isInteger(startIndex) || startIndex < 0) {
@@ -162,6 +192,7 @@ export function searchCertificate(
   const found = issued.filter(
     (certificate) =>
       (filter.seatId === undefined || certificate.seatId?.toLowerCase() === filter.seatId) &&
+      (filter.accountId === undefined || filter.accountId === SIMULATOR_ACCOUNT_ID) &&
       (filter.profileOid === undefined || certificate.profileOid === filter.profileOid) &&
       (filter.commonName === undefined || certificate.commonName.toLowerCase() === filter.commonName) &&
       (filter.status === undefined || currentStatus(certificate, now) === filter.status) &&
@@ -171,7 +202,7 @@ export function searchCertificate(
         certificate.serialNumber === normalizeSerial(filter.serialNumber)),
   );
   const offset = Math.max(startIndex - 1, 0);
-  const page = found.slice(offset, offset + PAGE_SIZE);
+  const page = found.slice(offset, offset + pageSize);
   const clientTransactionId = childText(body, 'clientTransactionID');
   return el(
     'searchCertificateResponse',
@@ -190,7 +221,7 @@ export function searchCertificate(
             leaf('certificate', certificate.certificateDerBase64),
             leaf('seatId', certificate.seatId ?? ''),
             leaf('commonName', certificate.commonName),
-            leaf('accountId', 'dev-account'),
+            leaf('accountId', SIMULATOR_ACCOUNT_ID),
             leaf('profileOID', certificate.profileOid),
             certificate.emailAddress !== undefined
               ? leaf('emailAddress', certificate.emailAddress)
@@ -213,7 +244,7 @@ export function searchCertificate(
           ),
         ),
       ),
-    leaf('moreCertificateAvailable', offset + PAGE_SIZE < found.length),
+    leaf('moreCertificateAvailable', offset + pageSize < found.length),
     leaf('version', childText(body, 'version') ?? '1.0'),
   );
 }
@@ -228,4 +259,79 @@ export function managementOperation(body: ParsedElement): 'update' | 'search' {
     ERROR_CODES.unsupportedOperation,
     `The certificate management service does not support ${body.name}.`,
   );
+}
+
+/** One seat's certificates, for checks such as "at most one valid certificate per request". */
+export interface SeatAudit {
+  /** '' for certificates issued without a seat id. */
+  seatId: string;
+  profileOids: string[];
+  total: number;
+  valid: number;
+  revoked: number;
+  suspended: number;
+  /** Serial numbers of the VALID certificates, in issuing order. */
+  validSerials: string[];
+  /** Revoked certificates by revocation reason. */
+  revocationReasons: Record<string, number>;
+}
+
+export interface AccountAudit {
+  certificates: number;
+  valid: number;
+  revoked: number;
+  suspended: number;
+  /** Every seat, sorted by seat id. */
+  seats: SeatAudit[];
+  /** Seats holding more than one VALID certificate (what "never issue twice" forbids). */
+  seatsWithSeveralValid: string[];
+  /** All revoked certificates by revocation reason. */
+  revocationReasons: Record<string, number>;
+}
+
+/** Groups the issued certificates by seat id (case-insensitively) with counts by status. */
+export function accountAudit(issued: readonly IssuedCertificate[]): AccountAudit {
+  const seats = new Map<string, SeatAudit>();
+  const reasons: Record<string, number> = {};
+  for (const certificate of issued) {
+    const seatId = certificate.seatId ?? '';
+    const key = seatId.toLowerCase();
+    let seat = seats.get(key);
+    if (seat === undefined) {
+      seat = {
+        seatId,
+        profileOids: [],
+        total: 0,
+        valid: 0,
+        revoked: 0,
+        suspended: 0,
+        validSerials: [],
+        revocationReasons: {},
+      };
+      seats.set(key, seat);
+    }
+    seat.total += 1;
+    if (!seat.profileOids.includes(certificate.profileOid)) seat.profileOids.push(certificate.profileOid);
+    if (certificate.status === 'VALID') {
+      seat.valid += 1;
+      seat.validSerials.push(certificate.serialNumber);
+    } else if (certificate.status === 'SUSPENDED') {
+      seat.suspended += 1;
+    } else {
+      seat.revoked += 1;
+      const reason = certificate.revocationReason ?? 'Unspecified';
+      seat.revocationReasons[reason] = (seat.revocationReasons[reason] ?? 0) + 1;
+      reasons[reason] = (reasons[reason] ?? 0) + 1;
+    }
+  }
+  const list = [...seats.values()].sort((a, b) => (a.seatId < b.seatId ? -1 : a.seatId > b.seatId ? 1 : 0));
+  return {
+    certificates: issued.length,
+    valid: list.reduce((sum, seat) => sum + seat.valid, 0),
+    revoked: list.reduce((sum, seat) => sum + seat.revoked, 0),
+    suspended: list.reduce((sum, seat) => sum + seat.suspended, 0),
+    seats: list,
+    seatsWithSeveralValid: list.filter((seat) => seat.valid > 1).map((seat) => seat.seatId),
+    revocationReasons: reasons,
+  };
 }

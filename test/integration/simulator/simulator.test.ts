@@ -2,13 +2,15 @@ import { X509Certificate, randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import forge from 'node-forge';
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import { createCertificate } from '../../../dev/pki/certificates';
 import { ensureDevPki, type DevPki } from '../../../dev/pki/devPki';
 import { parseSimulatorArgs, runSimulatorCli } from '../../../dev/simulator/main';
 import { ProfileFileError, loadProfilesFile } from '../../../dev/simulator/profiles';
 import { startPkiWsSimulator, type Simulator } from '../../../dev/simulator/server';
 import {
+  admin as adminRequest,
+  failureCode,
   DEVICE_PROFILE,
   NAME_PROFILE,
   RSA4096_PROFILE,
@@ -555,10 +557,17 @@ describe('fault injection', () => {
     expect(second.status).toBe(200);
   });
 
-  it('drops the connection', async () => {
+  it('resets the connection (TCP RST: the client sees ECONNRESET, not an orderly close)', async () => {
     simulator.faults.enqueue({ kind: 'reset' });
-    await expect(post(simulator, agent, 'healthcheckService', healthRequestXml())).rejects.toThrow();
+    expect(await failureCode(post(simulator, agent, 'healthcheckService', healthRequestXml()))).toBe(
+      'ECONNRESET',
+    );
     expect((await post(simulator, agent, 'healthcheckService', healthRequestXml())).status).toBe(200);
+    // Also on a connection that has already carried an answer.
+    simulator.faults.enqueue({ kind: 'reset' });
+    expect(await failureCode(post(simulator, agent, 'healthcheckService', healthRequestXml()))).toBe(
+      'ECONNRESET',
+    );
   });
 
   it('answers a scripted SOAP fault, only on the service it names', async () => {
@@ -660,19 +669,8 @@ describe('certificateManagementService', () => {
 });
 
 describe('admin endpoint /__simulator', () => {
-  async function admin(
-    method: 'GET' | 'POST',
-    route: string,
-    json?: unknown,
-  ): Promise<{ status: number; body: string }> {
-    const response = await request(`${simulator.url}/__simulator/${route}`, {
-      method,
-      dispatcher: agent,
-      body: json === undefined ? undefined : JSON.stringify(json),
-      headers: { 'content-type': 'application/json' },
-    });
-    return { status: response.statusCode, body: await response.body.text() };
-  }
+  const admin = (method: 'GET' | 'POST', route: string, json?: unknown) =>
+    adminRequest(simulator, agent, method, route, json);
 
   it('queues faults, lists requests and issued certificates, sets health and resets', async () => {
     expect((await admin('POST', 'faults', [{ kind: 'http', status: 502 }])).status).toBe(200);

@@ -44,18 +44,49 @@ export async function post(
   agent: Agent,
   service: SimulatorService,
   xml: string,
-  options: { soapAction?: string; contentType?: string } = {},
+  /** timeoutMs: abort the request after this long (an AbortSignal, as the broker times its attempts). */
+  options: { soapAction?: string; contentType?: string; timeoutMs?: number } = {},
 ): Promise<SoapAnswer> {
   const response = await request(simulator.serviceUrl(service), {
     method: 'POST',
     dispatcher: agent,
     body: xml,
+    ...(options.timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(options.timeoutMs) }),
     headers: {
       'content-type': options.contentType ?? 'text/xml; charset=utf-8',
       soapaction: `"${options.soapAction ?? `urn:test:${service}`}"`,
     },
   });
   return { status: response.statusCode, headers: response.headers, body: await response.body.text() };
+}
+
+/** A call to the simulator's /__simulator/… admin routes (JSON in, text out). */
+export async function admin(
+  simulator: Simulator,
+  agent: Agent,
+  method: 'GET' | 'POST',
+  route: string,
+  json?: unknown,
+): Promise<{ status: number; body: string }> {
+  const response = await request(`${simulator.url}/__simulator/${route}`, {
+    method,
+    dispatcher: agent,
+    body: json === undefined ? undefined : JSON.stringify(json),
+    headers: { 'content-type': 'application/json' },
+  });
+  return { status: response.statusCode, body: await response.body.text() };
+}
+
+/** The error code a failed undici request carries (ECONNRESET, UND_ERR_SOCKET …), else its name (TimeoutError). */
+export async function failureCode(attempt: Promise<unknown>): Promise<string> {
+  try {
+    await attempt;
+  } catch (error) {
+    const { code, name } = error as { code?: unknown; name?: unknown };
+    if (typeof code === 'string') return code;
+    return typeof name === 'string' ? name : `(no code: ${String(error)})`;
+  }
+  throw new Error('the request succeeded, a failure was expected');
 }
 
 const ENVELOPE_OPEN = '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">';

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { Agent } from 'undici';
-import { ensureDevPki } from '../../../dev/pki/devPki';
+import { ensureDevPki, type DevPki } from '../../../dev/pki/devPki';
 import { startPkiWsSimulator, type Simulator, type SimulatorService } from '../../../dev/simulator/server';
 import { describeWithTeamShared, teamSharedPath } from '../../support/teamShared';
 import {
@@ -62,6 +62,7 @@ async function expectValid(envelope: string, xsd: string): Promise<void> {
 
 describeWithTeamShared('simulator answers against the vendor XSDs', () => {
   const dir = temporaryDir('simulator-xsd-');
+  let pki: DevPki;
   let simulator: Simulator;
   let agent: Agent;
   let csr: string;
@@ -76,7 +77,7 @@ describeWithTeamShared('simulator answers against the vendor XSDs', () => {
   ];
 
   beforeAll(async () => {
-    const pki = await ensureDevPki(dir);
+    pki = await ensureDevPki(dir);
     simulator = await startPkiWsSimulator({ pki });
     agent = raAgent(pki);
     csr = csrBase64(rsaKey(2048));
@@ -177,6 +178,98 @@ describeWithTeamShared('simulator answers against the vendor XSDs', () => {
       ),
       MANAGEMENT_XSD,
     );
+  });
+
+  it('paged, filtered and status-changed management answers (and the requests for them) follow the XSD', async () => {
+    const paged = await startPkiWsSimulator({ pki, searchPageSize: 1 });
+    try {
+      const askPaged = (xml: string): Promise<string> =>
+        post(paged, agent, 'certificateManagementService', xml).then((answer) => answer.body);
+      for (let i = 0; i < 2; i += 1) {
+        const enrolled = await post(
+          paged,
+          agent,
+          'enrollmentService',
+          enrollmentRequestXml({ profileOid: USER_PROFILE, csr, pairs: userPairs }),
+        );
+        expect(enrolled.status).toBe(200);
+      }
+      const [first, second] = paged.issued;
+      // Children in the order of SearchCertificateRequestType.
+      const firstPage = await askPaged(
+        managementRequestXml('searchCertificateRequest', [
+          ['clientTransactionID', 'tx-search-1'],
+          ['seatId', 'iwuser0@contoso.com'],
+          ['profileOID', USER_PROFILE],
+          ['status', 'VALID'],
+          ['startIndex', '1'],
+          ['version', '1.0'],
+        ]),
+      );
+      expect(textOf(soapBody(firstPage).value.moreCertificateAvailable)).toBe('true');
+      await expectValid(firstPage, MANAGEMENT_XSD);
+
+      const suspend = await askPaged(
+        managementRequestXml('updateCertificateStatusRequest', [
+          ['version', '1.0'],
+          ['certificateSerialNumber', first!.serialNumber],
+          ['operationType', 'Suspend'],
+        ]),
+      );
+      await expectValid(suspend, MANAGEMENT_XSD);
+      const suspended = await askPaged(
+        managementRequestXml('searchCertificateRequest', [
+          ['seatId', 'iwuser0@contoso.com'],
+          ['status', 'SUSPENDED'],
+          ['version', '1.0'],
+        ]),
+      );
+      const information = (soapBody(suspended).value.certificateList as XmlObject)
+        .certificateInformation as XmlObject[];
+      expect(information.map((entry) => textOf(entry.serialNumber))).toEqual([first!.serialNumber]);
+      expect(textOf(information[0]!.revokeReason)).toBe('Unspecified');
+      await expectValid(suspended, MANAGEMENT_XSD);
+
+      const revokeSeat = await askPaged(
+        managementRequestXml('updateCertificateStatusRequest', [
+          ['clientTransactionID', 'tx-revoke-seat'],
+          ['version', '1.0'],
+          ['revocationReason', 'Superseded'],
+          ['comment', 'replaced by a newer certificate'],
+          ['seatId', 'iwuser0@contoso.com'],
+          ['operationType', 'Revoke'],
+        ]),
+      );
+      expect(textOf(soapBody(revokeSeat).value.revocationCount)).toBe('2');
+      await expectValid(revokeSeat, MANAGEMENT_XSD);
+      expect(paged.issued.map((certificate) => [certificate.status, certificate.revocationReason])).toEqual([
+        ['REVOKED', 'Superseded'],
+        ['REVOKED', 'Superseded'],
+      ]);
+      const lastPage = await askPaged(
+        managementRequestXml('searchCertificateRequest', [
+          ['seatId', 'iwuser0@contoso.com'],
+          ['status', 'REVOKED'],
+          ['startIndex', '2'],
+          ['version', '1.0'],
+        ]),
+      );
+      const last = soapBody(lastPage).value;
+      expect(textOf(last.moreCertificateAvailable)).toBe('false');
+      expect(
+        textOf(((last.certificateList as XmlObject).certificateInformation as XmlObject[])[0]!.serialNumber),
+      ).toBe(second!.serialNumber);
+      await expectValid(lastPage, MANAGEMENT_XSD);
+
+      for (const received of paged.received) {
+        await expectValid(
+          received.body,
+          received.service === 'enrollmentService' ? TRUST_XSD : MANAGEMENT_XSD,
+        );
+      }
+    } finally {
+      await paged.close();
+    }
   });
 
   it('the requests recorded in `received` can be checked the same way (the use they are kept for)', async () => {
