@@ -4,6 +4,9 @@
  * shared/broker.ts), and material captured once from the simulator (a getPoliciesResponse as sent on the
  * wire, an issued token with its key) for the offline groups.
  */
+import { startAzurite, type RunningAzurite } from '../dev/host/azurite';
+import { createRequestLedger } from '../shared/ledger/tableLedger';
+import type { RequestLedger } from '../shared/ledger/types';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -52,6 +55,8 @@ export interface BenchFixture {
   client: PkiWsClient;
   /** A client of its own: its first call opens a new connection (full TLS handshake). */
   newClient(): PkiWsClient;
+  /** The request ledger, on an Azurite started for the bench (the pipeline records every request). */
+  ledger: RequestLedger;
   /** A request message like Intune's, a new requestId each call. */
   requestMessage(): Record<string, unknown>;
   close(): Promise<void>;
@@ -61,14 +66,18 @@ export async function startFixture(): Promise<BenchFixture> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'broker-bench-'));
   const clients = new Set<PkiWsClient>();
   let simulator: Simulator | undefined;
+  let azurite: RunningAzurite | undefined;
   const close = async (): Promise<void> => {
     await Promise.all([...clients].map((client) => client.close()));
     await simulator?.close();
+    await azurite?.stop();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
     const pki = await ensureDevPki(path.join(dir, 'pki'));
     simulator = await startPkiWsSimulator({ pki });
+    azurite = await startAzurite();
+    const ledger = createRequestLedger(azurite.connectionString);
     const started = simulator;
     const settings = readSettings({
       CA_ALLOWED_HOSTS: started.authority,
@@ -114,6 +123,7 @@ export async function startFixture(): Promise<BenchFixture> {
       credential,
       client: newClient(),
       newClient,
+      ledger,
       requestMessage,
       close,
     };

@@ -22,14 +22,15 @@ export async function issuePkcsCertificate(message: unknown, context: Invocation
     throw outcome.error;
   }
   const { result } = outcome;
+  const replay = outcome.replayed ? ' (stored result published again)' : '';
   if (result.status === 'issued') {
-    context.log(`request ${result.requestId}: issued serial ${result.certificate.serialNumber}`);
+    context.log(`request ${result.requestId}: issued serial ${result.certificate.serialNumber}${replay}`);
   } else {
     context.warn(
-      `request ${result.requestId ?? '(unreadable)'}: failed ${result.error.code}: ${result.error.message}`,
+      `request ${result.requestId ?? '(unreadable)'}: failed ${result.error.code}${replay}: ${result.error.message}`,
     );
   }
-  context.extraOutputs.set(resultQueueOutput, JSON.stringify(result));
+  context.extraOutputs.set(resultQueueOutput, outcome.json);
 }
 
 /** The queue's dequeueCount (1 on first delivery); a host that does not say is taken as a first delivery. */

@@ -1,16 +1,20 @@
 /**
  * Poison-queue trigger: a request message the Functions host gave up on (maxDequeueCount deliveries without
- * success) is not a dead end. It becomes one GAVE_UP failed result on the result queue, so no request
- * disappears silently.
+ * success) is not a dead end: it ends as the request's stored result if it has one, else one GAVE_UP failed
+ * result carrying the last error, so no request disappears silently.
  */
 import { app, type InvocationContext } from '@azure/functions';
 import { getBroker } from '../shared/broker';
 import { resultQueueOutput } from './issuePkcsCertificate';
 
 export async function pkcsRequestPoison(message: unknown, context: InvocationContext): Promise<void> {
-  const result = getBroker().pipeline.poisoned(message);
-  context.warn(`request ${result.requestId ?? '(unreadable)'}: poison message, failed ${result.error.code}`);
-  context.extraOutputs.set(resultQueueOutput, JSON.stringify(result));
+  const outcome = await getBroker().pipeline.poisoned(message);
+  if (outcome.kind !== 'result') throw outcome.error;
+  const { result } = outcome;
+  context.warn(
+    `request ${result.requestId ?? '(unreadable)'}: poison message, ${outcome.replayed ? 'stored result published again' : `failed ${result.status === 'failed' ? result.error.code : ''}`}`,
+  );
+  context.extraOutputs.set(resultQueueOutput, outcome.json);
 }
 
 app.storageQueue('pkcsRequestPoison', {

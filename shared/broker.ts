@@ -2,8 +2,9 @@
  * Composition root: builds the pipeline from settings once per process (the Functions host keeps the
  * process warm, so the RA credential, the CA connections and the policy cache are reused across messages).
  */
-import { readSettings, type BrokerSettings } from './config/settings';
+import { readSettings, SettingsError, type BrokerSettings } from './config/settings';
 import { PkiWsClient } from './digicert';
+import { createRequestLedger } from './ledger/tableLedger';
 import { CertificatePipeline } from './pipeline';
 import { createRaCredentialSource } from './ra-credential';
 import { createTelemetry, type Telemetry } from './telemetry/telemetry';
@@ -18,11 +19,18 @@ export function createBroker(env: Record<string, string | undefined> = process.e
   const settings = readSettings(env);
   const raCredential = createRaCredentialSource(settings);
   const ca = new PkiWsClient({ settings, credential: raCredential });
+  if (!settings.storageConnection) {
+    throw new SettingsError(
+      'AzureWebJobsStorage',
+      'is required: the queues and the request ledger live there',
+    );
+  }
+  const ledger = createRequestLedger(settings.storageConnection, settings.ledgerTable);
   const telemetry = createTelemetry({
     connectionString: settings.appInsightsConnectionString,
     includePersonalData: settings.telemetryIncludePersonalData,
   });
-  return { settings, telemetry, pipeline: new CertificatePipeline({ settings, ca, telemetry }) };
+  return { settings, telemetry, pipeline: new CertificatePipeline({ settings, ca, ledger, telemetry }) };
 }
 
 let processBroker: Broker | undefined;

@@ -1,12 +1,17 @@
 /**
- * One request's way through the broker: validate → recipient → policy → mapping → key and CSR → enroll →
- * chain → PFX → result. Orchestration only: protocol, mapping and crypto details live in their modules.
+ * One request's way through the broker: validate → ledger → recipient → policy → mapping → key and CSR →
+ * enroll → chain → PFX → result. Orchestration only: protocol, mapping, crypto and storage details live in
+ * their modules.
  *
- * Every message ends as exactly one result, except a transient failure (CA down, timeout, Key Vault
- * unreachable) while the queue still has deliveries left: then `retry` tells the trigger to let the message
- * be delivered again, and the request waits in the queue instead of failing.
+ * Guarantees (README "Delivery"):
+ * - every message ends as exactly one published result, or — for a transient failure while the queue still
+ *   has deliveries left — `retry`, and the request waits in the queue;
+ * - a requestId is enrolled at most once at a time and never again once it has a result: a repeated or
+ *   redelivered message replays the stored result byte for byte;
+ * - an enrollment whose answer was lost is reconciled with the CA before anything is sent again: a
+ *   certificate for the key still in hand is used, one whose key was lost is revoked (Superseded).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { BrokerSettings } from './config/settings';
 import { BrokerError, isBrokerError } from './contract/errors';
 import type { FailedResult, IssuedResult, PkcsRequest, PkcsResult } from './contract/types';
@@ -27,8 +32,10 @@ import {
   parseRecipientCertificate,
   summarizeCertificate,
 } from './crypto';
-import type { DigicertCa } from './digicert/types';
+import type { DigicertCa, EnrollmentResponse } from './digicert/types';
+import { LedgerConflictError, type LedgerRecord, type RequestLedger } from './ledger/types';
 import { parseSubjectName, planEnrollment } from './mapping';
+import { findCertificatesForAttempt, publicKeySha256 } from './reconciliation';
 import type { Telemetry } from './telemetry/telemetry';
 
 export interface Delivery {
@@ -37,13 +44,28 @@ export interface Delivery {
 }
 
 export type PipelineOutcome =
-  { kind: 'result'; result: PkcsResult } | { kind: 'retry'; error: BrokerError; requestId: string | null };
+  /** Publish `json` (the result exactly as stored, so repeats are byte-identical). */
+  | { kind: 'result'; result: PkcsResult; json: string; replayed: boolean }
+  | { kind: 'retry'; error: BrokerError; requestId: string | null };
 
 export interface PipelineDependencies {
   settings: BrokerSettings;
   ca: DigicertCa;
+  ledger: RequestLedger;
   telemetry: Telemetry;
   now?: () => Date;
+}
+
+/** The ledger record of the request in hand, kept current across the steps that write it. */
+class LedgerEntry {
+  constructor(
+    private readonly ledger: RequestLedger,
+    public record: LedgerRecord,
+  ) {}
+
+  async note(event: string): Promise<void> {
+    this.record = await this.ledger.recordEvent(this.record, event);
+  }
 }
 
 export class CertificatePipeline {
@@ -56,71 +78,180 @@ export class CertificatePipeline {
   async process(message: unknown, delivery: Delivery): Promise<PipelineOutcome> {
     const started = Date.now();
     let request: PkcsRequest | undefined;
-    try {
-      request = parseRequestMessage(message, { caAllowedHosts: this.deps.settings.caAllowedHosts });
-      const result = await this.issue(request);
+    let entry: LedgerEntry | undefined;
+    const track = (
+      outcome: 'issued' | 'failed' | 'retrying' | 'replayed',
+      extra: { errorCode?: string; serial?: string } = {},
+    ) =>
       this.deps.telemetry.trackRequest({
-        requestId: request.requestId,
-        profileOid: request.certificateTemplateName,
-        caHost: request.certificateAuthority,
-        outcome: 'issued',
-        durationMs: Date.now() - started,
-        dequeueCount: delivery.dequeueCount,
-        certificateSerial: result.certificate.serialNumber,
-        subjectIdentity: identityOf(request),
-      });
-      return { kind: 'result', result };
-    } catch (caught) {
-      const error = toBrokerError(caught);
-      const requestId = request?.requestId ?? readRequestIdLoosely(message);
-      const willRetry = error.retryable && delivery.dequeueCount < this.deps.settings.maxDequeueCount;
-      this.deps.telemetry.trackRequest({
-        requestId,
+        requestId: request?.requestId ?? readRequestIdLoosely(message),
         profileOid: request?.certificateTemplateName,
         caHost: request?.certificateAuthority,
-        outcome: willRetry ? 'retrying' : 'failed',
-        errorCode: error.code,
+        outcome,
+        errorCode: extra.errorCode,
+        certificateSerial: extra.serial,
         durationMs: Date.now() - started,
         dequeueCount: delivery.dequeueCount,
         subjectIdentity: request === undefined ? undefined : identityOf(request),
       });
+    try {
+      request = parseRequestMessage(message, { caAllowedHosts: this.deps.settings.caAllowedHosts });
+      const begun = await this.deps.ledger.begin({
+        requestId: request.requestId,
+        requestHash: requestHash(request),
+        profileOid: request.certificateTemplateName,
+        caHost: request.certificateAuthority,
+      });
+      if (begun.record.requestHash !== requestHash(request)) {
+        // Not recorded: the ledger keeps the first request under this id.
+        const error = new BrokerError(
+          'INVALID_REQUEST',
+          `requestId "${request.requestId}" was already used on ${begun.record.createdAt} for a different request; the broker never issues twice under one requestId.`,
+          { remedy: 'Send a new request with a new requestId (the first request keeps its own result).' },
+        );
+        track('failed', { errorCode: error.code });
+        return this.publish(this.failure(error, request.requestId, request.context));
+      }
+      entry = new LedgerEntry(this.deps.ledger, begun.record);
+      const stored = replayOf(entry.record);
+      if (stored) {
+        track('replayed');
+        return stored;
+      }
+      const result = await this.issue(request, entry);
+      track('issued', { serial: result.certificate.serialNumber });
+      return await this.complete(entry, result);
+    } catch (caught) {
+      const error = toBrokerError(caught);
+      const requestId = request?.requestId ?? readRequestIdLoosely(message);
+      const willRetry = error.retryable && delivery.dequeueCount < this.deps.settings.maxDequeueCount;
+      track(willRetry ? 'retrying' : 'failed', { errorCode: error.code });
+      if (entry) {
+        await this.deps.ledger
+          .recordTransientFailure(entry.record, { code: error.code, message: error.message })
+          .then((record) => entry && (entry.record = record))
+          .catch(() => undefined);
+      }
       if (willRetry) return { kind: 'retry', error, requestId };
+      if (entry && error.retryable) await this.settleLostEnrollment(entry).catch(() => undefined);
       const reported = error.retryable ? gaveUp(error, delivery.dequeueCount) : error;
-      const context = request?.context ?? readContextLoosely(message);
-      return { kind: 'result', result: this.failure(reported, requestId, context) };
+      const failed = this.failure(reported, requestId, request?.context ?? readContextLoosely(message));
+      return entry ? await this.complete(entry, failed) : this.publish(failed);
     }
   }
 
   /**
-   * A message the queue gave up on (it landed on the poison queue because every delivery failed without
-   * producing a result, e.g. the host died mid-request): it still ends as one failed result.
+   * A message the queue gave up on (it landed on the poison queue because no delivery completed, e.g. the
+   * host died mid-request): it still ends as one result — the stored one if the request has one, else
+   * GAVE_UP carrying the last error the ledger saw.
    */
-  poisoned(message: unknown): FailedResult {
+  async poisoned(message: unknown): Promise<PipelineOutcome> {
     const requestId = readRequestIdLoosely(message);
+    const entry = requestId === null ? undefined : await this.ledgerEntryFor(requestId, message);
+    const stored = entry && replayOf(entry.record);
+    if (stored) return stored;
+    const last = entry?.record.lastError;
     const error = new BrokerError(
       'GAVE_UP',
-      `The request was delivered ${this.deps.settings.maxDequeueCount} times and no delivery completed (the broker failed or was stopped while handling it), so it was moved to the poison queue.`,
+      `The request was delivered ${this.deps.settings.maxDequeueCount} times and no delivery completed, so it was moved to the poison queue` +
+        (last
+          ? `; the last error was ${last.code}: ${last.message}`
+          : ' (the broker failed or was stopped while handling it).'),
       { retryable: false },
     );
     this.deps.telemetry.trackRequest({ requestId, outcome: 'failed', errorCode: error.code, durationMs: 0 });
-    return this.failure(error, requestId, readContextLoosely(message));
+    if (entry) await this.settleLostEnrollment(entry).catch(() => undefined);
+    const failed = this.failure(error, requestId, readContextLoosely(message));
+    return entry ? this.complete(entry, failed).catch(() => this.publish(failed)) : this.publish(failed);
   }
 
-  private async issue(request: PkcsRequest): Promise<IssuedResult> {
-    const { settings, ca } = this.deps;
+  private async ledgerEntryFor(requestId: string, message: unknown): Promise<LedgerEntry | undefined> {
+    const record = await this.deps.ledger.get(requestId).catch(() => undefined);
+    if (!record) return undefined;
+    // A poison message that reused the id for another body must not take over the first request's record.
+    try {
+      const request = parseRequestMessage(message, { caAllowedHosts: this.deps.settings.caAllowedHosts });
+      if (requestHash(request) !== record.requestHash) return undefined;
+    } catch {
+      return undefined;
+    }
+    return new LedgerEntry(this.deps.ledger, record);
+  }
+
+  private async issue(request: PkcsRequest, entry: LedgerEntry): Promise<IssuedResult> {
+    const { settings, ca, ledger } = this.deps;
+    await this.settleEarlierAttempt(entry);
     const recipient = parseRecipientCertificate(request.recipientCertificate, this.now());
     const policy = await ca.getPolicy(request.certificateAuthority, request.certificateTemplateName);
     const plan = planEnrollment(request, policy, { fieldMap: settings.profileFieldMap });
 
     const keys = await generateKeyPair(plan.keySize);
     const csrDer = createCsr(plan, keys);
-    const response = await ca.enroll(request.certificateAuthority, {
-      profileOid: request.certificateTemplateName,
+    const attempt = {
+      attempt: (entry.record.enrollment?.attempt ?? 0) + 1,
       clientTransactionId: randomUUID(),
-      csrDer,
-      nameValuePairs: plan.nameValuePairs,
-    });
-    const { leafPem, chainPem } = parseIssuedToken(response, keys.publicKey, caCertificatesOfPolicy(policy.cas));
+      publicKeySha256: publicKeySha256(keys.publicKey),
+      startedAt: this.now().toISOString(),
+      ...(plan.seatId === undefined ? {} : { seatId: plan.seatId }),
+    };
+    // Recorded before sending: whatever happens next, the ledger knows which key to look for at the CA.
+    entry.record = await ledger.recordEnrollment(entry.record, attempt);
+    let response: EnrollmentResponse;
+    try {
+      response = await ca.enroll(request.certificateAuthority, {
+        profileOid: request.certificateTemplateName,
+        clientTransactionId: attempt.clientTransactionId,
+        csrDer,
+        nameValuePairs: plan.nameValuePairs,
+      });
+    } catch (caught) {
+      // Only the CA's own "no" proves nothing was issued; an unforeseen failure may have come after it did.
+      const ambiguous = !isBrokerError(caught) || caught.ambiguous;
+      const ended = async (): Promise<void> => {
+        const error = toBrokerError(caught);
+        entry.record = await ledger.recordAttemptEnded(entry.record, {
+          nothingIssued: !ambiguous,
+          error: { code: error.code, message: error.message },
+        });
+      };
+      if (!ambiguous) {
+        await ended();
+        throw caught;
+      }
+      // The CA may have issued although its answer was lost. The key is still in hand: ask, and use it.
+      const found = await findCertificatesForAttempt(
+        ca,
+        request.certificateAuthority,
+        request.certificateTemplateName,
+        attempt,
+      );
+      if (found.length === 0) {
+        // It may still issue late; the next delivery asks again (and revokes what it finds: this key is gone).
+        await ended();
+        throw caught;
+      }
+      const [kept, ...extra] = found;
+      for (const duplicate of extra) {
+        await ca.revokeCertificate(
+          request.certificateAuthority,
+          duplicate.serialNumber,
+          'Superseded',
+          `duplicate for request ${request.requestId}`,
+        );
+        await entry.note(
+          `revoked duplicate certificate ${duplicate.serialNumber} of attempt ${attempt.attempt}`,
+        );
+      }
+      await entry.note(
+        `enrollment attempt ${attempt.attempt} got no answer (${toBrokerError(caught).code}); the CA had issued ${kept!.serialNumber} for our key, which is used`,
+      );
+      response = { tokenDer: kept!.certificateDer!, tokenType: 'X509v3' };
+    }
+    const { leafPem, chainPem } = parseIssuedToken(
+      response,
+      keys.publicKey,
+      caCertificatesOfPolicy(policy.cas),
+    );
 
     const password = createPfxPassword();
     const pfx = buildPfx({
@@ -130,7 +261,7 @@ export class CertificatePipeline {
       password,
       encryption: settings.pfxEncryption,
     });
-    const result: IssuedResult = {
+    return {
       schemaVersion: 1,
       requestId: request.requestId,
       status: 'issued',
@@ -139,8 +270,62 @@ export class CertificatePipeline {
       pfx: { data: pfx.toString('base64'), password: encryptPasswordForRecipient(password, recipient) },
       ...(request.context === undefined ? {} : { context: request.context }),
     };
+  }
+
+  /**
+   * The record says an earlier delivery sent an enrollment and never finished. If that delivery may still
+   * be running (within its time budget), wait: the message comes back later. Otherwise its key is lost, so
+   * any certificate the CA issued for it is a stray: revoke it before enrolling again.
+   */
+  private async settleEarlierAttempt(entry: LedgerEntry): Promise<void> {
+    const attempt = entry.record.enrollment;
+    if (entry.record.state !== 'enrolling' || attempt === undefined) return;
+    // How long the delivery that sent it could still be at it: every attempt's connect and answer time, plus
+    // room for the waits between attempts.
+    const { caConnectTimeoutMs, caRequestTimeoutMs, caMaxAttempts } = this.deps.settings;
+    const budgetEnds =
+      Date.parse(attempt.startedAt) + caMaxAttempts * (caConnectTimeoutMs + caRequestTimeoutMs + 1000) + 5000;
+    if (attempt.endedAt === undefined && this.now().getTime() < budgetEnds) {
+      throw new BrokerError(
+        'CA_UNAVAILABLE',
+        `Another delivery of request ${entry.record.requestId} sent enrollment attempt ${attempt.attempt} at ${attempt.startedAt} and may still be waiting for the CA; this delivery waits rather than enroll twice.`,
+        { retryable: true },
+      );
+    }
+    await this.settleLostEnrollment(entry);
+  }
+
+  /** Revokes what the CA issued for an attempt whose key is gone (best effort is the caller's choice). */
+  private async settleLostEnrollment(entry: LedgerEntry): Promise<void> {
+    const attempt = entry.record.enrollment;
+    if (entry.record.state !== 'enrolling' || attempt === undefined || attempt.nothingIssued) return;
+    const { caHost, profileOid, requestId } = entry.record;
+    const strays = await findCertificatesForAttempt(this.deps.ca, caHost, profileOid, attempt);
+    for (const stray of strays) {
+      await this.deps.ca.revokeCertificate(
+        caHost,
+        stray.serialNumber,
+        'Superseded',
+        `key lost: request ${requestId} attempt ${attempt.attempt}`,
+      );
+      await entry.note(
+        `revoked stray certificate ${stray.serialNumber} of attempt ${attempt.attempt}: its private key was lost with the delivery that enrolled it`,
+      );
+    }
+    if (strays.length === 0) await entry.note(`attempt ${attempt.attempt} left no certificate at the CA`);
+  }
+
+  /** Stores the result as it will be published, then hands it over for publishing. */
+  private async complete(entry: LedgerEntry, result: PkcsResult): Promise<PipelineOutcome> {
     assertPublishable(result);
-    return result;
+    const json = JSON.stringify(result);
+    entry.record = await this.deps.ledger.recordOutcome(entry.record, result, json);
+    return { kind: 'result', result, json, replayed: false };
+  }
+
+  private publish(result: PkcsResult): PipelineOutcome {
+    assertPublishable(result);
+    return { kind: 'result', result, json: JSON.stringify(result), replayed: false };
   }
 
   private failure(
@@ -148,7 +333,7 @@ export class CertificatePipeline {
     requestId: string | null,
     context: Record<string, unknown> | undefined,
   ): FailedResult {
-    const result: FailedResult = {
+    return {
       schemaVersion: 1,
       requestId,
       status: 'failed',
@@ -162,9 +347,35 @@ export class CertificatePipeline {
       },
       ...(context === undefined ? {} : { context }),
     };
-    assertPublishable(result);
-    return result;
   }
+}
+
+/** The stored result of a request that already has one, to publish again unchanged. */
+function replayOf(record: LedgerRecord): PipelineOutcome | undefined {
+  if ((record.state !== 'issued' && record.state !== 'failed') || record.resultJson === undefined)
+    return undefined;
+  return {
+    kind: 'result',
+    result: JSON.parse(record.resultJson) as PkcsResult,
+    json: record.resultJson,
+    replayed: true,
+  };
+}
+
+/** SHA-256 of the request with its keys sorted: the same request always hashes the same. */
+export function requestHash(request: PkcsRequest): string {
+  return createHash('sha256').update(canonicalJson(request)).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, item]) => item !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
 
 /** The user or device a request is for (an e-mail address or UPN), for correlating telemetry. */
@@ -189,10 +400,22 @@ function assertPublishable(result: PkcsResult): void {
 
 /**
  * Anything that is not a BrokerError is an unforeseen condition: it may pass, so the request is delivered
- * again like any transient failure, and never lost.
+ * again like any transient failure, and never lost. A ledger conflict means another delivery of the same
+ * request got there first: coming back later replays its result.
  */
 function toBrokerError(caught: unknown): BrokerError {
   if (isBrokerError(caught)) return caught;
+  if (caught instanceof LedgerConflictError) {
+    return new BrokerError(
+      'GAVE_UP',
+      `Another delivery of request ${caught.requestId} is handling it at the same time.`,
+      {
+        remedy:
+          'Nothing to do: the request is completed by the other delivery and its result is published once.',
+        retryable: true,
+      },
+    );
+  }
   const detail = caught instanceof Error ? caught.message : String(caught);
   return new BrokerError('GAVE_UP', `The broker failed unexpectedly: ${detail}`, {
     remedy: 'This is an unexpected internal failure; report it with the requestId to the broker operators.',

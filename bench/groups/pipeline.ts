@@ -6,12 +6,15 @@
  */
 import { CertificatePipeline } from '../../shared/pipeline';
 import type {
+  CaCertificateRecord,
+  CertificateSearch,
   DigicertCa,
   EnrollmentRequest,
   EnrollmentResponse,
   HealthStatus,
   ProfilePolicy,
-} from '../../shared/digicert';
+  RevocationReason,
+} from '../../shared/digicert/types';
 import type { Telemetry } from '../../shared/telemetry/telemetry';
 import type { BenchFixture } from '../fixture';
 import { formatDuration, formatPercent, formatRatio, roundTo, summaryData, type Section } from '../report';
@@ -46,6 +49,19 @@ class PhaseProbe implements DigicertCa {
   getStatus(caHost: string, profileOid?: string): Promise<HealthStatus> {
     return this.ca.getStatus(caHost, profileOid);
   }
+
+  searchCertificates(caHost: string, search: CertificateSearch): Promise<CaCertificateRecord[]> {
+    return this.ca.searchCertificates(caHost, search);
+  }
+
+  revokeCertificate(
+    caHost: string,
+    serialNumber: string,
+    reason: RevocationReason,
+    comment?: string,
+  ): Promise<void> {
+    return this.ca.revokeCertificate(caHost, serialNumber, reason, comment);
+  }
 }
 
 const PHASES = ['prepare', 'policy', 'keyAndCsr', 'enroll', 'finish'] as const;
@@ -72,6 +88,7 @@ async function processOne(fixture: BenchFixture): Promise<RequestTiming> {
   const pipeline = new CertificatePipeline({
     settings: fixture.settings,
     ca: probe,
+    ledger: fixture.ledger,
     telemetry: silentTelemetry,
   });
   const message = JSON.stringify(fixture.requestMessage());

@@ -12,6 +12,8 @@ export interface BrokerSettings {
   resultQueue: string;
   revokeQueue: string;
   storageConnection?: string;
+  /** Table of the request ledger, in the AzureWebJobsStorage account. */
+  ledgerTable: string;
   keyVaultUrl?: string;
   raCertificateName?: string;
   raCertThumbprint?: string;
@@ -23,6 +25,12 @@ export interface BrokerSettings {
   caMaxAttempts: number;
   /** Delay before the 2nd attempt; doubles each attempt, with full jitter. */
   caRetryBaseDelayMs: number;
+  /** Transient failures in a row of one CA host that open its circuit (calls then fail at once). */
+  caCircuitFailures: number;
+  /** How long an open circuit refuses calls before the CA's health operation is asked whether it is UP. */
+  caCircuitHalfOpenMs: number;
+  /** CA calls at a time per process (instance); further calls wait in a bounded queue. */
+  caMaxConcurrency: number;
   /** How long the RA credential is kept in memory before it is read again. */
   raCacheTtlMs: number;
   pfxEncryption: PfxEncryption;
@@ -103,6 +111,7 @@ export function readSettings(env: Env = process.env): BrokerSettings {
     resultQueue: text(env, 'PKCS_RESULT_QUEUE') ?? 'pkcs-results',
     revokeQueue: text(env, 'PKCS_REVOKE_QUEUE') ?? 'pkcs-revocations',
     storageConnection: text(env, 'AzureWebJobsStorage'),
+    ledgerTable: text(env, 'LEDGER_TABLE') ?? 'pkcsrequests',
     keyVaultUrl: text(env, 'KEY_VAULT_URL'),
     raCertificateName: text(env, 'RA_CERTIFICATE_NAME'),
     raCertThumbprint: text(env, 'RA_CERT_THUMBPRINT')?.replace(/[\s:]/g, '').toUpperCase(),
@@ -116,6 +125,9 @@ export function readSettings(env: Env = process.env): BrokerSettings {
     caRequestTimeoutMs: integer(env, 'CA_REQUEST_TIMEOUT_MS', 30000, 100, 600000),
     caMaxAttempts: integer(env, 'CA_MAX_ATTEMPTS', 3, 1, 10),
     caRetryBaseDelayMs: integer(env, 'CA_RETRY_BASE_DELAY_MS', 500, 0, 60000),
+    caCircuitFailures: integer(env, 'CA_CIRCUIT_FAILURES', 5, 1, 1000),
+    caCircuitHalfOpenMs: integer(env, 'CA_CIRCUIT_HALF_OPEN_MS', 30000, 0, 3600000),
+    caMaxConcurrency: integer(env, 'CA_MAX_CONCURRENCY', 8, 1, 1000),
     raCacheTtlMs: integer(env, 'RA_CACHE_TTL_MS', 3600000, 0, 86400000),
     pfxEncryption,
     profileFieldMap: fieldMap(env),

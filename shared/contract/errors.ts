@@ -65,6 +65,11 @@ export interface BrokerErrorOptions {
   retryable?: boolean;
   caMessage?: string;
   cause?: unknown;
+  /**
+   * The request may have reached the CA and been carried out although no answer came back (a timeout or a
+   * reset after the enrollment was sent): the CA has to be asked before anything is sent again.
+   */
+  ambiguous?: boolean;
 }
 
 /** Codes that describe a condition that may pass by itself (retried before they are reported). */
@@ -75,6 +80,7 @@ export class BrokerError extends Error {
   readonly remedy: string;
   readonly retryable: boolean;
   readonly caMessage?: string;
+  readonly ambiguous: boolean;
 
   constructor(code: ErrorCode, message: string, options: BrokerErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -82,6 +88,7 @@ export class BrokerError extends Error {
     this.code = code;
     this.remedy = options.remedy ?? DEFAULT_REMEDIES[code];
     this.retryable = options.retryable ?? RETRYABLE_BY_DEFAULT.has(code);
+    this.ambiguous = options.ambiguous ?? false;
     if (options.caMessage !== undefined) this.caMessage = options.caMessage;
   }
 }

@@ -1,19 +1,38 @@
 /**
  * The DigiCert PKI-WS client the pipeline uses (DigicertCa): policy (cached per CA host and profile for the
- * policy's nextUpdateHours), enrollment and health check, over the mutual-TLS transport.
+ * policy's nextUpdateHours), enrollment, health check, certificate search and revocation, over the
+ * mutual-TLS transport and its resilience policies.
  */
 import { randomUUID } from 'node:crypto';
-import type { DigicertCa, EnrollmentRequest, EnrollmentResponse, HealthStatus, ProfilePolicy } from './types';
-import { CallContext, caDownError } from './faults';
+import { isBrokerError } from '../contract/errors';
+import type {
+  CaCertificateRecord,
+  CertificateSearch,
+  DigicertCa,
+  EnrollmentRequest,
+  EnrollmentResponse,
+  HealthStatus,
+  ProfilePolicy,
+  RevocationReason,
+} from './types';
+import { CallContext, caDownError, saysAlreadyRevoked, unexpectedAnswerError } from './faults';
 import { buildRequestSecurityTokenEnvelope, parseRequestSecurityTokenResponse } from './enrollment';
 import { buildGetStatusEnvelope, parseGetStatusResponse } from './health';
+import {
+  buildRevokeEnvelope,
+  buildSearchCertificateEnvelope,
+  normalizeSerialNumber,
+  parseSearchCertificateResponse,
+  parseUpdateCertificateStatusResponse,
+} from './management';
 import { buildGetPoliciesEnvelope, parseGetPoliciesResponse } from './policy';
 import { PkiWsService, SOAP_ACTIONS } from './soap';
+import { CircuitStatus } from './resilience';
 import { PkiWsTransport, TransportOptions, resolveCaHost } from './transport';
 
 export interface PkiWsClientOptions extends TransportOptions {
-  /** Makes the clientTransactionID of policy and health calls (at most 40 characters). */
-  newTransactionId?: () => string;
+  /** Most certificates one searchCertificates collects before it refuses (default 10,000). */
+  maxSearchResults?: number;
   /** Shortest time a policy is kept when nextUpdateHours > 0 (default 5 minutes); 0 means not kept at all. */
   minPolicyCacheMs?: number;
   /** Longest time a policy is kept (default 24 hours). */
@@ -34,6 +53,7 @@ export class PkiWsClient implements DigicertCa {
   private readonly newTransactionId: () => string;
   private readonly minPolicyCacheMs: number;
   private readonly maxPolicyCacheMs: number;
+  private readonly maxSearchResults: number;
   private readonly policies = new Map<string, CachedPolicy>();
   private readonly policiesInFlight = new Map<string, Promise<ProfilePolicy>>();
 
@@ -44,6 +64,7 @@ export class PkiWsClient implements DigicertCa {
     this.newTransactionId = options.newTransactionId ?? randomUUID;
     this.minPolicyCacheMs = options.minPolicyCacheMs ?? 5 * 60_000;
     this.maxPolicyCacheMs = options.maxPolicyCacheMs ?? 24 * HOUR_MS;
+    this.maxSearchResults = options.maxSearchResults ?? 10_000;
   }
 
   async getPolicy(caHost: string, profileOid: string): Promise<ProfilePolicy> {
@@ -73,6 +94,10 @@ export class PkiWsClient implements DigicertCa {
     return fetching;
   }
 
+  /**
+   * Sends one enrollment. Retried only while it certainly did not reach the CA; a failure after it was sent
+   * is a BrokerError with `ambiguous: true` (the CA may have issued: ask searchCertificates first).
+   */
   async enroll(caHost: string, request: EnrollmentRequest): Promise<EnrollmentResponse> {
     const context = this.context(caHost, 'requestSecurityToken', 'enrollmentService', request.profileOid);
     const envelope = buildRequestSecurityTokenEnvelope(request, context);
@@ -81,8 +106,84 @@ export class PkiWsClient implements DigicertCa {
       soapAction: SOAP_ACTIONS.requestSecurityToken,
       envelope,
       profileOid: request.profileOid,
+      idempotent: false,
     });
     return parseRequestSecurityTokenResponse(answer.body, context);
+  }
+
+  /**
+   * Every certificate matching the search, page by page (startIndex from 1, stepped by the number each page
+   * returned, while moreCertificateAvailable). Serial numbers come back as upper-case hex without leading
+   * zeros, statuses in upper case.
+   */
+  async searchCertificates(caHost: string, search: CertificateSearch): Promise<CaCertificateRecord[]> {
+    const context = this.context(
+      caHost,
+      'searchCertificate',
+      'certificateManagementService',
+      search.profileOid,
+    );
+    const records: CaCertificateRecord[] = [];
+    const seen = new Set<string>();
+    let startIndex = 1;
+    for (;;) {
+      const answer = await this.transport.call({
+        ...context,
+        soapAction: SOAP_ACTIONS.searchCertificate,
+        envelope: buildSearchCertificateEnvelope(search, startIndex, this.newTransactionId(), context),
+      });
+      const page = parseSearchCertificateResponse(answer.body, context);
+      for (const record of page.records) {
+        // A page boundary that moved between two requests (a certificate issued meanwhile) repeats one.
+        if (seen.has(record.serialNumber)) continue;
+        seen.add(record.serialNumber);
+        records.push(record);
+      }
+      if (!page.more) return records;
+      if (page.records.length === 0) {
+        throw unexpectedAnswerError(
+          context,
+          `moreCertificateAvailable is true but the page from startIndex ${startIndex} holds no certificate`,
+        );
+      }
+      if (startIndex - 1 + page.records.length >= this.maxSearchResults) {
+        throw unexpectedAnswerError(
+          context,
+          `more than ${this.maxSearchResults} certificates match the search; the broker stops paging there`,
+        );
+      }
+      startIndex += page.records.length;
+    }
+  }
+
+  /**
+   * Revokes one certificate by serial number. A CA that says the certificate is revoked already counts as
+   * done (a retried revoke, or one made by an earlier attempt).
+   */
+  async revokeCertificate(
+    caHost: string,
+    serialNumber: string,
+    reason: RevocationReason,
+    comment?: string,
+  ): Promise<void> {
+    const context = this.context(caHost, 'updateCertificateStatus', 'certificateManagementService');
+    const revocation = comment === undefined ? { serialNumber, reason } : { serialNumber, reason, comment };
+    const envelope = buildRevokeEnvelope(revocation, this.newTransactionId(), context);
+    try {
+      const answer = await this.transport.call({
+        ...context,
+        soapAction: SOAP_ACTIONS.updateCertificateStatus,
+        envelope,
+      });
+      parseUpdateCertificateStatusResponse(
+        answer.body,
+        context,
+        normalizeSerialNumber(serialNumber) ?? serialNumber,
+      );
+    } catch (error) {
+      if (isBrokerError(error) && saysAlreadyRevoked(error)) return;
+      throw error;
+    }
   }
 
   async getStatus(caHost: string, profileOid?: string): Promise<HealthStatus> {
@@ -112,6 +213,16 @@ export class PkiWsClient implements DigicertCa {
     }
     const authority = resolveCaHost(caHost, this.allowedHosts).authority;
     for (const key of this.policies.keys()) if (key.startsWith(`${authority}|`)) this.policies.delete(key);
+  }
+
+  /** The circuit breaker's state for a CA host (closed, open, half-open). */
+  circuitStatus(caHost: string): CircuitStatus {
+    return this.transport.circuitStatus(caHost);
+  }
+
+  /** CA calls running and waiting for a slot in this process now (the CA_MAX_CONCURRENCY bulkhead). */
+  load(): { running: number; queued: number } {
+    return this.transport.load();
   }
 
   /** Closes the connections to every CA. */

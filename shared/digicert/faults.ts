@@ -3,7 +3,7 @@
  * the only module that looks at network error codes, HTTP statuses and fault strings; everything above it
  * sees BrokerError only. Messages name the operation and the host; the CA's own words go to `caMessage`.
  */
-import { BrokerError, DEFAULT_REMEDIES, ErrorCode } from '../contract/errors';
+import { BrokerError, BrokerErrorOptions, DEFAULT_REMEDIES, ErrorCode } from '../contract/errors';
 import { PkiWsService, SoapAnswer, SoapFault, SoapParseError, parseSoapAnswer } from './soap';
 
 export interface CallContext {
@@ -34,7 +34,7 @@ function error(
   code: ErrorCode,
   context: CallContext,
   problem: string,
-  options: { remedy?: string; retryable?: boolean; caMessage?: string; cause?: unknown } = {},
+  options: BrokerErrorOptions = {},
 ): BrokerError {
   return new BrokerError(code, `${describe(context)} failed: ${problem}`, options);
 }
@@ -181,6 +181,17 @@ function raRejected(created: BrokerError): BrokerError {
   return created;
 }
 
+/**
+ * RA rejections read from the CA hanging up without a byte of answer (no TLS alert): the usual sign of a
+ * TLS 1.3 server refusing the client certificate, but also what a CA that fails mid-request looks like.
+ */
+const inferredRaRejections = new WeakSet<BrokerError>();
+
+/** A rejection inferred from silence, not stated by the CA (alert, handshake failure or HTTP 401/403). */
+export function isInferredRaRejection(error: BrokerError): boolean {
+  return inferredRaRejections.has(error);
+}
+
 const RA_REJECTED_REMEDY =
   'DigiCert did not accept the RA certificate. Make sure the broker uses the RA certificate DigiCert issued for this account (RA_CERTIFICATE_NAME, or RA_CERT_THUMBPRINT if pinned) with its private key, that it has the client-authentication EKU and is neither expired nor revoked, and that CA_ALLOWED_HOSTS names the DigiCert host of that account.';
 
@@ -232,7 +243,7 @@ export function classifyTransportError(
   ) {
     // TLS 1.3 servers verify the client certificate after the client considers the handshake done; a
     // rejection then shows as the server hanging up before a single byte of answer.
-    return raRejected(
+    const rejected = raRejected(
       error(
         'CA_TLS_FAILED',
         context,
@@ -240,6 +251,10 @@ export function classifyTransportError(
         { remedy: RA_REJECTED_REMEDY, cause },
       ),
     );
+    if (!/before secure TLS connection was established/i.test(facts.message)) {
+      inferredRaRejections.add(rejected);
+    }
+    return rejected;
   }
   if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) {
     return error('CA_TLS_FAILED', context, `the TLS handshake failed (${quote(facts)})`, { cause });
@@ -299,6 +314,13 @@ export function responseTooLargeError(context: CallContext, limitBytes: number):
 
 // ---------------------------------------------------------------------------------------------------------
 // HTTP answers and SOAP faults
+
+const retryAfterDelays = new WeakMap<BrokerError, number>();
+
+/** The delay the CA asked for with Retry-After (429/503) on the answer that produced this error. */
+export function retryAfterOf(error: BrokerError): number | undefined {
+  return retryAfterDelays.get(error);
+}
 
 /** Retry-After as delay-seconds or an HTTP date, in ms from `nowMs`; undefined when absent or unreadable. */
 export function parseRetryAfter(value: string | string[] | undefined, nowMs: number): number | undefined {
@@ -473,8 +495,24 @@ function snippet(text: string): string {
   return collapsed.length > 200 ? `${collapsed.slice(0, 200)}…` : collapsed;
 }
 
+/** Statuses by which the CA (or the gateway in front of it) refuses a request it did not carry out. */
+const NOT_CARRIED_OUT_STATUSES: ReadonlySet<number> = new Set([429, 502, 503]);
+
+export interface AnswerOptions {
+  /**
+   * False for a request that must not be repeated blindly (enrollment): a 5xx without a SOAP fault other than
+   * 502/503 then leaves open whether the CA did the work, and becomes an ambiguous error.
+   */
+  idempotent?: boolean;
+}
+
 /** Classifies one HTTP answer: a SOAP answer to hand on, or an error (with the CA's Retry-After, if any). */
-export function interpretHttpAnswer(http: HttpAnswer, context: CallContext, nowMs: number): AttemptOutcome {
+export function interpretHttpAnswer(
+  http: HttpAnswer,
+  context: CallContext,
+  nowMs: number,
+  options: AnswerOptions = {},
+): AttemptOutcome {
   let answer: SoapAnswer | undefined;
   let parseProblem: string | undefined;
   if (http.bodyText.trim() === '') {
@@ -490,8 +528,11 @@ export function interpretHttpAnswer(http: HttpAnswer, context: CallContext, nowM
     http.status === 429 || http.status === 503
       ? parseRetryAfter(http.headers['retry-after'], nowMs)
       : undefined;
-  const withDelay = (failed: BrokerError): AttemptOutcome =>
-    retryAfterMs === undefined ? { ok: false, error: failed } : { ok: false, error: failed, retryAfterMs };
+  const withDelay = (failed: BrokerError): AttemptOutcome => {
+    if (retryAfterMs === undefined) return { ok: false, error: failed };
+    retryAfterDelays.set(failed, retryAfterMs);
+    return { ok: false, error: failed, retryAfterMs };
+  };
 
   if (answer?.fault !== undefined) return withDelay(classifyFault(answer.fault, context));
 
@@ -509,9 +550,13 @@ export function interpretHttpAnswer(http: HttpAnswer, context: CallContext, nowM
     return withDelay(error('CA_UNAVAILABLE', context, `the CA asks to slow down (${status})`, { caMessage }));
   }
   if (http.status >= 500) {
-    return withDelay(
-      error('CA_UNAVAILABLE', context, `the CA answered ${status} without a SOAP fault`, { caMessage }),
-    );
+    const failed = error('CA_UNAVAILABLE', context, `the CA answered ${status} without a SOAP fault`, {
+      caMessage,
+    });
+    if (options.idempotent === false && !NOT_CARRIED_OUT_STATUSES.has(http.status)) {
+      return { ok: false, error: ambiguousError(failed) };
+    }
+    return withDelay(failed);
   }
   if (http.status === 401 || http.status === 403) {
     return {
@@ -590,6 +635,16 @@ export function pendingApprovalError(
   );
 }
 
+/** A refusal whose words say the certificate is revoked already: for a Revoke, the wanted state. */
+const ALREADY_REVOKED =
+  /\balready\s+(?:been\s+)?revoked\b|\b(?:is|was|has\s+been)\s+(?:already\s+)?revoked\b|\bstatus\s+(?:is\s+)?REVOKED\b/i;
+
+/** Whether a failed Revoke says the certificate is revoked already (a fault or a negative successCode). */
+export function saysAlreadyRevoked(failed: BrokerError): boolean {
+  if (failed.code === 'CA_TIMEOUT' || failed.code === 'CA_UNAVAILABLE') return false;
+  return failed.caMessage !== undefined && ALREADY_REVOKED.test(failed.caMessage);
+}
+
 export function caDownError(context: CallContext, statusMessage: string): BrokerError {
   return error('CA_UNAVAILABLE', context, `the CA reports its enrollment service DOWN: "${statusMessage}"`, {
     caMessage: statusMessage,
@@ -604,6 +659,102 @@ export function afterAttempts(last: BrokerError, attempts: number): BrokerError 
     retryable: last.retryable,
     caMessage: last.caMessage,
     cause: last.cause,
+    ambiguous: last.ambiguous,
   });
+  if (inferredRaRejections.has(last)) inferredRaRejections.add(final);
   return raRejections.has(last) ? raRejected(final) : final;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Enrollments that may have been carried out, and the resilience policies' own refusals
+
+const AMBIGUOUS_REMEDY =
+  'Nothing to do for this request: the broker asks the CA (searchCertificate) whether the certificate was issued before it enrolls again. If this keeps happening, raise CA_REQUEST_TIMEOUT_MS or contact DigiCert support.';
+
+/**
+ * The same failure, marked as one that may have reached the CA and been carried out (a timeout or a broken
+ * connection after the enrollment was sent, a 500 without a SOAP fault): retryable, but only after the CA was
+ * asked what it did.
+ */
+export function ambiguousError(failed: BrokerError): BrokerError {
+  const code = failed.code === 'CA_TIMEOUT' ? 'CA_TIMEOUT' : 'CA_UNAVAILABLE';
+  return new BrokerError(
+    code,
+    `${failed.message}; the request had been sent, so the CA may have issued the certificate: ask the CA (searchCertificate) before enrolling again`,
+    {
+      remedy: AMBIGUOUS_REMEDY,
+      retryable: true,
+      ambiguous: true,
+      caMessage: failed.caMessage,
+      cause: failed.cause ?? failed,
+    },
+  );
+}
+
+/** A failure that says the CA is struggling (a timeout, a broken connection, 5xx, a transient fault). */
+export function isTransientCaFailure(failed: BrokerError): boolean {
+  return failed.retryable && (failed.code === 'CA_TIMEOUT' || failed.code === 'CA_UNAVAILABLE');
+}
+
+/** Refusals of the circuit breaker and the bulkhead: they end the call at once, without retries. */
+const policyRefusals = new WeakSet<BrokerError>();
+
+export function isPolicyRefusal(failed: BrokerError): boolean {
+  return policyRefusals.has(failed);
+}
+
+export function circuitOpenError(
+  context: CallContext,
+  consecutiveFailures: number,
+  lastFailure?: BrokerError,
+): BrokerError {
+  const last = lastFailure === undefined ? '' : ` (last: ${lastFailure.message})`;
+  const refused = new BrokerError(
+    'CA_UNAVAILABLE',
+    `${describe(context)} not attempted: the CA at ${context.caHost} failed ${consecutiveFailures} times in a row${last}; requests wait in the queue until it recovers`,
+    {
+      retryable: true,
+      remedy: `${DEFAULT_REMEDIES.CA_UNAVAILABLE} The broker tries again after CA_CIRCUIT_HALF_OPEN_MS, once the CA's health check says UP.`,
+      ...(lastFailure?.caMessage === undefined ? {} : { caMessage: lastFailure.caMessage }),
+    },
+  );
+  policyRefusals.add(refused);
+  return refused;
+}
+
+/** Health checks of a half-open circuit that said DOWN: they count against the CA but end the call. */
+const healthCheckRefusals = new WeakSet<BrokerError>();
+
+/** A failure the retry policy leaves alone: the breaker or the bulkhead refused, or the CA is still DOWN. */
+export function endsCallAtOnce(failed: BrokerError): boolean {
+  return policyRefusals.has(failed) || healthCheckRefusals.has(failed);
+}
+
+export function halfOpenCheckError(context: CallContext, statusMessage: string): BrokerError {
+  const refused = error(
+    'CA_UNAVAILABLE',
+    context,
+    `the CA at ${context.caHost} failed repeatedly and its health check still reports it DOWN: "${statusMessage}"; requests wait in the queue until it recovers`,
+    { caMessage: statusMessage, retryable: true },
+  );
+  healthCheckRefusals.add(refused);
+  return refused;
+}
+
+export function tooManyInFlightError(
+  context: CallContext,
+  maxConcurrency: number,
+  maxQueued: number,
+): BrokerError {
+  const refused = new BrokerError(
+    'CA_UNAVAILABLE',
+    `${describe(context)} not attempted: too many requests in flight (${maxConcurrency} CA calls running and ${maxQueued} waiting, CA_MAX_CONCURRENCY)`,
+    {
+      retryable: true,
+      remedy:
+        'Nothing to do for this request: it is retried from the queue. If this keeps happening, let the Function App scale out further (or lower host.json batchSize) rather than raising CA_MAX_CONCURRENCY beyond what DigiCert accepts.',
+    },
+  );
+  policyRefusals.add(refused);
+  return refused;
 }

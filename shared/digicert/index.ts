@@ -1,5 +1,8 @@
 /** DigiCert PKI-WS client: SOAP over mutual TLS, faults classified into the contract's error codes. */
 export type {
+  CaCertificateRecord,
+  CaCertificateStatus,
+  CertificateSearch,
   DigicertCa,
   EnrollmentRequest,
   EnrollmentResponse,
@@ -8,10 +11,11 @@ export type {
   PolicyAttribute,
   PolicyCaCertificates,
   ProfilePolicy,
+  RevocationReason,
 } from './types';
 export { PkiWsClient } from './client';
 export type { PkiWsClientOptions } from './client';
-export { PkiWsTransport, backoffDelayMs, resolveCaHost, retryDelayMs } from './transport';
+export { PkiWsTransport, resolveCaHost } from './transport';
 export type { CaEndpoint, SoapCall, TransportOptions, TransportSettings } from './transport';
 export { buildGetPoliciesEnvelope, parseGetPoliciesResponse, SUBJECT_ALT_NAME_OID } from './policy';
 export {
@@ -23,6 +27,27 @@ export {
   VALUE_TYPE_PKCS10,
 } from './enrollment';
 export { buildGetStatusEnvelope, parseGetStatusResponse } from './health';
+export {
+  buildRevokeEnvelope,
+  buildSearchCertificateEnvelope,
+  MAX_REVOCATION_COMMENT_LENGTH,
+  normalizeSerialNumber,
+  parseCaTimestamp,
+  parseSearchCertificateResponse,
+  parseUpdateCertificateStatusResponse,
+  REVOCATION_REASONS,
+} from './management';
+export type { Revocation, SearchCertificatePage, StatusUpdateResult } from './management';
+export {
+  CaResilience,
+  DEFAULT_CIRCUIT_FAILURES,
+  DEFAULT_CIRCUIT_HALF_OPEN_MS,
+  DEFAULT_MAX_CONCURRENCY,
+  DEFAULT_MAX_QUEUED_CALLS,
+  fullJitterGenerator,
+  RetryAfterBackoff,
+} from './resilience';
+export type { CircuitStatus, GuardedCall, ResilienceClock, ResilienceSettings } from './resilience';
 export { PKI_WS_NAMESPACES, SOAP_ACTIONS, SOAP_ENVELOPE_NS, parseSoapAnswer, soapEnvelope } from './soap';
 export type { PkiWsService, SoapAnswer, SoapFault } from './soap';
 export {
@@ -31,5 +56,7 @@ export {
   interpretHttpAnswer,
   isRaCertificateRejection,
   parseRetryAfter,
+  retryAfterOf,
+  saysAlreadyRevoked,
 } from './faults';
 export type { CallContext } from './faults';

@@ -36,6 +36,7 @@ export const SOAP_ACTIONS = {
   requestSecurityToken: `${PKI_WS_NAMESPACES.enrollment}/requestSecurityToken`,
   getStatus: `${PKI_WS_NAMESPACES.health}/getStatus`,
   updateCertificateStatus: `${PKI_WS_NAMESPACES.management}/updateCertificateStatus`,
+  searchCertificate: `${PKI_WS_NAMESPACES.management}/searchCertificate`,
 } as const;
 
 /** A complete SOAP 1.1 request document with `body` as the only child of soapenv:Body. */

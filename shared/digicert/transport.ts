@@ -1,37 +1,56 @@
 /**
  * HTTPS to the CA over mutual TLS (undici): allow-list check before any network, one keep-alive Agent per
- * CA host carrying the RA certificate, per-attempt timeouts, and retries with exponential backoff and full
- * jitter for transient failures only. What counts as transient is decided in faults.ts.
+ * CA host carrying the RA certificate, per-attempt timeouts, and the resilience policies of resilience.ts
+ * (retry, circuit breaker per host, bulkhead). What counts as transient is decided in faults.ts.
+ *
+ * Enrollment is not idempotent: an attempt that fails after the request was handed to a connected socket
+ * (a timeout, a broken connection, a 500 without a fault) ends the call with an ambiguous BrokerError, and
+ * is retried only when the request certainly did not reach the CA (no connection, TLS handshake, DNS, a
+ * 429/502/503 answer).
  */
+import { randomUUID } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
-import { Agent, request } from 'undici';
+import { Agent, Dispatcher, request } from 'undici';
 import { BrokerError, isBrokerError } from '../contract/errors';
 import type { BrokerSettings } from '../config/settings';
 import type { RaCredential, RaCredentialSource } from '../ra-credential/types';
 import {
   AttemptOutcome,
   CallContext,
-  afterAttempts,
+  ambiguousError,
   classifyTransportError,
   credentialError,
+  halfOpenCheckError,
   interpretHttpAnswer,
+  isInferredRaRejection,
   isRaCertificateRejection,
+  isTransientCaFailure,
   notAllowedError,
   responseTooLargeError,
 } from './faults';
-import { PkiWsService, SoapAnswer } from './soap';
+import { buildGetStatusEnvelope, parseGetStatusResponse } from './health';
+import {
+  CaResilience,
+  CircuitStatus,
+  DEFAULT_CIRCUIT_FAILURES,
+  DEFAULT_CIRCUIT_HALF_OPEN_MS,
+  DEFAULT_MAX_CONCURRENCY,
+  DEFAULT_MAX_QUEUED_CALLS,
+} from './resilience';
+import { PkiWsService, SOAP_ACTIONS, SoapAnswer } from './soap';
 
 export type TransportSettings = Pick<
   BrokerSettings,
   'caAllowedHosts' | 'caConnectTimeoutMs' | 'caRequestTimeoutMs' | 'caMaxAttempts' | 'caRetryBaseDelayMs'
->;
+> &
+  Partial<Pick<BrokerSettings, 'caCircuitFailures' | 'caCircuitHalfOpenMs' | 'caMaxConcurrency'>>;
 
 export interface TransportOptions {
   settings: TransportSettings;
   /**
    * The RA credential: a function returning the current one, or a source (which caches it). A new
-   * thumbprint rebuilds the agents; when the CA rejects the certificate, the source's invalidate() is called
-   * so that a renewed certificate is read on the next call.
+   * thumbprint rebuilds the agents. When the CA rejects the certificate, the source's invalidate() is called
+   * and the credential read again; a new thumbprint (a renewed certificate) gets one more try of that call.
    */
   credential: (() => Promise<RaCredential>) | RaCredentialSource;
   /**
@@ -40,15 +59,20 @@ export interface TransportOptions {
    * (which includes NODE_EXTRA_CA_CERTS).
    */
   extraTrustedCaPem?: string[];
+  /** Waits between attempts (default: a timer). */
   sleep?: (ms: number) => Promise<void>;
   /** A number in [0, 1): the jitter source. */
   random?: () => number;
-  /** Milliseconds since the epoch. */
+  /** Milliseconds since the epoch: Retry-After dates and the circuit breaker's pause. */
   now?: () => number;
   /** Longest wait between attempts (backoff or Retry-After); a longer Retry-After ends the retries. */
   maxRetryDelayMs?: number;
   /** Largest answer read from the CA. */
   maxResponseBytes?: number;
+  /** Calls that may wait for one of the CA_MAX_CONCURRENCY slots (default 1000); one more fails at once. */
+  maxQueuedCalls?: number;
+  /** Makes clientTransactionIDs (at most 40 characters), also of the health check before a half-open call. */
+  newTransactionId?: () => string;
 }
 
 export interface SoapCall {
@@ -59,6 +83,11 @@ export interface SoapCall {
   /** The operation name, for messages (getPolicies, requestSecurityToken, getStatus, …). */
   operation: string;
   profileOid?: string;
+  /**
+   * False for an operation that must not be repeated blindly (enrollment): it is retried only when the
+   * request certainly did not reach the CA, and a failure after it was sent is ambiguous. Default true.
+   */
+  idempotent?: boolean;
 }
 
 export interface CaEndpoint {
@@ -103,30 +132,57 @@ export function resolveCaHost(caHost: string, allowedHosts: readonly string[]): 
   return endpoint;
 }
 
-/** Full jitter: a random delay in [0, min(cap, base · 2^(failedAttempt−1))). */
-export function backoffDelayMs(
-  failedAttempt: number,
-  baseDelayMs: number,
-  random: () => number,
-  capMs: number,
-): number {
-  const ceiling = Math.min(capMs, baseDelayMs * 2 ** Math.max(0, failedAttempt - 1));
-  return Math.floor(Math.min(Math.max(random(), 0), 1) * ceiling);
+/**
+ * Passes every callback on and reports the moment undici hands the request to a connected socket (TLS
+ * handshake done, the request written right after): from then on the CA may have received it.
+ */
+class DispatchWatch implements Dispatcher.DispatchHandler {
+  constructor(
+    private readonly inner: Dispatcher.DispatchHandler,
+    private readonly onDispatched: () => void,
+  ) {}
+
+  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
+    this.onDispatched();
+    this.inner.onRequestStart?.(controller, context);
+  }
+
+  onRequestUpgrade(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Parameters<NonNullable<Dispatcher.DispatchHandler['onRequestUpgrade']>>[2],
+    socket: Parameters<NonNullable<Dispatcher.DispatchHandler['onRequestUpgrade']>>[3],
+  ): void {
+    this.inner.onRequestUpgrade?.(controller, statusCode, headers, socket);
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseStart']>>[2],
+    statusMessage?: string,
+  ): void {
+    this.inner.onResponseStart?.(controller, statusCode, headers, statusMessage);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.inner.onResponseData?.(controller, chunk);
+  }
+
+  onResponseEnd(
+    controller: Dispatcher.DispatchController,
+    trailers: Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseEnd']>>[1],
+  ): void {
+    this.inner.onResponseEnd?.(controller, trailers);
+  }
+
+  onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
+    this.inner.onResponseError?.(controller, error);
+  }
 }
 
-/**
- * How long to wait before the next attempt: the CA's Retry-After when it sent one, else the backoff.
- * Undefined when the CA asks for a longer pause than `capMs`: retrying within this invocation is pointless.
- */
-export function retryDelayMs(
-  failedAttempt: number,
-  retryAfterMs: number | undefined,
-  baseDelayMs: number,
-  random: () => number,
-  capMs: number,
-): number | undefined {
-  if (retryAfterMs !== undefined) return retryAfterMs > capMs ? undefined : retryAfterMs;
-  return backoffDelayMs(failedAttempt, baseDelayMs, random, capMs);
+function watchDispatch(onDispatched: () => void): Dispatcher.DispatcherComposeInterceptor {
+  return (dispatch) => (options, handler) => dispatch(options, new DispatchWatch(handler, onDispatched));
 }
 
 class ResponseTooLargeError extends Error {}
@@ -151,16 +207,21 @@ async function readText(
     .replace(/^\uFEFF/, '');
 }
 
+interface AgentInUse {
+  agent: Agent;
+  /** The RA certificate the agent presents. */
+  thumbprint: string;
+}
+
 export class PkiWsTransport {
   private readonly settings: TransportSettings;
   private readonly loadCredential: () => Promise<RaCredential>;
   private readonly invalidateCredential: () => void;
   private readonly trustedCas?: string[];
-  private readonly sleep: (ms: number) => Promise<void>;
-  private readonly random: () => number;
   private readonly now: () => number;
-  private readonly maxRetryDelayMs: number;
   private readonly maxResponseBytes: number;
+  private readonly newTransactionId: () => string;
+  private readonly resilience: CaResilience;
   private readonly agents = new Map<string, Agent>();
   private agentsThumbprint?: string;
 
@@ -177,14 +238,28 @@ export class PkiWsTransport {
     if (options.extraTrustedCaPem !== undefined) {
       this.trustedCas = [...rootCertificates, ...options.extraTrustedCaPem];
     }
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
-    this.random = options.random ?? Math.random;
     this.now = options.now ?? Date.now;
-    this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
     this.maxResponseBytes = options.maxResponseBytes ?? 16 * 1024 * 1024;
+    this.newTransactionId = options.newTransactionId ?? randomUUID;
+    this.resilience = new CaResilience(
+      {
+        maxAttempts: Math.max(1, this.settings.caMaxAttempts),
+        baseDelayMs: this.settings.caRetryBaseDelayMs,
+        maxRetryDelayMs: options.maxRetryDelayMs ?? 30_000,
+        circuitFailures: this.settings.caCircuitFailures ?? DEFAULT_CIRCUIT_FAILURES,
+        circuitHalfOpenMs: this.settings.caCircuitHalfOpenMs ?? DEFAULT_CIRCUIT_HALF_OPEN_MS,
+        maxConcurrency: this.settings.caMaxConcurrency ?? DEFAULT_MAX_CONCURRENCY,
+        maxQueuedCalls: options.maxQueuedCalls ?? DEFAULT_MAX_QUEUED_CALLS,
+      },
+      {
+        sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+        random: options.random ?? Math.random,
+        now: this.now,
+      },
+    );
   }
 
-  /** Sends one SOAP request (with retries) and returns the parsed answer; throws BrokerError. */
+  /** Sends one SOAP request under the resilience policies and returns the parsed answer; throws BrokerError. */
   async call(call: SoapCall): Promise<SoapAnswer> {
     const endpoint = resolveCaHost(call.caHost, this.settings.caAllowedHosts);
     const context: CallContext = {
@@ -193,24 +268,22 @@ export class PkiWsTransport {
       service: call.service,
     };
     if (call.profileOid !== undefined) context.profileOid = call.profileOid;
-    const agent = await this.agentFor(endpoint);
-    const url = `https://${endpoint.authority}/pki-ws/${call.service}`;
-    const maxAttempts = Math.max(1, this.settings.caMaxAttempts);
-    for (let attempt = 1; ; attempt += 1) {
-      const outcome = await this.attempt(agent, url, call, context);
-      if (outcome.ok) return outcome.answer;
-      if (isRaCertificateRejection(outcome.error)) this.invalidateCredential();
-      if (!outcome.error.retryable || attempt >= maxAttempts) throw afterAttempts(outcome.error, attempt);
-      const delay = retryDelayMs(
-        attempt,
-        outcome.retryAfterMs,
-        this.settings.caRetryBaseDelayMs,
-        this.random,
-        this.maxRetryDelayMs,
-      );
-      if (delay === undefined) throw afterAttempts(outcome.error, attempt);
-      await this.sleep(delay);
-    }
+    return this.resilience.run({
+      caHost: endpoint.authority,
+      context,
+      attempt: () => this.attemptWithCredentialRefresh(endpoint, call, context),
+      healthCheck: () => this.healthCheck(endpoint, context),
+    });
+  }
+
+  /** The circuit of a CA host: closed, open (calls refused), half-open (a test call running) or isolated. */
+  circuitStatus(caHost: string): CircuitStatus {
+    return this.resilience.circuitStatus(resolveCaHost(caHost, this.settings.caAllowedHosts).authority);
+  }
+
+  /** CA calls running and waiting for a slot in this process now. */
+  load(): { running: number; queued: number } {
+    return this.resilience.load();
   }
 
   /** Closes every connection (graceful: requests in flight finish). */
@@ -220,17 +293,74 @@ export class PkiWsTransport {
     await Promise.all(agents.map((agent) => agent.close()));
   }
 
+  /**
+   * One attempt; when the CA refuses the RA certificate, the credential is read again and, if it is a new
+   * one (renewed in Key Vault), the attempt is made once more with it.
+   */
+  private async attemptWithCredentialRefresh(
+    endpoint: CaEndpoint,
+    call: SoapCall,
+    context: CallContext,
+  ): Promise<SoapAnswer> {
+    const first = await this.agentFor(endpoint);
+    const outcome = await this.attempt(first.agent, endpoint, call, context);
+    if (outcome.ok) return outcome.answer;
+    if (!isRaCertificateRejection(outcome.error)) throw outcome.error;
+    this.invalidateCredential();
+    let renewed: AgentInUse;
+    try {
+      renewed = await this.agentFor(endpoint);
+    } catch {
+      // The refusal is what the administrator has to act on, not the failed re-read.
+      throw outcome.error;
+    }
+    if (renewed.thumbprint === first.thumbprint) throw outcome.error;
+    const retried = await this.attempt(renewed.agent, endpoint, call, context);
+    if (retried.ok) return retried.answer;
+    if (isRaCertificateRejection(retried.error)) this.invalidateCredential();
+    throw retried.error;
+  }
+
+  /** The health operation before the first call through a half-open circuit: passes only when the CA is UP. */
+  private async healthCheck(endpoint: CaEndpoint, context: CallContext): Promise<void> {
+    const healthContext: CallContext = {
+      operation: 'getStatus',
+      caHost: endpoint.authority,
+      service: 'healthcheckService',
+    };
+    const answer = await this.attemptWithCredentialRefresh(
+      endpoint,
+      {
+        caHost: endpoint.authority,
+        service: 'healthcheckService',
+        soapAction: SOAP_ACTIONS.getStatus,
+        envelope: buildGetStatusEnvelope(this.newTransactionId()),
+        operation: 'getStatus',
+      },
+      healthContext,
+    );
+    const status = parseGetStatusResponse(answer.body, healthContext);
+    if (!status.up) throw halfOpenCheckError(context, status.message);
+  }
+
   private async attempt(
     agent: Agent,
-    url: string,
+    endpoint: CaEndpoint,
     call: SoapCall,
     context: CallContext,
   ): Promise<AttemptOutcome> {
+    const idempotent = call.idempotent !== false;
     const signal = AbortSignal.timeout(this.settings.caRequestTimeoutMs);
+    let dispatched = false;
+    const dispatcher = agent.compose(
+      watchDispatch(() => {
+        dispatched = true;
+      }),
+    );
     try {
-      const response = await request(url, {
+      const response = await request(`https://${endpoint.authority}/pki-ws/${call.service}`, {
         method: 'POST',
-        dispatcher: agent,
+        dispatcher,
         signal,
         headers: {
           'content-type': 'text/xml; charset=utf-8',
@@ -247,23 +377,32 @@ export class PkiWsTransport {
         { status: response.statusCode, headers: response.headers, bodyText },
         context,
         this.now(),
+        { idempotent },
       );
     } catch (cause) {
       if (cause instanceof ResponseTooLargeError) {
         return { ok: false, error: responseTooLargeError(context, this.maxResponseBytes) };
       }
-      return {
-        ok: false,
-        error: classifyTransportError(cause, context, {
-          attemptTimedOut: signal.aborted,
-          requestTimeoutMs: this.settings.caRequestTimeoutMs,
-          connectTimeoutMs: this.settings.caConnectTimeoutMs,
-        }),
-      };
+      const failed = classifyTransportError(cause, context, {
+        attemptTimedOut: signal.aborted,
+        requestTimeoutMs: this.settings.caRequestTimeoutMs,
+        connectTimeoutMs: this.settings.caConnectTimeoutMs,
+      });
+      if (!idempotent && dispatched) {
+        if (isInferredRaRejection(failed)) {
+          // A hang-up without a byte of answer after the request went out: a refused RA certificate, or a CA
+          // that failed mid-request. Which one is not known, so nothing is resent; the next call re-reads
+          // the credential, and asking the CA (searchCertificate) settles whether it issued.
+          this.invalidateCredential();
+          return { ok: false, error: ambiguousError(failed) };
+        }
+        if (isTransientCaFailure(failed)) return { ok: false, error: ambiguousError(failed) };
+      }
+      return { ok: false, error: failed };
     }
   }
 
-  private async agentFor(endpoint: CaEndpoint): Promise<Agent> {
+  private async agentFor(endpoint: CaEndpoint): Promise<AgentInUse> {
     let credential: RaCredential;
     try {
       credential = await this.loadCredential();
@@ -278,11 +417,12 @@ export class PkiWsTransport {
       for (const agent of stale) agent.close().catch(() => undefined);
     }
     const key = endpoint.authority;
-    const existing = this.agents.get(key);
-    if (existing !== undefined) return existing;
-    const agent = this.createAgent(credential);
-    this.agents.set(key, agent);
-    return agent;
+    let agent = this.agents.get(key);
+    if (agent === undefined) {
+      agent = this.createAgent(credential);
+      this.agents.set(key, agent);
+    }
+    return { agent, thumbprint: credential.thumbprint };
   }
 
   private createAgent(credential: RaCredential): Agent {

@@ -67,9 +67,52 @@ export interface HealthStatus {
   message: string;
 }
 
+export type CaCertificateStatus = 'VALID' | 'EXPIRED' | 'REVOKED' | 'SUSPENDED';
+
+/** One certificate as certificateManagementService searchCertificate describes it. */
+export interface CaCertificateRecord {
+  /** Upper-case hex without leading zeros. */
+  serialNumber: string;
+  /** DER of the certificate, when the CA returned it (needed to match a public key). */
+  certificateDer?: Buffer;
+  status: CaCertificateStatus | string;
+  seatId?: string;
+  profileOid?: string;
+  validFrom?: Date;
+  validTo?: Date;
+}
+
+export interface CertificateSearch {
+  seatId?: string;
+  profileOid?: string;
+  status?: CaCertificateStatus;
+}
+
+export type RevocationReason =
+  | 'Unspecified'
+  | 'KeyCompromise'
+  | 'CACompromise'
+  | 'AffiliationChanged'
+  | 'Superseded'
+  | 'CessationOfOperation'
+  | 'PrivilegeWithdrawn'
+  | 'AACompromise';
+
 /** The DigiCert PKI-WS operations the pipeline uses. Implemented over mutual TLS by shared/digicert/client.ts. */
 export interface DigicertCa {
   getPolicy(caHost: string, profileOid: string): Promise<ProfilePolicy>;
+  /**
+   * Sends one enrollment. Never resent blindly: a failure after the request may have reached the CA is a
+   * BrokerError with `ambiguous: true`, and the caller asks the CA (searchCertificates) before trying again.
+   */
   enroll(caHost: string, request: EnrollmentRequest): Promise<EnrollmentResponse>;
   getStatus(caHost: string, profileOid?: string): Promise<HealthStatus>;
+  /** All certificates matching the search (every page). */
+  searchCertificates(caHost: string, search: CertificateSearch): Promise<CaCertificateRecord[]>;
+  revokeCertificate(
+    caHost: string,
+    serialNumber: string,
+    reason: RevocationReason,
+    comment?: string,
+  ): Promise<void>;
 }

@@ -5,7 +5,7 @@
  *   PartitionKey = requestId, RowKey = "request"
  *   ledgerVersion, requestHash, state, profileOid, caHost, createdAt, updatedAt
  *   enrollmentAttempt, enrollmentClientTransactionId, enrollmentPublicKeySha256, enrollmentStartedAt,
- *   enrollmentSeatId, lastErrorCode, lastErrorMessage, serialNumber, thumbprint, errorCode   (when set)
+ *   enrollmentSeatId, enrollmentEndedAt, enrollmentNothingIssued, lastErrorCode, lastErrorMessage, serialNumber, thumbprint, errorCode   (when set)
  *   resultChunks + result_0…, eventsChunks + events_0… (the events as a JSON array of strings)
  */
 import {
@@ -81,6 +81,10 @@ export function toEntity(record: LedgerRecord): LedgerEntity {
     optional.enrollmentPublicKeySha256 = record.enrollment.publicKeySha256;
     optional.enrollmentStartedAt = record.enrollment.startedAt;
     if (record.enrollment.seatId !== undefined) optional.enrollmentSeatId = record.enrollment.seatId;
+    if (record.enrollment.endedAt !== undefined) optional.enrollmentEndedAt = record.enrollment.endedAt;
+    if (record.enrollment.nothingIssued !== undefined) {
+      optional.enrollmentNothingIssued = record.enrollment.nothingIssued ? 1 : 0;
+    }
   }
   if (record.lastError) {
     optional.lastErrorCode = record.lastError.code;
@@ -158,6 +162,10 @@ function readEnrollment(
   };
   const seatId = optionalString(entity, 'enrollmentSeatId', requestId);
   if (seatId !== undefined) enrollment.seatId = seatId;
+  const endedAt = optionalString(entity, 'enrollmentEndedAt', requestId);
+  if (endedAt !== undefined) enrollment.endedAt = endedAt;
+  const nothingIssued = entity.enrollmentNothingIssued;
+  if (nothingIssued === 0 || nothingIssued === 1) enrollment.nothingIssued = nothingIssued === 1;
   return enrollment;
 }
 

@@ -103,6 +103,28 @@ export class TableRequestLedger implements RequestLedger {
     });
   }
 
+  async recordAttemptEnded(
+    record: LedgerRecord,
+    outcome: { nothingIssued: boolean; error: LedgerError },
+  ): Promise<LedgerRecord> {
+    assertNoOutcome(record, 'recordAttemptEnded');
+    if (record.enrollment === undefined) {
+      throw new Error(`request ${record.requestId} has no enrollment attempt to end`);
+    }
+    return this.replace(record, {
+      state: outcome.nothingIssued ? 'received' : 'enrolling',
+      enrollment: {
+        ...record.enrollment,
+        endedAt: this.now().toISOString(),
+        nothingIssued: outcome.nothingIssued,
+      },
+      lastError: {
+        code: outcome.error.code,
+        message: truncateText(outcome.error.message, MAX_ERROR_MESSAGE_CHARS),
+      },
+    });
+  }
+
   async recordEvent(record: LedgerRecord, event: string): Promise<LedgerRecord> {
     return this.replace(record, { events: appendEvent(record.events, event) });
   }

@@ -20,6 +20,10 @@ export interface EnrollmentAttempt {
   publicKeySha256: string;
   startedAt: string;
   seatId?: string;
+  /** Set when the enrollment call came back without a certificate: no delivery is waiting on it any more. */
+  endedAt?: string;
+  /** The CA certainly did not carry it out (it said no before doing anything): nothing to reconcile. */
+  nothingIssued?: boolean;
 }
 
 export interface LedgerError {
@@ -69,6 +73,14 @@ export interface RequestLedger {
   /** → enrolling, before the enrollment is sent. */
   recordEnrollment(record: LedgerRecord, attempt: EnrollmentAttempt): Promise<LedgerRecord>;
   recordTransientFailure(record: LedgerRecord, error: LedgerError): Promise<LedgerRecord>;
+  /**
+   * The enrollment call of the current attempt came back with an error. With `nothingIssued` the request
+   * goes back to `received`; otherwise it stays `enrolling` until the CA has been asked what it issued.
+   */
+  recordAttemptEnded(
+    record: LedgerRecord,
+    outcome: { nothingIssued: boolean; error: LedgerError },
+  ): Promise<LedgerRecord>;
   recordEvent(record: LedgerRecord, event: string): Promise<LedgerRecord>;
   /** → issued or failed, with the result as it will be published. */
   recordOutcome(record: LedgerRecord, result: PkcsResult, resultJson: string): Promise<LedgerRecord>;

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { TelemetryClient, KnownSeverityLevel } from 'applicationinsights';
 
-export type RequestOutcome = 'issued' | 'failed' | 'retrying';
+export type RequestOutcome = 'issued' | 'failed' | 'retrying' | 'replayed';
 
 export interface RequestTelemetry {
   requestId: string | null;

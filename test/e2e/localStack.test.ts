@@ -239,6 +239,7 @@ describeWithTeamShared('wire format seen by the CA', () => {
       policyService: 'policy',
       enrollmentService: 'enrollment',
       healthcheckService: 'health',
+      certificateManagementService: 'management',
     };
     expect(simulator.received.length).toBeGreaterThan(0);
     for (const received of simulator.received) {

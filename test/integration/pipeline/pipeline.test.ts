@@ -9,6 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { createSecureContext } from 'node:tls';
 import forge from 'node-forge';
+import { startAzurite, type RunningAzurite } from '../../../dev/host/azurite';
+import { createRequestLedger } from '../../../shared/ledger/tableLedger';
+import type { RequestLedger } from '../../../shared/ledger/types';
 import { createCertificate } from '../../../dev/pki/certificates';
 import { ensureDevPki, type DevPki } from '../../../dev/pki/devPki';
 import { startPkiWsSimulator, type Simulator } from '../../../dev/simulator/server';
@@ -46,6 +49,8 @@ class RecordingTelemetry implements Telemetry {
 let dir: string;
 let pki: DevPki;
 let simulator: Simulator;
+let azurite: RunningAzurite;
+let ledger: RequestLedger;
 let telemetry: RecordingTelemetry;
 let counter = 0;
 
@@ -68,7 +73,7 @@ function pipelineWith(
     options.credential ??
     new FileRaCredentialSource({ pfxFile: pki.ra.pfxPath, password: pki.ra.pfxPassword });
   const ca = new PkiWsClient({ settings, credential, extraTrustedCaPem: [pki.tlsRootCa.certPem] });
-  return new CertificatePipeline({ settings, ca, telemetry });
+  return new CertificatePipeline({ settings, ca, ledger, telemetry });
 }
 
 function request(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -140,10 +145,13 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'pipeline-'));
   pki = await ensureDevPki(path.join(dir, 'pki'));
   simulator = await startPkiWsSimulator({ pki });
+  azurite = await startAzurite();
+  ledger = createRequestLedger(azurite.connectionString);
 });
 
 afterAll(async () => {
   await simulator?.close();
+  await azurite?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 

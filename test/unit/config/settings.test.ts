@@ -11,6 +11,9 @@ describe('readSettings', () => {
       caConnectTimeoutMs: 10000,
       caRequestTimeoutMs: 30000,
       caMaxAttempts: 3,
+      caCircuitFailures: 5,
+      caCircuitHalfOpenMs: 30000,
+      caMaxConcurrency: 8,
       pfxEncryption: 'AES256',
       telemetryIncludePersonalData: false,
     });
@@ -25,7 +28,22 @@ describe('readSettings', () => {
     expect(settings.caAllowedHosts).toEqual(['pki-ws.symauth.com', '127.0.0.1:8443']);
   });
 
+  it('reads the circuit breaker and concurrency settings', () => {
+    expect(
+      readSettings({
+        CA_CIRCUIT_FAILURES: '3',
+        CA_CIRCUIT_HALF_OPEN_MS: '0',
+        CA_MAX_CONCURRENCY: ' 32 ',
+      }),
+    ).toMatchObject({ caCircuitFailures: 3, caCircuitHalfOpenMs: 0, caMaxConcurrency: 32 });
+  });
+
   it.each([
+    ['CA_CIRCUIT_FAILURES', '0', /outside 1\.\.1000/],
+    ['CA_CIRCUIT_HALF_OPEN_MS', '-1', /not a whole number/],
+    ['CA_CIRCUIT_HALF_OPEN_MS', '3600001', /outside 0\.\.3600000/],
+    ['CA_MAX_CONCURRENCY', '0', /outside 1\.\.1000/],
+    ['CA_MAX_CONCURRENCY', 'eight', /not a whole number/],
     ['CA_CONNECT_TIMEOUT_MS', 'ten', /not a whole number/],
     ['CA_MAX_ATTEMPTS', '0', /outside 1\.\.10/],
     ['RA_CERT_THUMBPRINT', 'EA7A', /40 hexadecimal/],

@@ -4,9 +4,11 @@ import { BrokerError, ErrorCode } from '../../../shared/contract/errors';
 import {
   CallContext,
   afterAttempts,
+  ambiguousError,
   classifyFault,
   classifyTransportError,
   interpretHttpAnswer,
+  isInferredRaRejection,
   isRaCertificateRejection,
   parseRetryAfter,
 } from '../../../shared/digicert/faults';
@@ -652,5 +654,84 @@ describe('afterAttempts', () => {
     });
     expect(final.message).toBe('x timed out (3 attempts)');
     expect(afterAttempts(last, 1)).toBe(last);
+  });
+
+  it('keeps ambiguous', () => {
+    const final = afterAttempts(ambiguousError(new BrokerError('CA_TIMEOUT', 'x timed out')), 2);
+    expect(final).toMatchObject({ code: 'CA_TIMEOUT', ambiguous: true, retryable: true });
+    expect(final.message).toMatch(/may have issued the certificate.*\(2 attempts\)$/);
+  });
+});
+
+describe('enrollment answers that leave open whether the CA issued', () => {
+  const enrollment = { idempotent: false };
+  const outcomeOf = (status: number, bodyText: string, headers: Record<string, string> = {}) => {
+    const outcome = interpretHttpAnswer({ status, headers, bodyText }, context, 0, enrollment);
+    if (outcome.ok) throw new Error('expected a failure');
+    return outcome;
+  };
+
+  it.each([500, 504, 501])(
+    'HTTP %i without a SOAP fault → ambiguous CA_UNAVAILABLE, saying the CA may have issued',
+    (status) => {
+      const { error } = outcomeOf(status, '<html>Internal error</html>');
+      expect(error).toMatchObject({ code: 'CA_UNAVAILABLE', retryable: true, ambiguous: true });
+      expect(error.message).toMatch(
+        new RegExp(
+          `HTTP ${status} without a SOAP fault; the request had been sent, so the CA may have issued the certificate: ask the CA \\(searchCertificate\\) before enrolling again`,
+        ),
+      );
+      expect(error.remedy).toMatch(/asks the CA \(searchCertificate\)/);
+    },
+  );
+
+  it.each([502, 503, 429])('HTTP %i → not ambiguous: the CA (or its gateway) said no', (status) => {
+    const { error, retryAfterMs } = outcomeOf(status, 'busy', { 'retry-after': '1' });
+    expect(error).toMatchObject({ code: 'CA_UNAVAILABLE', retryable: true, ambiguous: false });
+    expect(retryAfterMs).toBe(status === 502 ? undefined : 1000);
+  });
+
+  it('a 500 carrying a SOAP fault is the CA refusing: classified, never ambiguous', () => {
+    const { error } = outcomeOf(500, readFileSync(path.join(FIXTURES, 'fault-unknown-profile.xml'), 'utf8'));
+    expect(error.code).toBe('PROFILE_NOT_FOUND');
+    expect(error.ambiguous).toBe(false);
+    const busy = outcomeOf(500, readFileSync(path.join(FIXTURES, 'fault-server-busy.xml'), 'utf8')).error;
+    expect(busy).toMatchObject({ code: 'CA_UNAVAILABLE', retryable: true, ambiguous: false });
+  });
+
+  it('for idempotent operations a 500 without fault stays a plain transient failure', () => {
+    const outcome = interpretHttpAnswer({ status: 500, headers: {}, bodyText: '' }, context, 0);
+    expect(outcome.ok).toBe(false);
+    if (!outcome.ok) expect(outcome.error.ambiguous).toBe(false);
+  });
+
+  it('ambiguousError keeps a timeout a timeout and turns anything else into CA_UNAVAILABLE', () => {
+    const timedOut = ambiguousError(new BrokerError('CA_TIMEOUT', 'late', { caMessage: 'slow' }));
+    expect(timedOut).toMatchObject({
+      code: 'CA_TIMEOUT',
+      ambiguous: true,
+      retryable: true,
+      caMessage: 'slow',
+    });
+    const hungUp = ambiguousError(new BrokerError('CA_TLS_FAILED', 'hung up'));
+    expect(hungUp).toMatchObject({ code: 'CA_UNAVAILABLE', ambiguous: true, retryable: true });
+  });
+
+  it('marks a hang-up without a byte of answer as an inferred RA rejection, a TLS alert as a stated one', () => {
+    const silent = classifyTransportError(
+      Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET', socket: { bytesRead: 0 } }),
+      context,
+      failure,
+    );
+    expect(isRaCertificateRejection(silent)).toBe(true);
+    expect(isInferredRaRejection(silent)).toBe(true);
+    expect(isInferredRaRejection(afterAttempts(silent, 2))).toBe(true);
+    const alert = classifyTransportError(
+      coded('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED'),
+      context,
+      failure,
+    );
+    expect(isRaCertificateRejection(alert)).toBe(true);
+    expect(isInferredRaRejection(alert)).toBe(false);
   });
 });

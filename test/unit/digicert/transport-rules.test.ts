@@ -1,5 +1,13 @@
+import {
+  ExponentialBackoff,
+  type IBackoff,
+  type IBackoffFactory,
+  type IRetryBackoffContext,
+} from 'cockatiel';
 import { BrokerError } from '../../../shared/contract/errors';
-import { backoffDelayMs, resolveCaHost, retryDelayMs } from '../../../shared/digicert/transport';
+import { interpretHttpAnswer, retryAfterOf } from '../../../shared/digicert/faults';
+import { fullJitterGenerator, RetryAfterBackoff } from '../../../shared/digicert/resilience';
+import { resolveCaHost } from '../../../shared/digicert/transport';
 
 describe('resolveCaHost (allow-list)', () => {
   const allowed = ['pki-ws.symauth.com', 'sim.local:8443', 'Mixed.Case.Example'];
@@ -40,25 +48,109 @@ describe('resolveCaHost (allow-list)', () => {
   });
 });
 
-describe('backoff with full jitter', () => {
+/** The first `count` durations of a backoff chain fed with these failures. */
+function durations(factory: IBackoffFactory<IRetryBackoffContext<unknown>>, failures: Error[]): number[] {
+  const result: number[] = [];
+  let backoff: IBackoff<IRetryBackoffContext<unknown>> | undefined;
+  failures.forEach((failure, index) => {
+    const context = { attempt: index + 1, signal: new AbortController().signal, result: { error: failure } };
+    backoff = backoff === undefined ? factory.next(context) : backoff.next(context);
+    result.push(backoff.duration);
+  });
+  return result;
+}
+
+function exponential(base: number, draw: () => number, cap = 30000): ExponentialBackoff<number> {
+  return new ExponentialBackoff({ initialDelay: base, maxDelay: cap, generator: fullJitterGenerator(draw) });
+}
+
+function busyFor(ms: number): BrokerError {
+  const outcome = interpretHttpAnswer(
+    { status: 503, headers: { 'retry-after': String(ms / 1000) }, bodyText: '' },
+    { operation: 'getStatus', caHost: 'ca.example', service: 'healthcheckService' },
+    0,
+  );
+  if (outcome.ok) throw new Error('expected a failure');
+  return outcome.error;
+}
+
+const timeout = new BrokerError('CA_TIMEOUT', 'no answer in time');
+
+describe('backoff with full jitter (cockatiel ExponentialBackoff)', () => {
   it('draws from [0, base·2^(n−1)) and never beyond the cap', () => {
-    expect(backoffDelayMs(1, 500, () => 0.999, 30000)).toBe(499);
-    expect(backoffDelayMs(2, 500, () => 0.5, 30000)).toBe(500);
-    expect(backoffDelayMs(3, 500, () => 0.5, 30000)).toBe(1000);
-    expect(backoffDelayMs(4, 500, () => 0, 30000)).toBe(0);
-    expect(backoffDelayMs(20, 500, () => 0.5, 30000)).toBe(15000);
-    expect(backoffDelayMs(20, 500, () => 0.999999, 30000)).toBeLessThan(30000);
+    const failures = Array.from({ length: 20 }, () => timeout);
+    expect(
+      durations(
+        exponential(500, () => 0.999),
+        failures.slice(0, 1),
+      ),
+    ).toEqual([499]);
+    expect(
+      durations(
+        exponential(500, () => 0.5),
+        failures.slice(0, 3),
+      ),
+    ).toEqual([250, 500, 1000]);
+    expect(
+      durations(
+        exponential(500, () => 0),
+        failures.slice(0, 4),
+      ),
+    ).toEqual([0, 0, 0, 0]);
+    const capped = durations(
+      exponential(500, () => 0.5),
+      failures,
+    );
+    expect(capped[19]).toBe(15000);
+    expect(
+      Math.max(
+        ...durations(
+          exponential(500, () => 0.999999),
+          failures,
+        ),
+      ),
+    ).toBeLessThan(30000);
   });
 
   it('spreads: different random draws give different delays', () => {
-    const delays = [0.1, 0.4, 0.7].map((draw) => backoffDelayMs(3, 1000, () => draw, 30000));
-    expect(delays).toEqual([400, 1600, 2800]);
+    const third = (draw: number) =>
+      durations(
+        exponential(1000, () => draw),
+        [timeout, timeout, timeout],
+      )[2];
+    expect([0.1, 0.4, 0.7].map(third)).toEqual([400, 1600, 2800]);
   });
 
-  it('waits what Retry-After asks, and gives up when it asks for more than the cap', () => {
-    expect(retryDelayMs(1, 7000, 500, () => 0.5, 30000)).toBe(7000);
-    expect(retryDelayMs(1, 0, 500, () => 0.5, 30000)).toBe(0);
-    expect(retryDelayMs(1, 3_600_000, 500, () => 0.5, 30000)).toBeUndefined();
-    expect(retryDelayMs(2, undefined, 500, () => 0.5, 30000)).toBe(500);
+  it('a base delay of 0 never waits', () => {
+    expect(
+      durations(
+        exponential(0, () => 0.9),
+        [timeout, timeout, timeout],
+      ),
+    ).toEqual([0, 0, 0]);
+  });
+});
+
+describe('Retry-After backoff', () => {
+  it('waits what Retry-After asks, capped, and the exponential keeps counting underneath', () => {
+    const backoff = new RetryAfterBackoff(
+      exponential(500, () => 0.5),
+      30000,
+    );
+    expect(durations(backoff, [busyFor(7000), timeout, busyFor(0), timeout, busyFor(3_600_000)])).toEqual([
+      7000, 500, 0, 2000, 30000,
+    ]);
+  });
+
+  it('reads the delay only from a 429/503 answer, never from other errors', () => {
+    expect(retryAfterOf(busyFor(2000))).toBe(2000);
+    expect(retryAfterOf(timeout)).toBeUndefined();
+    const serverError = interpretHttpAnswer(
+      { status: 500, headers: { 'retry-after': '5' }, bodyText: '' },
+      { operation: 'getStatus', caHost: 'ca.example', service: 'healthcheckService' },
+      0,
+    );
+    expect(serverError.ok).toBe(false);
+    if (!serverError.ok) expect(retryAfterOf(serverError.error)).toBeUndefined();
   });
 });

@@ -5,6 +5,7 @@
 import type { CallContext } from '../../../shared/digicert/faults';
 import { buildRequestSecurityTokenEnvelope } from '../../../shared/digicert/enrollment';
 import { buildGetStatusEnvelope } from '../../../shared/digicert/health';
+import { buildRevokeEnvelope, buildSearchCertificateEnvelope } from '../../../shared/digicert/management';
 import { buildGetPoliciesEnvelope } from '../../../shared/digicert/policy';
 import { describeWithTeamShared } from '../../support/teamShared';
 import { extractSoapBody, validateSoapBody, validateSoapEnvelope } from '../../support/xsd';
@@ -56,6 +57,68 @@ describeWithTeamShared('PKI-WS request bodies against the vendor XSDs', () => {
       expect(validateSoapBody(envelope, 'health')).toEqual({ valid: true, output: '- validates' });
       expect(validateSoapEnvelope(envelope).valid).toBe(true);
     }
+  });
+
+  it('searchCertificateRequest is valid against CertificateManagementService.xsd, with all filters and none', () => {
+    const management: CallContext = {
+      operation: 'searchCertificate',
+      caHost: 'pki-ws.example.test',
+      service: 'certificateManagementService',
+    };
+    for (const envelope of [
+      buildSearchCertificateEnvelope(
+        { seatId: 'adele.vance@contoso.example', profileOid: PROFILE_OID, status: 'VALID' },
+        1,
+        'search-tx-1',
+        management,
+      ),
+      buildSearchCertificateEnvelope({ status: 'REVOKED' }, 51, 'search-tx-2', management),
+      buildSearchCertificateEnvelope({}, 1, 'search-tx-3', management),
+    ]) {
+      expect(validateSoapBody(envelope, 'management')).toEqual({ valid: true, output: '- validates' });
+      expect(validateSoapEnvelope(envelope).valid).toBe(true);
+    }
+  });
+
+  it('updateCertificateStatusRequest (Revoke) is valid against CertificateManagementService.xsd', () => {
+    const management: CallContext = {
+      operation: 'updateCertificateStatus',
+      caHost: 'pki-ws.example.test',
+      service: 'certificateManagementService',
+    };
+    for (const envelope of [
+      buildRevokeEnvelope(
+        { serialNumber: '00:1a:2b:3c', reason: 'Superseded', comment: `stray <${'x'.repeat(500)}>` },
+        'revoke-tx-1',
+        management,
+      ),
+      buildRevokeEnvelope({ serialNumber: '7F', reason: 'KeyCompromise' }, 'revoke-tx-2', management),
+    ]) {
+      expect(validateSoapBody(envelope, 'management')).toEqual({ valid: true, output: '- validates' });
+      expect(validateSoapEnvelope(envelope).valid).toBe(true);
+    }
+  });
+
+  it('fails a Revoke whose comment is longer than 512 characters or whose reason is unknown', () => {
+    const management: CallContext = {
+      operation: 'updateCertificateStatus',
+      caHost: 'pki-ws.example.test',
+      service: 'certificateManagementService',
+    };
+    const envelope = buildRevokeEnvelope(
+      { serialNumber: '7F', reason: 'Superseded', comment: 'short' },
+      'revoke-tx-3',
+      management,
+    );
+    const longComment = validateSoapBody(envelope.replace('>short<', `>${'x'.repeat(513)}<`), 'management');
+    expect(longComment.valid).toBe(false);
+    expect(longComment.output).toMatch(/comment/);
+    const unknownReason = validateSoapBody(
+      envelope.replace('>Superseded<', '>CertificateHold<'),
+      'management',
+    );
+    expect(unknownReason.valid).toBe(false);
+    expect(unknownReason.output).toMatch(/revocationReason/);
   });
 
   it('fails a body that breaks the schema (the check can fail)', () => {

@@ -1,0 +1,220 @@
+/**
+ * Never lose a request, never issue twice (issue 3), in-process against the real parts: the pipeline with
+ * the Table-storage ledger on Azurite and the PKI-WS simulator over mutual TLS.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startAzurite, type RunningAzurite } from '../../../dev/host/azurite';
+import { ensureDevPki, type DevPki } from '../../../dev/pki/devPki';
+import { startPkiWsSimulator, type Simulator } from '../../../dev/simulator/server';
+import { readSettings, type BrokerSettings } from '../../../shared/config/settings';
+import type { PkcsResult } from '../../../shared/contract/types';
+import { PkiWsClient } from '../../../shared/digicert';
+import type { DigicertCa } from '../../../shared/digicert/types';
+import { createRequestLedger } from '../../../shared/ledger/tableLedger';
+import type { RequestLedger } from '../../../shared/ledger/types';
+import { CertificatePipeline, type PipelineOutcome } from '../../../shared/pipeline';
+import { FileRaCredentialSource } from '../../../shared/ra-credential';
+import type { Telemetry } from '../../../shared/telemetry/telemetry';
+
+const USER_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.47196109';
+const quiet: Telemetry = { trackRequest: () => undefined, flush: async () => undefined };
+
+let dir: string;
+let pki: DevPki;
+let simulator: Simulator;
+let azurite: RunningAzurite;
+let ledger: RequestLedger;
+let counter = 0;
+
+function settingsFor(extra: Record<string, string> = {}): BrokerSettings {
+  return readSettings({
+    CA_ALLOWED_HOSTS: simulator.authority,
+    CA_REQUEST_TIMEOUT_MS: '800',
+    CA_MAX_ATTEMPTS: '2',
+    CA_RETRY_BASE_DELAY_MS: '0',
+    ...extra,
+  });
+}
+
+function clientFor(settings: BrokerSettings): PkiWsClient {
+  const credential = new FileRaCredentialSource({ pfxFile: pki.ra.pfxPath, password: pki.ra.pfxPassword });
+  return new PkiWsClient({ settings, credential, extraTrustedCaPem: [pki.tlsRootCa.certPem] });
+}
+
+function pipelineWith(
+  options: { settings?: BrokerSettings; ca?: DigicertCa; now?: () => Date } = {},
+): CertificatePipeline {
+  const settings = options.settings ?? settingsFor();
+  return new CertificatePipeline({
+    settings,
+    ca: options.ca ?? clientFor(settings),
+    ledger,
+    telemetry: quiet,
+    ...(options.now ? { now: options.now } : {}),
+  });
+}
+
+/** A request for a seat of its own, so the CA's records per seat are this request's alone. */
+function request(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  counter += 1;
+  const mail = `ledger-${counter}-${Date.now()}@contoso.com`;
+  return {
+    schemaVersion: 1,
+    requestId: `ledger-${counter}-${Date.now()}`,
+    certificateAuthority: simulator.authority,
+    certificateAuthorityName: 'Symantec',
+    certificateTemplateName: USER_PROFILE,
+    subjectName: `CN=Ledger User ${counter},E=${mail}`,
+    subjectAlternativeNames: [{ type: 'AltNameTypeEmail', value: mail }],
+    recipientCertificate: pki.recipient.certPem,
+    ...overrides,
+  };
+}
+
+function seatOf(body: Record<string, unknown>): { valid: number; revoked: number; total: number } {
+  const mail = (body.subjectAlternativeNames as { value: string }[])[0]!.value.toLowerCase();
+  const seat = simulator.accountAudit().seats.find((entry) => entry.seatId.toLowerCase() === mail);
+  return { valid: seat?.valid ?? 0, revoked: seat?.revoked ?? 0, total: seat?.total ?? 0 };
+}
+
+function resultOf(outcome: PipelineOutcome): PkcsResult {
+  if (outcome.kind !== 'result')
+    throw new Error(`expected a result, got a retry: ${outcome.error.code}: ${outcome.error.message}`);
+  return outcome.result;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'ledger-pipeline-'));
+  pki = await ensureDevPki(path.join(dir, 'pki'));
+  simulator = await startPkiWsSimulator({ pki });
+  azurite = await startAzurite();
+  ledger = createRequestLedger(azurite.connectionString);
+});
+
+afterAll(async () => {
+  await simulator?.close();
+  await azurite?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('a repeated request', () => {
+  it('is enrolled once; every repeat publishes the stored result byte for byte', async () => {
+    const body = request();
+    const first = await pipelineWith().process(JSON.stringify(body), { dequeueCount: 1 });
+    expect(resultOf(first).status).toBe('issued');
+    const again = await pipelineWith().process(JSON.stringify(body), { dequeueCount: 1 });
+    const redelivered = await pipelineWith().process(body, { dequeueCount: 2 });
+    if (first.kind !== 'result' || again.kind !== 'result' || redelivered.kind !== 'result')
+      throw new Error('no result');
+    expect(again.json).toBe(first.json);
+    expect(redelivered.json).toBe(first.json);
+    expect(again.replayed).toBe(true);
+    expect(seatOf(body)).toEqual({ valid: 1, revoked: 0, total: 1 });
+  });
+
+  it('replays a stored failure the same way', async () => {
+    const body = request({ subjectName: 'CN=No Mail', subjectAlternativeNames: [] });
+    const first = await pipelineWith().process(body, { dequeueCount: 1 });
+    const again = await pipelineWith().process(body, { dequeueCount: 1 });
+    expect(resultOf(first)).toMatchObject({ status: 'failed', error: { code: 'SAN_VALUE_MISSING' } });
+    expect(again.kind === 'result' && first.kind === 'result' && again.json === first.json).toBe(true);
+  });
+
+  it('refuses a requestId reused for another body, and keeps the first result', async () => {
+    const body = request();
+    const first = resultOf(await pipelineWith().process(body, { dequeueCount: 1 }));
+    const reused = resultOf(
+      await pipelineWith().process(
+        { ...body, subjectName: 'CN=Someone Else,E=else@contoso.com' },
+        { dequeueCount: 1 },
+      ),
+    );
+    expect(reused).toMatchObject({ status: 'failed', error: { code: 'INVALID_REQUEST' } });
+    expect(reused.status === 'failed' && reused.error.message).toMatch(/already used/);
+    const replay = await pipelineWith().process(body, { dequeueCount: 1 });
+    expect(replay.kind === 'result' && replay.result).toEqual(first);
+  });
+});
+
+describe('an enrollment whose answer is lost', () => {
+  it('uses the certificate the CA issued for the key still in hand', async () => {
+    const body = request();
+    // The CA issues, then answers only after the broker's 800 ms timeout.
+    simulator.faults.enqueue({ kind: 'delay', ms: 2500, after: 'processing', service: 'enrollmentService' });
+    const outcome = await pipelineWith().process(body, { dequeueCount: 1 });
+    const result = resultOf(outcome);
+    expect(result.status).toBe('issued');
+    expect(seatOf(body)).toEqual({ valid: 1, revoked: 0, total: 1 });
+    const record = await ledger.get(String(body.requestId));
+    expect(record?.events.join('\n')).toMatch(/got no answer .*used/);
+  });
+
+  it('revokes the stray of a delivery that died with its key, then issues once', async () => {
+    const settings = settingsFor();
+    const real = clientFor(settings);
+    // A host that dies right after the CA issued: the certificate exists, the key is gone, and nothing
+    // after the enrollment runs (not even the search for what the CA issued).
+    const killed = (): never => {
+      throw new Error('the host process was killed');
+    };
+    const dying: DigicertCa = {
+      getPolicy: (host, oid) => real.getPolicy(host, oid),
+      getStatus: (host, oid) => real.getStatus(host, oid),
+      searchCertificates: async () => killed(),
+      revokeCertificate: (host, serial, reason, comment) =>
+        real.revokeCertificate(host, serial, reason, comment),
+      enroll: async (host, enrollment) => {
+        await real.enroll(host, enrollment);
+        return killed();
+      },
+    };
+    const body = request();
+    const died = await pipelineWith({ settings, ca: dying }).process(body, { dequeueCount: 1 });
+    expect(died.kind).toBe('retry');
+    expect(seatOf(body)).toEqual({ valid: 1, revoked: 0, total: 1 });
+
+    // Redelivered at once: the dead delivery could still be waiting for the CA, so this one waits too.
+    const tooSoon = await pipelineWith({ settings }).process(body, { dequeueCount: 2 });
+    expect(tooSoon).toMatchObject({ kind: 'retry', error: { code: 'CA_UNAVAILABLE' } });
+    expect(seatOf(body).total).toBe(1);
+
+    // Redelivered after its time budget: the stray is revoked (Superseded) and one certificate is issued.
+    const later = () => new Date(Date.now() + 10 * 60_000);
+    const result = resultOf(await pipelineWith({ settings, now: later }).process(body, { dequeueCount: 3 }));
+    expect(result.status).toBe('issued');
+    expect(seatOf(body)).toEqual({ valid: 1, revoked: 1, total: 2 });
+    const revoked = simulator.issued.find(
+      (c) =>
+        c.status === 'REVOKED' &&
+        c.seatId?.toLowerCase() ===
+          String((body.subjectAlternativeNames as { value: string }[])[0]!.value).toLowerCase(),
+    );
+    expect(revoked?.revocationReason).toBe('Superseded');
+    const record = await ledger.get(String(body.requestId));
+    expect(record).toMatchObject({ state: 'issued' });
+    expect(record?.events.join('\n')).toMatch(/revoked stray certificate/);
+  });
+});
+
+describe('the poison queue', () => {
+  it('reports GAVE_UP with the last error the ledger saw, and replays a request that has a result', async () => {
+    const settings = settingsFor({ QUEUE_MAX_DEQUEUE_COUNT: '3' });
+    for (let i = 0; i < 2; i += 1)
+      simulator.faults.enqueue({ kind: 'http', status: 503, service: 'policyService' });
+    const body = request({
+      certificateTemplateName: '2.16.840.1.113733.1.16.1.2.3.1.1.70010004',
+      keySize: 2048,
+    });
+    expect((await pipelineWith({ settings }).process(body, { dequeueCount: 1 })).kind).toBe('retry');
+    const poisoned = resultOf(await pipelineWith({ settings }).poisoned(body));
+    expect(poisoned).toMatchObject({ status: 'failed', error: { code: 'GAVE_UP' } });
+    expect(poisoned.status === 'failed' && poisoned.error.message).toContain('CA_UNAVAILABLE');
+
+    const done = request();
+    const issued = await pipelineWith().process(done, { dequeueCount: 1 });
+    const replay = await pipelineWith().poisoned(done);
+    expect(replay.kind === 'result' && issued.kind === 'result' && replay.json === issued.json).toBe(true);
+  });
+});
