@@ -36,7 +36,7 @@ import type { DigicertCa, EnrollmentResponse } from './digicert/types';
 import { LedgerConflictError, type LedgerRecord, type RequestLedger } from './ledger/types';
 import { parseSubjectName, planEnrollment } from './mapping';
 import { findCertificatesForAttempt, publicKeySha256 } from './reconciliation';
-import type { Telemetry } from './telemetry/telemetry';
+import type { ReconciliationTelemetry, Telemetry } from './telemetry/telemetry';
 
 export interface Delivery {
   /** How many times the queue has handed this message out, this time included (1 on first delivery). */
@@ -60,11 +60,14 @@ export interface PipelineDependencies {
 class LedgerEntry {
   constructor(
     private readonly ledger: RequestLedger,
+    private readonly telemetry: Telemetry,
     public record: LedgerRecord,
   ) {}
 
-  async note(event: string): Promise<void> {
-    this.record = await this.ledger.recordEvent(this.record, event);
+  /** Records what reconciliation did, in the ledger and in telemetry. */
+  async reconciled(event: ReconciliationTelemetry, text: string): Promise<void> {
+    this.telemetry.trackReconciliation(event);
+    this.record = await this.ledger.recordEvent(this.record, text);
   }
 }
 
@@ -112,7 +115,7 @@ export class CertificatePipeline {
         track('failed', { errorCode: error.code });
         return this.publish(this.failure(error, request.requestId, request.context));
       }
-      entry = new LedgerEntry(this.deps.ledger, begun.record);
+      entry = new LedgerEntry(this.deps.ledger, this.deps.telemetry, begun.record);
       const stored = replayOf(entry.record);
       if (stored) {
         track('replayed');
@@ -175,7 +178,7 @@ export class CertificatePipeline {
     } catch {
       return undefined;
     }
-    return new LedgerEntry(this.deps.ledger, record);
+    return new LedgerEntry(this.deps.ledger, this.deps.telemetry, record);
   }
 
   private async issue(request: PkcsRequest, entry: LedgerEntry): Promise<IssuedResult> {
@@ -238,11 +241,23 @@ export class CertificatePipeline {
           'Superseded',
           `duplicate for request ${request.requestId}`,
         );
-        await entry.note(
+        await entry.reconciled(
+          {
+            requestId: request.requestId,
+            attempt: attempt.attempt,
+            action: 'revoked-duplicate',
+            serialNumber: duplicate.serialNumber,
+          },
           `revoked duplicate certificate ${duplicate.serialNumber} of attempt ${attempt.attempt}`,
         );
       }
-      await entry.note(
+      await entry.reconciled(
+        {
+          requestId: request.requestId,
+          attempt: attempt.attempt,
+          action: 'used-issued-certificate',
+          serialNumber: kept!.serialNumber,
+        },
         `enrollment attempt ${attempt.attempt} got no answer (${toBrokerError(caught).code}); the CA had issued ${kept!.serialNumber} for our key, which is used`,
       );
       response = { tokenDer: kept!.certificateDer!, tokenType: 'X509v3' };
@@ -308,11 +323,17 @@ export class CertificatePipeline {
         'Superseded',
         `key lost: request ${requestId} attempt ${attempt.attempt}`,
       );
-      await entry.note(
+      await entry.reconciled(
+        { requestId, attempt: attempt.attempt, action: 'revoked-stray', serialNumber: stray.serialNumber },
         `revoked stray certificate ${stray.serialNumber} of attempt ${attempt.attempt}: its private key was lost with the delivery that enrolled it`,
       );
     }
-    if (strays.length === 0) await entry.note(`attempt ${attempt.attempt} left no certificate at the CA`);
+    if (strays.length === 0) {
+      await entry.reconciled(
+        { requestId, attempt: attempt.attempt, action: 'nothing-issued' },
+        `attempt ${attempt.attempt} left no certificate at the CA`,
+      );
+    }
   }
 
   /** Stores the result as it will be published, then hands it over for publishing. */

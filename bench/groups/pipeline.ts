@@ -79,6 +79,7 @@ type RequestTiming = Record<Phase | 'total', number>;
 
 const silentTelemetry: Telemetry = {
   trackRequest: () => undefined,
+  trackReconciliation: () => undefined,
   flush: async () => undefined,
 };
 

@@ -21,8 +21,17 @@ export interface RequestTelemetry {
   certificateSerial?: string;
 }
 
+/** What reconciliation with the CA did for one request (issue: never issue twice). */
+export interface ReconciliationTelemetry {
+  requestId: string;
+  attempt: number;
+  action: 'used-issued-certificate' | 'revoked-stray' | 'revoked-duplicate' | 'nothing-issued';
+  serialNumber?: string;
+}
+
 export interface Telemetry {
   trackRequest(event: RequestTelemetry): void;
+  trackReconciliation(event: ReconciliationTelemetry): void;
   flush(): Promise<void>;
 }
 
@@ -73,6 +82,18 @@ class ApplicationInsightsTelemetry implements Telemetry {
     });
   }
 
+  trackReconciliation(event: ReconciliationTelemetry): void {
+    this.client.trackEvent({
+      name: 'pkcs.reconciliation',
+      properties: {
+        requestId: event.requestId,
+        attempt: String(event.attempt),
+        action: event.action,
+        ...(event.serialNumber ? { serialNumber: event.serialNumber } : {}),
+      },
+    });
+  }
+
   flush(): Promise<void> {
     return this.client.flush();
   }
@@ -81,6 +102,7 @@ class ApplicationInsightsTelemetry implements Telemetry {
 /** Telemetry is off (nothing is sent anywhere) when no connection string is configured. */
 class TelemetryOff implements Telemetry {
   trackRequest(): void {}
+  trackReconciliation(): void {}
   async flush(): Promise<void> {}
 }
 

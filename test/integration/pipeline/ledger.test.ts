@@ -16,10 +16,15 @@ import { createRequestLedger } from '../../../shared/ledger/tableLedger';
 import type { RequestLedger } from '../../../shared/ledger/types';
 import { CertificatePipeline, type PipelineOutcome } from '../../../shared/pipeline';
 import { FileRaCredentialSource } from '../../../shared/ra-credential';
-import type { Telemetry } from '../../../shared/telemetry/telemetry';
+import type { ReconciliationTelemetry, Telemetry } from '../../../shared/telemetry/telemetry';
 
 const USER_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.47196109';
-const quiet: Telemetry = { trackRequest: () => undefined, flush: async () => undefined };
+const reconciliations: ReconciliationTelemetry[] = [];
+const quiet: Telemetry = {
+  trackRequest: () => undefined,
+  trackReconciliation: (event) => reconciliations.push(event),
+  flush: async () => undefined,
+};
 
 let dir: string;
 let pki: DevPki;
@@ -149,6 +154,9 @@ describe('an enrollment whose answer is lost', () => {
     expect(seatOf(body)).toEqual({ valid: 1, revoked: 0, total: 1 });
     const record = await ledger.get(String(body.requestId));
     expect(record?.events.join('\n')).toMatch(/got no answer .*used/);
+    expect(reconciliations).toContainEqual(
+      expect.objectContaining({ requestId: body.requestId, action: 'used-issued-certificate' }),
+    );
   });
 
   it('revokes the stray of a delivery that died with its key, then issues once', async () => {
@@ -195,6 +203,13 @@ describe('an enrollment whose answer is lost', () => {
     const record = await ledger.get(String(body.requestId));
     expect(record).toMatchObject({ state: 'issued' });
     expect(record?.events.join('\n')).toMatch(/revoked stray certificate/);
+    expect(reconciliations).toContainEqual(
+      expect.objectContaining({
+        requestId: body.requestId,
+        action: 'revoked-stray',
+        serialNumber: revoked?.serialNumber,
+      }),
+    );
   });
 });
 

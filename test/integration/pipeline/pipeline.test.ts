@@ -43,6 +43,7 @@ class RecordingTelemetry implements Telemetry {
   trackRequest(event: RequestTelemetry): void {
     this.events.push(event);
   }
+  trackReconciliation(): void {}
   async flush(): Promise<void> {}
 }
 
