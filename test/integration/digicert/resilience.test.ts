@@ -494,13 +494,21 @@ describe('bulkhead (CA_MAX_CONCURRENCY)', () => {
       },
     });
     const calls = Array.from({ length: 6 }, () => client.getStatus(server.host));
-    const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
-    await settle();
+    // Wait for the server to hold what the bulkhead lets through (TLS handshakes are slow on a busy machine).
+    const until = async (condition: () => boolean): Promise<void> => {
+      for (let waited = 0; !condition() && waited < 4000; waited += 20) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    await until(() => server.counts.inFlight === 2);
     expect(server.counts.inFlight).toBe(2);
     expect(client.load()).toEqual({ running: 2, queued: 4 });
-    while (held.length > 0) {
-      for (const release of held.splice(0)) release();
-      await settle();
+    let released = 0;
+    while (released < 6) {
+      await until(() => held.length > 0);
+      const batch = held.splice(0);
+      released += batch.length;
+      for (const release of batch) release();
     }
     await expect(Promise.all(calls)).resolves.toHaveLength(6);
     expect(server.counts.maxInFlight).toBe(2);
