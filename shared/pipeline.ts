@@ -121,7 +121,8 @@ export class CertificatePipeline {
         track('replayed');
         return stored;
       }
-      const result = await this.issue(request, entry);
+      const finalDelivery = delivery.dequeueCount >= this.deps.settings.maxDequeueCount;
+      const result = await this.issue(request, entry, finalDelivery);
       track('issued', { serial: result.certificate.serialNumber });
       return await this.complete(entry, result);
     } catch (caught) {
@@ -181,9 +182,13 @@ export class CertificatePipeline {
     return new LedgerEntry(this.deps.ledger, this.deps.telemetry, record);
   }
 
-  private async issue(request: PkcsRequest, entry: LedgerEntry): Promise<IssuedResult> {
+  private async issue(
+    request: PkcsRequest,
+    entry: LedgerEntry,
+    finalDelivery: boolean,
+  ): Promise<IssuedResult> {
     const { settings, ca, ledger } = this.deps;
-    await this.settleEarlierAttempt(entry);
+    await this.settleEarlierAttempt(entry, finalDelivery);
     const recipient = parseRecipientCertificate(request.recipientCertificate, this.now());
     const policy = await ca.getPolicy(request.certificateAuthority, request.certificateTemplateName);
     const plan = planEnrollment(request, policy, { fieldMap: settings.profileFieldMap });
@@ -292,7 +297,7 @@ export class CertificatePipeline {
    * be running (within its time budget), wait: the message comes back later. Otherwise its key is lost, so
    * any certificate the CA issued for it is a stray: revoke it before enrolling again.
    */
-  private async settleEarlierAttempt(entry: LedgerEntry): Promise<void> {
+  private async settleEarlierAttempt(entry: LedgerEntry, finalDelivery: boolean): Promise<void> {
     const attempt = entry.record.enrollment;
     if (entry.record.state !== 'enrolling' || attempt === undefined) return;
     // How long the delivery that sent it could still be at it: every attempt's connect and answer time, plus
@@ -300,7 +305,8 @@ export class CertificatePipeline {
     const { caConnectTimeoutMs, caRequestTimeoutMs, caMaxAttempts } = this.deps.settings;
     const budgetEnds =
       Date.parse(attempt.startedAt) + caMaxAttempts * (caConnectTimeoutMs + caRequestTimeoutMs + 1000) + 5000;
-    if (attempt.endedAt === undefined && this.now().getTime() < budgetEnds) {
+    // On the queue's last delivery, waiting would only turn a crash into GAVE_UP: settle it now instead.
+    if (!finalDelivery && attempt.endedAt === undefined && this.now().getTime() < budgetEnds) {
       throw new BrokerError(
         'CA_UNAVAILABLE',
         `Another delivery of request ${entry.record.requestId} sent enrollment attempt ${attempt.attempt} at ${attempt.startedAt} and may still be waiting for the CA; this delivery waits rather than enroll twice.`,

@@ -213,6 +213,34 @@ describe('an enrollment whose answer is lost', () => {
   });
 });
 
+describe('the last delivery', () => {
+  it('settles a crashed delivery at once instead of waiting its budget out and giving up', async () => {
+    const settings = settingsFor({ QUEUE_MAX_DEQUEUE_COUNT: '2' });
+    const real = clientFor(settings);
+    const dying: DigicertCa = {
+      getPolicy: (host, oid) => real.getPolicy(host, oid),
+      getStatus: (host, oid) => real.getStatus(host, oid),
+      searchCertificates: async () => {
+        throw new Error('the host process was killed');
+      },
+      revokeCertificate: (host, serial, reason, comment) =>
+        real.revokeCertificate(host, serial, reason, comment),
+      enroll: async (host, enrollment) => {
+        await real.enroll(host, enrollment);
+        throw new Error('the host process was killed');
+      },
+    };
+    const body = request();
+    expect((await pipelineWith({ settings, ca: dying }).process(body, { dequeueCount: 1 })).kind).toBe(
+      'retry',
+    );
+    // Delivery 2 of 2 comes within the dead delivery's budget: it revokes the stray and issues.
+    const result = resultOf(await pipelineWith({ settings }).process(body, { dequeueCount: 2 }));
+    expect(result.status).toBe('issued');
+    expect(seatOf(body)).toEqual({ valid: 1, revoked: 1, total: 2 });
+  });
+});
+
 describe('the poison queue', () => {
   it('reports GAVE_UP with the last error the ledger saw, and replays a request that has a result', async () => {
     const settings = settingsFor({ QUEUE_MAX_DEQUEUE_COUNT: '3' });
