@@ -153,7 +153,10 @@ function pauseOnClock(pauseMs: number, now: () => number): IBackoffFactory<IHalf
       const openedAtWallClock = Date.now();
       return {
         get duration() {
-          return pauseMs - (now() - openedAt) + (Date.now() - openedAtWallClock);
+          const remaining = pauseMs - (now() - openedAt);
+          // 0 once the pause has passed on now(): cockatiel's own wall-clock openedAt may be a millisecond
+          // later than ours, so an exact expression could keep the circuit open by that millisecond.
+          return remaining <= 0 ? 0 : remaining + (Date.now() - openedAtWallClock);
         },
         next: (context) => factory.next(context),
       };

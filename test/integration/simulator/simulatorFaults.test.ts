@@ -456,7 +456,8 @@ describe('refusing one RA certificate (RA rotation)', () => {
 });
 
 describe('soak-sized runs', () => {
-  it('issues a certificate in well under 20 ms (native signing, the CA parsed once)', async () => {
+  // Speed is measured in `npm run bench`, not asserted here: these check that repeated issuing stays correct.
+  it('issues certificates over and over from the CA parsed once', async () => {
     const authority = prepareIssuingAuthority(pki.caIssuing, pki.caRoot);
     const { publicKeyPem } = readCsr(csr);
     const request = {
@@ -465,22 +466,21 @@ describe('soak-sized runs', () => {
       san: [{ kind: 'email' as const, value: 'timing@contoso.com' }],
       validityDays: 30,
     };
-    issueCertificate(request, authority);
-    const count = 100;
-    const started = process.hrtime.bigint();
-    for (let i = 0; i < count; i += 1) issueCertificate(request, authority);
-    const perCertificateMs = Number(process.hrtime.bigint() - started) / 1e6 / count;
-    expect(perCertificateMs).toBeLessThan(20);
+    const serials = new Set<string>();
+    for (let i = 0; i < 100; i += 1) {
+      const issued = new X509Certificate(issueCertificate(request, authority).leafDer);
+      expect(issued.checkIssued(new X509Certificate(pki.caIssuing.certPem))).toBe(true);
+      serials.add(issued.serialNumber);
+    }
+    expect(serials.size).toBe(100);
   });
 
-  it('enrolls 200 times over mutual TLS at well under 20 ms each', async () => {
+  it('enrolls 200 times over mutual TLS, one valid certificate per seat', async () => {
     const count = 200;
-    const started = Date.now();
     for (let i = 0; i < count; i += 1) {
       const answer = await enroll({ seat: `perf${i}@contoso.com` });
       if (answer.status !== 200) throw new Error(`enrollment ${i} answered ${answer.status}`);
     }
-    expect((Date.now() - started) / count).toBeLessThan(20);
     expect(simulator.accountAudit()).toMatchObject({
       certificates: count,
       valid: count,
