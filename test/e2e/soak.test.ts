@@ -1,0 +1,53 @@
+/**
+ * The soak test's small variant (the full one is `npm run soak`): 40 requests through the host process with
+ * 20% faults on the CA and one hard kill of the host midway. Every request must end in exactly one result,
+ * every seat with at most one valid certificate, every stray revoked, nothing unhandled.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { formatSoakReport } from '../../dev/soak/report';
+import { runSoak, type SoakReport } from '../../dev/soak/soak';
+import { REPO_ROOT } from '../support/teamShared';
+
+const HOST_JS = path.join(REPO_ROOT, 'dist', 'dev', 'host', 'host.js');
+
+let report: SoakReport;
+
+beforeAll(async () => {
+  if (!existsSync(HOST_JS)) {
+    const compiled = spawnSync('npx', ['tsc', '-p', path.join(REPO_ROOT, 'tsconfig.json')], {
+      encoding: 'utf8',
+    });
+    if (!existsSync(HOST_JS))
+      throw new Error(`cannot compile the host:\n${compiled.stdout}${compiled.stderr}`);
+  }
+  report = await runSoak({
+    requests: 40,
+    faultRate: 0.2,
+    seed: 20250611,
+    killHostAt: 0.5,
+    timeoutMs: 55_000,
+    settleMs: 10_000,
+  });
+}, 85_000);
+
+describe('soak: 40 requests, 20% CA faults, one host kill', () => {
+  it('passes every check (the report is shown when one fails)', () => {
+    const failed = report.checks
+      .filter((entry) => !entry.passed)
+      .map((entry) =>
+        [`${entry.name}: ${entry.summary}`, ...entry.details.map((line) => `  ${line}`)].join('\n'),
+      );
+    if (failed.length > 0) console.error(formatSoakReport(report));
+    expect(failed).toEqual([]);
+  });
+
+  it('really put the broker under stress: faults met, host killed midway, certificates issued', () => {
+    expect(report.figures.faultsInjected).toBeGreaterThan(0);
+    expect(report.figures.kill).not.toBeNull();
+    expect(report.figures.kill!.resultsBefore).toBeLessThan(40);
+    expect(report.figures.issued).toBeGreaterThan(30);
+    expect(report.figures.latencyMs).not.toBeNull();
+  });
+});
