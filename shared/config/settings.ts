@@ -3,6 +3,7 @@
  * the dev host locally). Names follow the contract; a bad value fails loudly at start, naming the setting.
  */
 
+import { isDottedOid } from '../mapping/text';
 import { parseSourceName, SOURCE_NAMES } from '../mapping/variables';
 
 export type PfxEncryption = 'AES256' | '3DES';
@@ -40,6 +41,8 @@ export interface BrokerSettings {
   telemetryIncludePersonalData: boolean;
   appInsightsConnectionString?: string;
   maxDequeueCount: number;
+  /** PROFILE_OIDS: the DigiCert certificate profile OIDs in use (the doctor reads their policies). */
+  profileOids: string[];
 }
 
 export class SettingsError extends Error {
@@ -74,6 +77,21 @@ function flag(env: Env, name: string): boolean {
   if (['1', 'true', 'yes'].includes(raw)) return true;
   if (['0', 'false', 'no'].includes(raw)) return false;
   throw new SettingsError(name, `"${raw}" is not true or false`);
+}
+
+function profileOids(env: Env): string[] {
+  const oids = (text(env, 'PROFILE_OIDS') ?? '')
+    .split(',')
+    .map((oid) => oid.trim())
+    .filter((oid) => oid !== '');
+  const invalid = oids.find((oid) => !isDottedOid(oid));
+  if (invalid !== undefined) {
+    throw new SettingsError(
+      'PROFILE_OIDS',
+      `"${invalid}" is not a certificate profile OID (comma-separated dotted OIDs, e.g. 2.16.840.1.113733.1.16.1.2.3.1.1.47196109)`,
+    );
+  }
+  return [...new Set(oids)];
 }
 
 function fieldMap(env: Env): Record<string, string> {
@@ -134,6 +152,7 @@ export function readSettings(env: Env = process.env): BrokerSettings {
     telemetryIncludePersonalData: flag(env, 'TELEMETRY_INCLUDE_PERSONAL_DATA'),
     appInsightsConnectionString: text(env, 'APPLICATIONINSIGHTS_CONNECTION_STRING'),
     maxDequeueCount: integer(env, 'QUEUE_MAX_DEQUEUE_COUNT', 5, 1, 100),
+    profileOids: profileOids(env),
   };
   if (settings.raCertThumbprint !== undefined && !/^[0-9A-F]{40}$/.test(settings.raCertThumbprint)) {
     throw new SettingsError(

@@ -66,4 +66,23 @@ describe('readSettings', () => {
       dev_guid: 'otherName:1.3.6.1.4.1.311.25.1',
     });
   });
+
+  it('reads PROFILE_OIDS as a list of distinct dotted OIDs (none by default)', () => {
+    expect(readSettings({}).profileOids).toEqual([]);
+    expect(
+      readSettings({
+        PROFILE_OIDS:
+          ' 2.16.840.1.113733.1.16.1.2.3.1.1.47196109, 2.16.840.1.113733.1.16.1.2.3.1.1.61904612,,2.16.840.1.113733.1.16.1.2.3.1.1.47196109',
+      }).profileOids,
+    ).toEqual(['2.16.840.1.113733.1.16.1.2.3.1.1.47196109', '2.16.840.1.113733.1.16.1.2.3.1.1.61904612']);
+  });
+
+  it.each(['Contoso User', '2.16.840.1.', 'urn:oid:2.16.840'])(
+    'refuses PROFILE_OIDS holding %s, naming the value',
+    (value) => {
+      expect(() => readSettings({ PROFILE_OIDS: `2.16.840.1.113733, ${value}` })).toThrow(
+        new RegExp(`^PROFILE_OIDS: "${value.replace(/\./g, '\\.')}" is not a certificate profile OID`),
+      );
+    },
+  );
 });

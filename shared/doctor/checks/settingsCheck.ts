@@ -1,0 +1,143 @@
+/** The settings: readable (readSettings), and everything the broker needs is there. */
+import { readSettings, SettingsError } from '../../config/settings';
+import { isBrokerError } from '../../contract/errors';
+import { resolveCaHost } from '../../digicert/transport';
+import { withRow } from '../outcomes';
+import { describeRaOrigin, RA_NOT_CONFIGURED_REMEDY, raOriginOf } from '../raSource';
+import type { TroubleshootingRowRef } from '../troubleshooting';
+import type { CheckOutcome, DoctorCheck, DoctorContext } from '../types';
+
+export const SETTINGS_CHECK_ID = 'settings';
+
+interface Problem {
+  text: string;
+  remedy: string;
+  row?: TroubleshootingRowRef;
+}
+
+/** The storage account a connection string points at, without its key or SAS token. */
+export function describeStorage(connection: string): string {
+  const parts = new Map<string, string>();
+  for (const part of connection.split(';')) {
+    const equals = part.indexOf('=');
+    if (equals > 0) parts.set(part.slice(0, equals).trim().toLowerCase(), part.slice(equals + 1).trim());
+  }
+  if (parts.get('usedevelopmentstorage')?.toLowerCase() === 'true')
+    return 'the local emulator (UseDevelopmentStorage=true)';
+  const queueEndpoint = parts.get('queueendpoint');
+  const account = parts.get('accountname');
+  const where = queueEndpoint ?? (account === undefined ? undefined : `account ${account}`);
+  return where ?? 'a connection string without AccountName or QueueEndpoint';
+}
+
+function settingRow(setting: string): TroubleshootingRowRef | undefined {
+  if (setting.startsWith('RA_')) return { id: 'client-certificate' };
+  if (setting === 'CA_ALLOWED_HOSTS') return { id: 'secure-channel', case: 2 };
+  if (setting === 'PROFILE_OIDS') return { id: 'request-element-not-understood' };
+  return undefined;
+}
+
+async function run(context: DoctorContext): Promise<CheckOutcome> {
+  let settings;
+  try {
+    settings = readSettings(context.env);
+  } catch (error) {
+    if (!(error instanceof SettingsError)) throw error;
+    return withRow(
+      {
+        status: 'fail',
+        detail: error.message,
+        remedy: `Correct ${error.setting} in the Function App's application settings (locally: local.settings.json Values or the environment).`,
+      },
+      settingRow(error.setting),
+    );
+  }
+
+  const problems: Problem[] = [];
+  const notes: string[] = [];
+  const origin = raOriginOf(settings);
+  if (origin.kind === 'unconfigured') {
+    problems.push({
+      text: `the RA certificate is ${describeRaOrigin(origin)}`,
+      remedy: RA_NOT_CONFIGURED_REMEDY,
+      row: { id: 'client-certificate' },
+    });
+  } else if (origin.kind === 'file' && settings.keyVaultUrl !== undefined) {
+    notes.push(
+      'KEY_VAULT_URL is set, but RA_CERTIFICATE_PFX_FILE wins: the RA certificate is read from the file',
+    );
+  }
+  if (settings.raCertThumbprint === undefined) {
+    notes.push('RA_CERT_THUMBPRINT is not set: any valid RA certificate in that place is used (no pin)');
+  }
+  if (settings.caAllowedHosts.length === 0) {
+    problems.push({
+      text: 'CA_ALLOWED_HOSTS is empty: the broker may call no CA',
+      remedy: 'Set CA_ALLOWED_HOSTS to the DigiCert PKI-WS FQDN of your account, e.g. pki-ws.symauth.com.',
+      row: { id: 'secure-channel', case: 2 },
+    });
+  }
+  for (const host of settings.caAllowedHosts) {
+    try {
+      resolveCaHost(host, settings.caAllowedHosts);
+    } catch (error) {
+      problems.push({
+        text: `CA_ALLOWED_HOSTS entry "${host}" is not a host name or host:port`,
+        remedy: `Write each CA_ALLOWED_HOSTS entry as the bare FQDN (pki-ws.symauth.com), or host:port: no scheme, no path, no trailing slash.${isBrokerError(error) ? '' : ` (${String(error)})`}`,
+        row: { id: 'secure-channel', case: 2 },
+      });
+    }
+  }
+  if (settings.storageConnection === undefined) {
+    problems.push({
+      text: 'AzureWebJobsStorage is not set: the queues and the request ledger live in that storage account',
+      remedy:
+        'Set AzureWebJobsStorage to the connection of the storage account holding the queues and the ledger table (locally: the Azurite connection string).',
+    });
+  }
+  if (settings.profileOids.length === 0) {
+    notes.push('PROFILE_OIDS is not set: the profile policies are not checked');
+  }
+
+  const hosts = settings.caAllowedHosts.join(', ') || '(none)';
+  const detail = [
+    `RA certificate from ${describeRaOrigin(origin)}${settings.raCertThumbprint === undefined ? '' : `, pinned to ${settings.raCertThumbprint}`}`,
+    `CA hosts ${hosts}`,
+    `${settings.profileOids.length} profile OID(s)`,
+    `queues ${settings.requestQueue} → ${settings.resultQueue}`,
+    `ledger table ${settings.ledgerTable}`,
+    ...(settings.storageConnection === undefined
+      ? []
+      : [`storage ${describeStorage(settings.storageConnection)}`]),
+  ].join('; ');
+  const data = {
+    raCertificate: describeRaOrigin(origin),
+    caAllowedHosts: settings.caAllowedHosts,
+    profileOids: settings.profileOids,
+    requestQueue: settings.requestQueue,
+    resultQueue: settings.resultQueue,
+    ledgerTable: settings.ledgerTable,
+  };
+
+  if (problems.length > 0) {
+    const first = problems.find((problem) => problem.row !== undefined) ?? problems[0]!;
+    return withRow(
+      {
+        status: 'fail',
+        detail: problems.map((problem) => problem.text).join('; '),
+        notes,
+        remedy: problems.map((problem) => problem.remedy).join(' '),
+        data,
+      },
+      first.row,
+    );
+  }
+  context.settings = settings;
+  return { status: 'pass', detail, notes, data };
+}
+
+export const settingsCheck: DoctorCheck = {
+  id: SETTINGS_CHECK_ID,
+  title: 'Settings',
+  run,
+};

@@ -1,0 +1,135 @@
+/**
+ * `npm run doctor` as an operator runs it: its own process, settings from the environment only, trust in the
+ * local stack from NODE_EXTRA_CA_CERTS, and the RA certificate from Key Vault through DefaultAzureCredential
+ * (IDENTITY_ENDPOINT/IDENTITY_HEADER point it at the stand-in's managed-identity endpoint, as in Azure).
+ * The command is transpiled from the sources into a temporary folder, so no stale dist/ is tested.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import ts from 'typescript';
+import type { DoctorReport } from '../../../shared/doctor';
+import { RA_CERTIFICATE_NAME, startDoctorStack, USER_PROFILE, type DoctorStack } from './doctorStack';
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+
+let stack: DoctorStack;
+let buildDir: string;
+
+/** Transpiles `entry` and every relative module it reaches into `outDir`, keeping the layout. */
+async function transpileTree(entry: string, outDir: string): Promise<void> {
+  const pending = [path.resolve(REPO_ROOT, entry)];
+  const done = new Set<string>();
+  while (pending.length > 0) {
+    const file = pending.pop()!;
+    if (done.has(file)) continue;
+    done.add(file);
+    const target = path.join(outDir, path.relative(REPO_ROOT, file));
+    await mkdir(path.dirname(target), { recursive: true });
+    const source = await readFile(file, 'utf8');
+    if (file.endsWith('.json')) {
+      await writeFile(target, source);
+      continue;
+    }
+    for (const match of source.matchAll(/from '(\.{1,2}\/[^']+)'/g)) {
+      const base = path.resolve(path.dirname(file), match[1]!);
+      const candidates = [`${base}.ts`, path.join(base, 'index.ts'), base];
+      const found = candidates.find((candidate) => existsSync(candidate) && /\.(ts|json)$/.test(candidate));
+      if (found === undefined) throw new Error(`cannot resolve ${match[1]} from ${file}`);
+      pending.push(found);
+    }
+    const output = ts.transpileModule(source, {
+      compilerOptions: {
+        module: ts.ModuleKind.CommonJS,
+        target: ts.ScriptTarget.ES2022,
+        esModuleInterop: true,
+        resolveJsonModule: true,
+      },
+      fileName: file,
+    });
+    await writeFile(target.replace(/\.ts$/, '.js'), output.outputText);
+  }
+}
+
+function runDoctorProcess(
+  argv: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; out: string }> {
+  // Asynchronous on purpose: the simulator and the stand-in serve from this process's event loop.
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [path.join(buildDir, 'cli', 'doctor.js'), ...argv],
+      {
+        cwd: stack.dir,
+        timeout: 60_000,
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: stack.dir,
+          NODE_PATH: path.join(REPO_ROOT, 'node_modules'),
+          ...env,
+        },
+      },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        if (code !== 0 && code !== 1)
+          reject(new Error(`doctor exited with ${String(error?.code)}:\n${stderr}${stdout}`));
+        else resolve({ code, out: stdout });
+      },
+    );
+  });
+}
+
+function settings(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    ...stack.vault!.identityEnvironment,
+    AzureWebJobsStorage: stack.azurite!.connectionString,
+    KEY_VAULT_URL: stack.vault!.url,
+    RA_CERTIFICATE_NAME,
+    RA_CERT_THUMBPRINT: stack.pki.ra.thumbprint,
+    CA_ALLOWED_HOSTS: stack.simulator.authority,
+    PROFILE_OIDS: USER_PROFILE,
+    NODE_EXTRA_CA_CERTS: stack.pki.tlsRootCa.certPath,
+    ...overrides,
+  };
+}
+
+beforeAll(async () => {
+  stack = await startDoctorStack({ azurite: true, keyVault: true });
+  buildDir = path.join(stack.dir, 'build');
+  await transpileTree('cli/doctor.ts', buildDir);
+}, 120000);
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+describe('the doctor command in its own process', () => {
+  it('passes against the local stack with Key Vault via the managed identity and NODE_EXTRA_CA_CERTS', async () => {
+    const tokenRequestsBefore = stack.vault!.tokenRequests.length;
+    const { code, out } = await runDoctorProcess(['--json'], settings());
+    const report = JSON.parse(out) as DoctorReport;
+    expect(
+      report.checks.filter((check) => check.status !== 'pass').map((check) => `${check.id}: ${check.detail}`),
+    ).toEqual([]);
+    expect(code).toBe(0);
+    expect(report.checks.find((check) => check.id === 'key-vault')?.detail).toContain(
+      `from ${stack.vault!.url}`,
+    );
+    // The token came from the managed-identity endpoint, as in Azure.
+    expect(stack.vault!.tokenRequests.length).toBeGreaterThan(tokenRequestsBefore);
+  });
+
+  it('exits 1 with the readable report naming the row when the pin is wrong', async () => {
+    const { code, out } = await runDoctorProcess([], settings({ RA_CERT_THUMBPRINT: '11'.repeat(20) }));
+    expect(code).toBe(1);
+    expect(out).toMatch(
+      /FAIL {2}RA certificate: RA certificate from Key Vault certificate "digicert-ra" .*thumbprint pin mismatch/,
+    );
+    expect(out).toContain(
+      '      seed row: DigiCert-provider: Kan clientcertificaat niet ophalen (cannot get the client certificate)',
+    );
+    expect(out).toMatch(/ — FAILED\n$/);
+  });
+});
