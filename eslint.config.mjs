@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.local/**', 'coverage/**', '*.config.js'] },
+  { ignores: ['dist/**', 'build/**', 'node_modules/**', '.local/**', 'coverage/**', '*.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

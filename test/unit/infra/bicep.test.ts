@@ -1,0 +1,477 @@
+/**
+ * The Bicep templates in infra/ read with a small parser (the Bicep CLI cannot be installed here) and checked
+ * for the security properties and the settings the broker needs. Every check is also run on a broken copy of
+ * the templates, so removing a property from a template is noticed.
+ */
+import { REPO_ROOT } from '../../support/teamShared';
+import { valueAt } from './bicepReader';
+import {
+  ALL_CHECKS,
+  EXPECTED_ROLE_SCOPES,
+  Infra,
+  LOCAL_ONLY_SETTINGS,
+  ROLE,
+  allProblems,
+  checkAppSettings,
+  checkFunctionApp,
+  checkKeyVault,
+  checkMonitoring,
+  checkNoSecrets,
+  checkOutputsAndModules,
+  checkParametersFile,
+  checkRoleAssignments,
+  checkStorage,
+  loadInfraSources,
+  settingsReadByBroker,
+  type InfraSources,
+} from './infraChecks';
+
+const sources = loadInfraSources(REPO_ROOT);
+const infra = new Infra(sources);
+
+describe('infra templates', () => {
+  it('parse, main.bicep and every module', () => {
+    expect([...infra.bicep.keys()].sort()).toEqual([
+      'main.bicep',
+      'modules/functionapp.bicep',
+      'modules/keyvault.bicep',
+      'modules/monitoring.bicep',
+      'modules/roleAssignments.bicep',
+      'modules/storage.bicep',
+    ]);
+  });
+
+  it.each(ALL_CHECKS.map(([name, check]) => [name, check] as const))('pass the %s checks', (_name, check) => {
+    expect(check(infra)).toEqual([]);
+  });
+
+  it('give the app exactly the four data-plane roles it needs, each on its own resource', () => {
+    const assigned = infra
+      .resources('Microsoft.Authorization/roleAssignments')
+      .map((assignment) =>
+        infra.roleGuid(assignment.file, valueAt(assignment.body, 'properties.roleDefinitionId')),
+      )
+      .sort();
+    expect(assigned).toEqual(
+      [
+        ROLE.storageBlobDataOwner,
+        ROLE.storageQueueDataContributor,
+        ROLE.storageTableDataContributor,
+        ROLE.keyVaultCertificateUser,
+      ].sort(),
+    );
+    expect([...EXPECTED_ROLE_SCOPES.keys()]).not.toContain(ROLE.keyVaultSecretsUser);
+  });
+
+  it('configure every setting the broker reads in Azure', () => {
+    const read = settingsReadByBroker(sources.settingsSource);
+    // The reader of settings.ts must keep up with it: these are settings it certainly reads.
+    expect(read).toEqual(
+      expect.arrayContaining(['CA_ALLOWED_HOSTS', 'KEY_VAULT_URL', 'RA_CERTIFICATE_NAME', 'LEDGER_TABLE']),
+    );
+    const site = infra.resources('Microsoft.Web/sites')[0];
+    const configured = [...infra.siteAppSettings(site).keys()];
+    expect(configured).toEqual(expect.arrayContaining(read.filter((name) => !LOCAL_ONLY_SETTINGS.has(name))));
+    expect(configured).not.toContain('AzureWebJobsStorage');
+  });
+});
+
+/** A copy of the sources with one edit; the edit must apply, so a stale mutation cannot pass silently. */
+function mutate(file: string, from: string | RegExp, to: string): InfraSources {
+  const text = sources.files[file];
+  if (text === undefined) throw new Error(`no infra file ${file}`);
+  const changed = text.replace(from, to);
+  if (changed === text) throw new Error(`mutation of ${file} did not apply: ${String(from)}`);
+  return { ...sources, files: { ...sources.files, [file]: changed } };
+}
+
+const deleteLine = (pattern: string): RegExp =>
+  new RegExp(`^.*${pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*\\r?\\n`, 'm');
+
+type Check = (infra: Infra) => string[];
+
+const mutations: Array<[string, InfraSources, Check, RegExp]> = [
+  [
+    'storage allows shared keys',
+    mutate('modules/storage.bicep', 'allowSharedKeyAccess: false', 'allowSharedKeyAccess: true'),
+    checkStorage,
+    /allowSharedKeyAccess/,
+  ],
+  [
+    'storage loses allowSharedKeyAccess',
+    mutate('modules/storage.bicep', deleteLine('allowSharedKeyAccess'), ''),
+    checkStorage,
+    /allowSharedKeyAccess/,
+  ],
+  [
+    'storage TLS 1.0',
+    mutate('modules/storage.bicep', "minimumTlsVersion: 'TLS1_2'", "minimumTlsVersion: 'TLS1_0'"),
+    checkStorage,
+    /minimumTlsVersion/,
+  ],
+  [
+    'storage loses HTTPS only',
+    mutate('modules/storage.bicep', deleteLine('supportsHttpsTrafficOnly'), ''),
+    checkStorage,
+    /supportsHttpsTrafficOnly/,
+  ],
+  [
+    'storage loses the public-blob ban',
+    mutate('modules/storage.bicep', deleteLine('allowBlobPublicAccess'), ''),
+    checkStorage,
+    /allowBlobPublicAccess/,
+  ],
+  [
+    'storage loses the ledger table',
+    mutate('modules/storage.bicep', /resource ledgerTable[\s\S]*?\n}\n/, ''),
+    checkStorage,
+    /ledger table/,
+  ],
+  [
+    'app loses httpsOnly',
+    mutate('modules/functionapp.bicep', deleteLine('httpsOnly: true'), ''),
+    checkFunctionApp,
+    /httpsOnly/,
+  ],
+  [
+    'app TLS 1.0',
+    mutate('modules/functionapp.bicep', "      minTlsVersion: '1.2'", "      minTlsVersion: '1.0'"),
+    checkFunctionApp,
+    /minTlsVersion/,
+  ],
+  [
+    'app loses ftpsState',
+    mutate('modules/functionapp.bicep', deleteLine('ftpsState'), ''),
+    checkFunctionApp,
+    /ftpsState/,
+  ],
+  [
+    'app loses its managed identity',
+    mutate('modules/functionapp.bicep', "type: 'SystemAssigned'\n", "type: 'None'\n"),
+    checkFunctionApp,
+    /identity/,
+  ],
+  [
+    'plan is not Flex Consumption',
+    mutate('modules/functionapp.bicep', "name: 'FC1'", "name: 'Y1'"),
+    checkFunctionApp,
+    /FC1/,
+  ],
+  [
+    'runtime Node 20',
+    mutate('modules/functionapp.bicep', "version: '22'", "version: '20'"),
+    checkFunctionApp,
+    /runtime\.version/,
+  ],
+  [
+    'deployment storage by key',
+    mutate(
+      'modules/functionapp.bicep',
+      "type: 'SystemAssignedIdentity'",
+      "type: 'StorageAccountConnectionString'",
+    ),
+    checkFunctionApp,
+    /deployment container/,
+  ],
+  [
+    'fixed instance count',
+    mutate(
+      'modules/functionapp.bicep',
+      'maximumInstanceCount: maximumInstanceCount',
+      'maximumInstanceCount: 100',
+    ),
+    checkFunctionApp,
+    /maximumInstanceCount/,
+  ],
+  [
+    'SCM basic auth allowed',
+    mutate('modules/functionapp.bicep', /(name: 'scm'\n\s+properties: \{\n\s+allow: )false/, '$1true'),
+    checkFunctionApp,
+    /\(scm\)/,
+  ],
+  [
+    'a broker setting dropped',
+    mutate('main.bicep', deleteLine('CA_ALLOWED_HOSTS: caAllowedHosts'), ''),
+    checkAppSettings,
+    /CA_ALLOWED_HOSTS/,
+  ],
+  [
+    'identity-based queue URI dropped',
+    mutate('modules/functionapp.bicep', deleteLine('AzureWebJobsStorage__queueServiceUri'), ''),
+    checkAppSettings,
+    /queueServiceUri/,
+  ],
+  [
+    'FUNCTIONS_WORKER_RUNTIME set on Flex',
+    mutate(
+      'main.bicep',
+      'LEDGER_TABLE: ledgerTableName',
+      "LEDGER_TABLE: ledgerTableName\n  FUNCTIONS_WORKER_RUNTIME: 'node'",
+    ),
+    checkAppSettings,
+    /FUNCTIONS_WORKER_RUNTIME/,
+  ],
+  [
+    'App Insights connection string as a literal',
+    mutate(
+      'modules/functionapp.bicep',
+      'APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString',
+      "APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-0000-0000-000000000000'",
+    ),
+    checkAppSettings,
+    /APPLICATIONINSIGHTS_CONNECTION_STRING/,
+  ],
+  [
+    'dequeue count out of step with host.json',
+    mutate('main.bicep', 'param queueMaxDequeueCount int = 5', 'param queueMaxDequeueCount int = 7'),
+    checkAppSettings,
+    /maxDequeueCount/,
+  ],
+  [
+    'vault without RBAC',
+    mutate('modules/keyvault.bicep', 'enableRbacAuthorization: true', 'enableRbacAuthorization: false'),
+    checkKeyVault,
+    /enableRbacAuthorization/,
+  ],
+  [
+    'vault loses purge protection',
+    mutate('modules/keyvault.bicep', deleteLine('enablePurgeProtection'), ''),
+    checkKeyVault,
+    /enablePurgeProtection/,
+  ],
+  [
+    'vault loses soft delete',
+    mutate('modules/keyvault.bicep', deleteLine('enableSoftDelete'), ''),
+    checkKeyVault,
+    /enableSoftDelete/,
+  ],
+  [
+    'vault network access hard-coded',
+    mutate(
+      'modules/keyvault.bicep',
+      'publicNetworkAccess: publicNetworkAccess',
+      "publicNetworkAccess: 'Enabled'",
+    ),
+    checkKeyVault,
+    /publicNetworkAccess/,
+  ],
+  [
+    'Contributor instead of a data role',
+    mutate(
+      'modules/roleAssignments.bicep',
+      "storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'",
+      `storageTableDataContributor: '${ROLE.contributor}'`,
+    ),
+    checkRoleAssignments,
+    /management role/,
+  ],
+  [
+    'Owner role',
+    mutate(
+      'modules/roleAssignments.bicep',
+      "keyVaultCertificateUser: 'db79e9a7-68ee-4b58-9aeb-b90e7c24fcba'",
+      `keyVaultCertificateUser: '${ROLE.owner}'`,
+    ),
+    checkRoleAssignments,
+    /management role/,
+  ],
+  [
+    'a role assigned to a user',
+    mutate('modules/roleAssignments.bicep', "principalType: 'ServicePrincipal'", "principalType: 'User'"),
+    checkRoleAssignments,
+    /principalType/,
+  ],
+  [
+    'vault role scoped to storage',
+    mutate('modules/roleAssignments.bicep', /scope: vault/, 'scope: storage'),
+    checkRoleAssignments,
+    /expected Microsoft\.KeyVault\/vaults/,
+  ],
+  [
+    'role assignment at resource-group scope',
+    mutate('modules/roleAssignments.bicep', /^ {2}scope: storage\n/m, ''),
+    checkRoleAssignments,
+    /scoped to a resource/,
+  ],
+  [
+    'a role assignment removed',
+    mutate('modules/roleAssignments.bicep', /resource queueDataContributor[\s\S]*?\n}\n/, ''),
+    checkRoleAssignments,
+    /974c5e8b-45b9-4653-ba55-5f855dd0fb88 must be assigned exactly once/,
+  ],
+  [
+    'role given to another principal',
+    mutate(
+      'main.bicep',
+      'principalId: functionApp.outputs.principalId',
+      "principalId: '11111111-1111-1111-1111-111111111111'",
+    ),
+    checkRoleAssignments,
+    /managed identity/,
+  ],
+  [
+    'listKeys in a template',
+    mutate(
+      'modules/functionapp.bicep',
+      "AzureWebJobsStorage__credential: 'managedidentity'",
+      "AzureWebJobsStorage__credential: 'managedidentity'\n  AzureWebJobsStorage: 'DefaultEndpointsProtocol=https;AccountName=x;AccountKey=${storage.listKeys().keys[0].value}'",
+    ),
+    checkNoSecrets,
+    /listKeys|AccountKey/,
+  ],
+  [
+    'a secure parameter with a default',
+    mutate(
+      'main.bicep',
+      "param raCertThumbprint string = ''",
+      "param raCertThumbprint string = ''\n@secure()\nparam raPassword string = 'changeit'",
+    ),
+    checkNoSecrets,
+    /secure parameter raPassword/,
+  ],
+  [
+    'a Key Vault secret read at deployment',
+    mutate('main.bicep', 'PFX_ENCRYPTION: pfxEncryption', "PFX_ENCRYPTION: vault.getSecret('ra')"),
+    checkNoSecrets,
+    /secret read at deployment/,
+  ],
+  [
+    'a parameter unknown to main.bicep',
+    mutate(
+      'main.parameters.json',
+      '"namePrefix": { "value": "pkcsbroker" },',
+      '"namePrefix": { "value": "pkcsbroker" },\n    "nameSuffix": { "value": "x" },',
+    ),
+    checkParametersFile,
+    /nameSuffix is not a parameter/,
+  ],
+  [
+    'the required e-mail missing from the parameters file',
+    mutate('main.parameters.json', /\s*"alertEmailAddress": \{ "value": "[^"]*" \},/, ''),
+    checkParametersFile,
+    /alertEmailAddress has no value/,
+  ],
+  [
+    'a parameter value of the wrong type',
+    mutate('main.parameters.json', '"caMaxAttempts": { "value": 3 }', '"caMaxAttempts": { "value": "3" }'),
+    checkParametersFile,
+    /caMaxAttempts is string/,
+  ],
+  [
+    'a parameter value not allowed',
+    mutate(
+      'main.parameters.json',
+      '"instanceMemoryMB": { "value": 2048 }',
+      '"instanceMemoryMB": { "value": 1024 }',
+    ),
+    checkParametersFile,
+    /instanceMemoryMB/,
+  ],
+  [
+    'the failure-rate alert gone',
+    mutate(
+      'modules/monitoring.bicep',
+      'tostring(customDimensions.outcome)',
+      'tostring(customDimensions.result)',
+    ),
+    checkMonitoring,
+    /failure rate/,
+  ],
+  [
+    'the poison alert gone',
+    mutate('modules/monitoring.bicep', '== "GAVE_UP"', '== "GIVE_UP"'),
+    checkMonitoring,
+    /gave up/,
+  ],
+  [
+    'the RA expiry alert gone',
+    mutate(
+      'modules/monitoring.bicep',
+      '| where name == "pkcs.raCertificateDaysToExpiry"',
+      '| where name == "pkcs.other"',
+    ),
+    checkMonitoring,
+    /RA certificate expiry/,
+  ],
+  [
+    'an alert measuring a column its query lacks',
+    mutate('modules/monitoring.bicep', "metricMeasureColumn: 'gaveUp'", "metricMeasureColumn: 'gaveup'"),
+    checkMonitoring,
+    /metricMeasureColumn gaveup/,
+  ],
+  [
+    'an alert without the action group',
+    mutate(
+      'modules/monitoring.bicep',
+      /(resource gaveUpAlert[\s\S]*?actionGroups: \[\n\s+)actionGroup\.id/,
+      "$1'none'",
+    ),
+    checkMonitoring,
+    /gaveUpAlert: must notify/,
+  ],
+  [
+    'Application Insights not workspace-based',
+    mutate('modules/monitoring.bicep', deleteLine('WorkspaceResourceId: workspace.id'), ''),
+    checkMonitoring,
+    /workspace-based/,
+  ],
+  [
+    'the alert e-mail hard-coded',
+    mutate(
+      'modules/monitoring.bicep',
+      'emailAddress: alertEmailAddress',
+      "emailAddress: 'someone@example.com'",
+    ),
+    checkMonitoring,
+    /e-mail receiver/,
+  ],
+  [
+    'a workbook without the CA latency panel',
+    mutate('workbooks/pkcs-broker.workbook.json', 'pkcs.caLatencyMs', 'pkcs.other'),
+    checkMonitoring,
+    /CA latency/,
+  ],
+  [
+    'app settings looped over a value read during deployment',
+    mutate(
+      'modules/functionapp.bicep',
+      'APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString',
+      'APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString',
+    ),
+    checkOutputsAndModules,
+    /for-expression iterates a value known only during deployment/,
+  ],
+  [
+    'KEY_VAULT_URL typed in',
+    mutate(
+      'main.bicep',
+      'KEY_VAULT_URL: keyVault.outputs.keyVaultUri',
+      "KEY_VAULT_URL: 'https://vault.example'",
+    ),
+    checkAppSettings,
+    /KEY_VAULT_URL must be the vault URI/,
+  ],
+  [
+    'an output removed',
+    mutate('main.bicep', deleteLine('output keyVaultUri'), ''),
+    checkOutputsAndModules,
+    /keyVaultUri/,
+  ],
+  [
+    'a module parameter not passed',
+    mutate('main.bicep', deleteLine('instanceMemoryMB: instanceMemoryMB'), ''),
+    checkOutputsAndModules,
+    /instanceMemoryMB/,
+  ],
+];
+
+describe('infra checks notice a broken template', () => {
+  it.each(mutations)('%s', (_name, broken, check, expected) => {
+    const problems = check(new Infra(broken));
+    expect(problems.join('\n')).toMatch(expected);
+  });
+
+  it('and the real templates have no problem at all', () => {
+    expect(allProblems(sources)).toEqual([]);
+  });
+});
