@@ -95,11 +95,13 @@ function enrollment(transactionId = 'enroll-1'): EnrollmentRequest {
 describe('enrollment is never resent blindly', () => {
   it('the CA sits on the request past the timeout → one attempt, CA_TIMEOUT, ambiguous, "may have issued"', async () => {
     const server = await ca(() => 'hang');
+    // The timeout must leave the in-process server time to read the request on a busy machine (at 300 ms it
+    // sometimes fired first under CI load, and the exchange was never recorded).
     const { client, sleeps } = clientFor(server.host, {
       settings: {
         caAllowedHosts: [server.host],
         caConnectTimeoutMs: 2000,
-        caRequestTimeoutMs: 300,
+        caRequestTimeoutMs: 1500,
         caMaxAttempts: 3,
         caRetryBaseDelayMs: 100,
       },
@@ -107,7 +109,7 @@ describe('enrollment is never resent blindly', () => {
     const error = await failureOf(client.enroll(server.host, enrollment()));
     expect(error).toMatchObject({ code: 'CA_TIMEOUT', retryable: true, ambiguous: true });
     expect(error.message).toMatch(
-      /300 ms .*the request had been sent, so the CA may have issued the certificate/,
+      /1500 ms .*the request had been sent, so the CA may have issued the certificate/,
     );
     expect(error.message).not.toMatch(/attempts\)/);
     expect(server.exchanges).toHaveLength(1);
@@ -224,11 +226,12 @@ describe('enrollment is never resent blindly', () => {
 
   it('a getStatus that times out is retried up to caMaxAttempts', async () => {
     const server = await ca((_exchange, index) => (index < 3 ? 'hang' : healthUp()));
+    // Each attempt must reach the in-process server before it times out, also on a busy machine.
     const { client } = clientFor(server.host, {
       settings: {
         caAllowedHosts: [server.host],
         caConnectTimeoutMs: 2000,
-        caRequestTimeoutMs: 300,
+        caRequestTimeoutMs: 1000,
         caMaxAttempts: 3,
         caRetryBaseDelayMs: 100,
       },

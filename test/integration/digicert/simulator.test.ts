@@ -176,12 +176,13 @@ describe('reconciliation primitives against the simulator', () => {
       settings: {
         caAllowedHosts: [simulator.authority],
         caConnectTimeoutMs: 5000,
-        caRequestTimeoutMs: 400,
+        // Room for the simulator to process (issue) before the client gives up, also on a busy machine.
+        caRequestTimeoutMs: 1500,
         caMaxAttempts: 3,
         caRetryBaseDelayMs: 0,
       },
     });
-    simulator.faults.enqueue({ kind: 'delay', ms: 1200, after: 'processing', service: 'enrollmentService' });
+    simulator.faults.enqueue({ kind: 'delay', ms: 4000, after: 'processing', service: 'enrollmentService' });
     const seat = 'late@contoso.example';
     const error = await failureOf(client.enroll(simulator.authority, enrollmentFor(seat, 0, 'late-1')));
     expect(error).toMatchObject({ code: 'CA_TIMEOUT', ambiguous: true, retryable: true });

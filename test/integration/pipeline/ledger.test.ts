@@ -36,7 +36,8 @@ let counter = 0;
 function settingsFor(extra: Record<string, string> = {}): BrokerSettings {
   return readSettings({
     CA_ALLOWED_HOSTS: simulator.authority,
-    CA_REQUEST_TIMEOUT_MS: '800',
+    // Room for the simulator to issue before an attempt times out, also on a busy machine.
+    CA_REQUEST_TIMEOUT_MS: '2000',
     CA_MAX_ATTEMPTS: '2',
     CA_RETRY_BASE_DELAY_MS: '0',
     ...extra,
@@ -146,8 +147,8 @@ describe('a repeated request', () => {
 describe('an enrollment whose answer is lost', () => {
   it('uses the certificate the CA issued for the key still in hand', async () => {
     const body = request();
-    // The CA issues, then answers only after the broker's 800 ms timeout.
-    simulator.faults.enqueue({ kind: 'delay', ms: 2500, after: 'processing', service: 'enrollmentService' });
+    // The CA issues, then answers only after the broker's 2000 ms timeout.
+    simulator.faults.enqueue({ kind: 'delay', ms: 4500, after: 'processing', service: 'enrollmentService' });
     const outcome = await pipelineWith().process(body, { dequeueCount: 1 });
     const result = resultOf(outcome);
     expect(result.status).toBe('issued');
