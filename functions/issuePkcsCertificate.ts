@@ -13,7 +13,11 @@ export const resultQueueOutput = output.storageQueue({
 export async function issuePkcsCertificate(message: unknown, context: InvocationContext): Promise<void> {
   const { pipeline } = getBroker();
   const dequeueCount = deliveryCount(context);
-  const outcome = await pipeline.process(message, { dequeueCount });
+  const inserted = new Date(String(context.triggerMetadata?.insertionTime ?? ''));
+  const outcome = await pipeline.process(message, {
+    dequeueCount,
+    ...(Number.isNaN(inserted.getTime()) ? {} : { insertedAt: inserted }),
+  });
   if (outcome.kind === 'retry') {
     // Throwing leaves the message on the queue: the host delivers it again after the visibility timeout.
     context.warn(

@@ -7,7 +7,7 @@ import { PkiWsClient } from './digicert';
 import { createRequestLedger } from './ledger/tableLedger';
 import { CertificatePipeline } from './pipeline';
 import { createRaCredentialSource } from './ra-credential';
-import { createTelemetry, type Telemetry } from './telemetry/telemetry';
+import { caCallObserver, createTelemetry, observeRaCredential, type Telemetry } from './telemetry/telemetry';
 
 export interface Broker {
   settings: BrokerSettings;
@@ -17,8 +17,12 @@ export interface Broker {
 
 export function createBroker(env: Record<string, string | undefined> = process.env): Broker {
   const settings = readSettings(env);
-  const raCredential = createRaCredentialSource(settings);
-  const ca = new PkiWsClient({ settings, credential: raCredential });
+  const telemetry = createTelemetry({
+    connectionString: settings.appInsightsConnectionString,
+    includePersonalData: settings.telemetryIncludePersonalData,
+  });
+  const raCredential = observeRaCredential(createRaCredentialSource(settings), telemetry);
+  const ca = new PkiWsClient({ settings, credential: raCredential, onCall: caCallObserver(telemetry) });
   if (!settings.storageConnection) {
     throw new SettingsError(
       'AzureWebJobsStorage',
@@ -26,10 +30,6 @@ export function createBroker(env: Record<string, string | undefined> = process.e
     );
   }
   const ledger = createRequestLedger(settings.storageConnection, settings.ledgerTable);
-  const telemetry = createTelemetry({
-    connectionString: settings.appInsightsConnectionString,
-    includePersonalData: settings.telemetryIncludePersonalData,
-  });
   return { settings, telemetry, pipeline: new CertificatePipeline({ settings, ca, ledger, telemetry }) };
 }
 

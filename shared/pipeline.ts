@@ -36,11 +36,13 @@ import type { DigicertCa, EnrollmentResponse } from './digicert/types';
 import { LedgerConflictError, type LedgerRecord, type RequestLedger } from './ledger/types';
 import { parseSubjectName, planEnrollment } from './mapping';
 import { findCertificatesForAttempt, publicKeySha256 } from './reconciliation';
-import type { ReconciliationTelemetry, Telemetry } from './telemetry/telemetry';
+import { withRequestCorrelation, type ReconciliationTelemetry, type Telemetry } from './telemetry/telemetry';
 
 export interface Delivery {
   /** How many times the queue has handed this message out, this time included (1 on first delivery). */
   dequeueCount: number;
+  /** When the message was put on the queue (the trigger's insertionTime), for the queue-wait metric. */
+  insertedAt?: Date;
 }
 
 export type PipelineOutcome =
@@ -78,8 +80,22 @@ export class CertificatePipeline {
     this.now = deps.now ?? (() => new Date());
   }
 
-  async process(message: unknown, delivery: Delivery): Promise<PipelineOutcome> {
+  /** Everything tracked while handling the message (also the CA and Key Vault calls) carries its requestId. */
+  process(message: unknown, delivery: Delivery): Promise<PipelineOutcome> {
+    return withRequestCorrelation(readRequestIdLoosely(message), () => this.handle(message, delivery));
+  }
+
+  private async handle(message: unknown, delivery: Delivery): Promise<PipelineOutcome> {
     const started = Date.now();
+    if (delivery.insertedAt !== undefined) {
+      this.deps.telemetry.trackMetric?.(
+        'pkcs.queueWaitMs',
+        Math.max(0, started - delivery.insertedAt.getTime()),
+        {
+          firstDelivery: String(delivery.dequeueCount <= 1),
+        },
+      );
+    }
     let request: PkcsRequest | undefined;
     let entry: LedgerEntry | undefined;
     const track = (
@@ -149,7 +165,11 @@ export class CertificatePipeline {
    * host died mid-request): it still ends as one result — the stored one if the request has one, else
    * GAVE_UP carrying the last error the ledger saw.
    */
-  async poisoned(message: unknown): Promise<PipelineOutcome> {
+  poisoned(message: unknown): Promise<PipelineOutcome> {
+    return withRequestCorrelation(readRequestIdLoosely(message), () => this.handlePoisoned(message));
+  }
+
+  private async handlePoisoned(message: unknown): Promise<PipelineOutcome> {
     const requestId = readRequestIdLoosely(message);
     const entry = requestId === null ? undefined : await this.ledgerEntryFor(requestId, message);
     const stored = entry && replayOf(entry.record);

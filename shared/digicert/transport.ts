@@ -73,6 +73,18 @@ export interface TransportOptions {
   maxQueuedCalls?: number;
   /** Makes clientTransactionIDs (at most 40 characters), also of the health check before a half-open call. */
   newTransactionId?: () => string;
+  /** Told after every attempt (each retry is one), for telemetry; must not throw (what it throws is ignored). */
+  onCall?: (call: CaCallReport) => void;
+}
+
+/** One attempt at the CA, as reported to TransportOptions.onCall. */
+export interface CaCallReport {
+  operation: string;
+  caHost: string;
+  durationMs: number;
+  success: boolean;
+  /** "200" for an answer, else the BrokerError code. */
+  code: string;
 }
 
 export interface SoapCall {
@@ -224,6 +236,7 @@ export class PkiWsTransport {
   private readonly resilience: CaResilience;
   private readonly agents = new Map<string, Agent>();
   private agentsThumbprint?: string;
+  private readonly onCall?: (call: CaCallReport) => void;
 
   constructor(options: TransportOptions) {
     this.settings = options.settings;
@@ -241,6 +254,7 @@ export class PkiWsTransport {
     this.now = options.now ?? Date.now;
     this.maxResponseBytes = options.maxResponseBytes ?? 16 * 1024 * 1024;
     this.newTransactionId = options.newTransactionId ?? randomUUID;
+    this.onCall = options.onCall;
     this.resilience = new CaResilience(
       {
         maxAttempts: Math.max(1, this.settings.caMaxAttempts),
@@ -343,7 +357,30 @@ export class PkiWsTransport {
     if (!status.up) throw halfOpenCheckError(context, status.message);
   }
 
+  /** One attempt, reported to onCall with its duration and outcome. */
   private async attempt(
+    agent: Agent,
+    endpoint: CaEndpoint,
+    call: SoapCall,
+    context: CallContext,
+  ): Promise<AttemptOutcome> {
+    const started = performance.now();
+    const outcome = await this.attemptOnce(agent, endpoint, call, context);
+    try {
+      this.onCall?.({
+        operation: call.operation,
+        caHost: endpoint.authority,
+        durationMs: performance.now() - started,
+        success: outcome.ok,
+        code: outcome.ok ? '200' : outcome.error.code,
+      });
+    } catch {
+      // Telemetry never changes the outcome of a CA call.
+    }
+    return outcome;
+  }
+
+  private async attemptOnce(
     agent: Agent,
     endpoint: CaEndpoint,
     call: SoapCall,

@@ -43,6 +43,18 @@ export interface KeyVaultRaCredentialSourceOptions {
    * running inside jest's process have no other way to trust the stand-in. Never set from settings.
    */
   trustedCaPemForTests?: string;
+  /** Told after every Key Vault read, for telemetry; must not throw (what it throws is ignored). */
+  onCall?: (call: KeyVaultCallReport) => void;
+}
+
+/** One Key Vault read, as reported to KeyVaultRaCredentialSourceOptions.onCall. */
+export interface KeyVaultCallReport {
+  operation: 'getCertificate' | 'getSecret';
+  vaultHost: string;
+  durationMs: number;
+  success: boolean;
+  /** "200", else the HTTP status or error code of the failure. */
+  code: string;
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
@@ -278,6 +290,7 @@ export class KeyVaultRaCredentialSource implements RaCredentialSource {
   private readonly now: () => Date;
   private readonly certificates: CertificateClient;
   private readonly secrets: SecretClient;
+  private readonly onCall?: (call: KeyVaultCallReport) => void;
 
   /** Throws BrokerError RA_CERT_UNAVAILABLE when the vault URL or certificate name cannot be right. */
   constructor(options: KeyVaultRaCredentialSourceOptions) {
@@ -293,6 +306,7 @@ export class KeyVaultRaCredentialSource implements RaCredentialSource {
     this.thumbprintPin =
       options.thumbprintPin === undefined ? undefined : normaliseThumbprint(options.thumbprintPin);
     this.now = options.now ?? (() => new Date());
+    this.onCall = options.onCall;
     const credential = options.credential ?? new DefaultAzureCredential();
     const clientOptions = keyVaultClientOptions(this.vaultUrl, options);
     this.certificates = new CertificateClient(this.vaultUrl, credential, clientOptions);
@@ -307,7 +321,9 @@ export class KeyVaultRaCredentialSource implements RaCredentialSource {
     };
     let metadata: KeyVaultCertificateWithPolicy;
     try {
-      metadata = await this.certificates.getCertificate(this.certificateName);
+      metadata = await this.observed('getCertificate', () =>
+        this.certificates.getCertificate(this.certificateName),
+      );
     } catch (error) {
       throw keyVaultFailure(error, 'certificate', location);
     }
@@ -341,7 +357,9 @@ export class KeyVaultRaCredentialSource implements RaCredentialSource {
     let secret: KeyVaultSecret;
     try {
       // The very version the metadata came from, so certificate and key agree even mid-rotation.
-      secret = await this.secrets.getSecret(this.certificateName, { version });
+      secret = await this.observed('getSecret', () =>
+        this.secrets.getSecret(this.certificateName, { version }),
+      );
     } catch (error) {
       throw keyVaultFailure(error, 'secret', location);
     }
@@ -353,5 +371,32 @@ export class KeyVaultRaCredentialSource implements RaCredentialSource {
       now,
       missingKeyRemedy: `Import the RA certificate together with its private key (a PFX exported with "Yes, export the private key") as a new version of "${this.certificateName}", with an exportable key policy.`,
     });
+  }
+
+  private async observed<T>(operation: KeyVaultCallReport['operation'], read: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    const report = (success: boolean, code: string): void => {
+      try {
+        this.onCall?.({
+          operation,
+          vaultHost: new URL(this.vaultUrl).host,
+          durationMs: performance.now() - started,
+          success,
+          code,
+        });
+      } catch {
+        // Telemetry never changes the outcome of a read.
+      }
+    };
+    try {
+      const value = await read();
+      report(true, '200');
+      return value;
+    } catch (error) {
+      const status = field(error, 'statusCode');
+      const code = field(error, 'code');
+      report(false, typeof status === 'number' ? String(status) : typeof code === 'string' ? code : 'error');
+      throw error;
+    }
   }
 }

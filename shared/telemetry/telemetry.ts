@@ -1,10 +1,27 @@
 /**
- * Request telemetry for Application Insights. One trace per request: requestId, profile OID, outcome, error
- * code and duration. Only these fields are ever sent: no key, password or RA material can reach telemetry,
- * and e-mail addresses/UPNs are replaced by an unsalted SHA-256 prefix unless the operator allows them.
+ * Telemetry for Application Insights: one trace per request (requestId, profile OID, outcome, error code,
+ * duration), every CA and Key Vault call as a dependency, and the metrics pkcs.issued, pkcs.failures,
+ * pkcs.caLatencyMs, pkcs.queueWaitMs and pkcs.raCertificateDaysToExpiry. Only the fields named here are ever
+ * sent: no key, password or RA material can reach telemetry, and e-mail addresses/UPNs are replaced by an
+ * unsalted SHA-256 prefix unless the operator allows them.
+ *
+ * Correlation: everything tracked while a request is handled (inside `withRequestCorrelation`, which the
+ * pipeline wraps around each message) carries the request's operation id — `operationIdOf(requestId)` — as
+ * the ai.operation.id tag, and the requestId as a property. CA and Key Vault calls made deep inside the
+ * client libraries find the requestId through AsyncLocalStorage, so their callbacks need not know it.
+ *
+ * The SDK runs with its own, isolated providers (`useGlobalProviders: false`): no auto-instrumentation, no
+ * live metrics, no resource detection calls (the VM detector would call the instance metadata service);
+ * only what this module tracks is sent.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
+import { rootCertificates } from 'node:tls';
+// Both come with applicationinsights (its OpenTelemetry core); they carry the operation id to its exporters.
+import { context, ROOT_CONTEXT, trace, TraceFlags, type Context } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { TelemetryClient, KnownSeverityLevel } from 'applicationinsights';
+import type { RaCredential, RaCredentialSource } from '../ra-credential/types';
 
 export type RequestOutcome = 'issued' | 'failed' | 'retrying' | 'replayed';
 
@@ -29,10 +46,152 @@ export interface ReconciliationTelemetry {
   serialNumber?: string;
 }
 
+/** One call to a dependency: an attempt at a CA (PKI-WS over mutual TLS) or a Key Vault read. */
+export interface DependencyTelemetry {
+  /** The CA host (host or host:port) or the vault's host name. */
+  target: string;
+  /** getPolicies, requestSecurityToken, getStatus, searchCertificate, updateCertificateStatus, or
+   * "KeyVault getCertificate" / "KeyVault getSecret". */
+  name: string;
+  type: 'PKI-WS' | 'Azure Key Vault';
+  durationMs: number;
+  success: boolean;
+  /** HTTP status, or the broker's error code when there was no answer. */
+  resultCode?: string;
+  /** Defaults to the request being handled (see withRequestCorrelation). */
+  requestId?: string;
+}
+
+export type MetricName =
+  | 'pkcs.issued'
+  | 'pkcs.failures'
+  | 'pkcs.caLatencyMs'
+  | 'pkcs.queueWaitMs'
+  | 'pkcs.raCertificateDaysToExpiry';
+
 export interface Telemetry {
+  /** Also counts pkcs.issued / pkcs.failures (by errorCode) for the outcomes issued and failed. */
   trackRequest(event: RequestTelemetry): void;
   trackReconciliation(event: ReconciliationTelemetry): void;
+  /** Optional so that recorders written for tests need not implement it. */
+  trackDependency?(event: DependencyTelemetry): void;
+  /** Metric dimensions must stay few-valued (error code, operation, host): never a requestId. */
+  trackMetric?(name: MetricName, value: number, properties?: Record<string, string>): void;
   flush(): Promise<void>;
+}
+
+const requestCorrelation = new AsyncLocalStorage<{ requestId: string }>();
+
+/**
+ * Runs `fn` as the handling of one request: whatever is tracked inside (also from callbacks deep in the CA
+ * and Key Vault clients) is correlated with `requestId`. A null requestId (unreadable message) runs `fn`
+ * without correlation.
+ */
+export function withRequestCorrelation<T>(requestId: string | null, fn: () => Promise<T>): Promise<T> {
+  return requestId === null ? fn() : requestCorrelation.run({ requestId }, fn);
+}
+
+/** The requestId of the request being handled, if any. */
+export function currentRequestId(): string | undefined {
+  return requestCorrelation.getStore()?.requestId;
+}
+
+const GUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
+/**
+ * The Application Insights operation id (a W3C trace id: 32 lower-case hex digits) of a request. Intune's
+ * requestIds are GUIDs, which map one to one (dashes dropped); any other id maps to the first 32 hex digits
+ * of its SHA-256. Every item also carries the requestId itself as a property.
+ */
+export function operationIdOf(requestId: string): string {
+  const hex = requestId.replace(/-/g, '').toLowerCase();
+  if (GUID.test(requestId) && /[^0]/.test(hex)) return hex;
+  return createHash('sha256').update(requestId).digest('hex').slice(0, 32);
+}
+
+/** The parent id all items of a request share (stable, so retries of a request line up too). */
+function rootSpanIdOf(requestId: string): string {
+  return createHash('sha256').update(`span:${requestId}`).digest('hex').slice(0, 16);
+}
+
+/** What the CA transport reports after each attempt (see TransportOptions.onCall). */
+export interface CaCallObservation {
+  operation: string;
+  caHost: string;
+  durationMs: number;
+  success: boolean;
+  /** HTTP status or the error code. */
+  code?: string;
+}
+
+/** What the Key Vault source reports after each read (see KeyVaultRaCredentialSourceOptions.onCall). */
+export interface KeyVaultCallObservation {
+  operation: 'getCertificate' | 'getSecret';
+  vaultHost: string;
+  durationMs: number;
+  success: boolean;
+  code?: string;
+}
+
+/** The callback for the CA transport: a dependency and a pkcs.caLatencyMs value per attempt. */
+export function caCallObserver(telemetry: Telemetry): (call: CaCallObservation) => void {
+  return (call) => {
+    telemetry.trackDependency?.({
+      target: call.caHost,
+      name: call.operation,
+      type: 'PKI-WS',
+      durationMs: call.durationMs,
+      success: call.success,
+      ...(call.code === undefined ? {} : { resultCode: call.code }),
+    });
+    telemetry.trackMetric?.('pkcs.caLatencyMs', call.durationMs, {
+      operation: call.operation,
+      caHost: call.caHost,
+      success: String(call.success),
+    });
+  };
+}
+
+/** The callback for the Key Vault source: a dependency per read. */
+export function keyVaultCallObserver(telemetry: Telemetry): (call: KeyVaultCallObservation) => void {
+  return (call) =>
+    telemetry.trackDependency?.({
+      target: call.vaultHost,
+      name: `KeyVault ${call.operation}`,
+      type: 'Azure Key Vault',
+      durationMs: call.durationMs,
+      success: call.success,
+      ...(call.code === undefined ? {} : { resultCode: call.code }),
+    });
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Wraps an RA credential source so that each credential it hands out for the first time (a load, not a
+ * cache hit) is reported as pkcs.raCertificateDaysToExpiry, for the expiry alert.
+ */
+export function observeRaCredential(
+  source: RaCredentialSource,
+  telemetry: Telemetry,
+  now: () => Date = () => new Date(),
+): RaCredentialSource {
+  let last: RaCredential | undefined;
+  return {
+    load: async () => {
+      const credential = await source.load();
+      if (credential !== last) {
+        last = credential;
+        telemetry.trackMetric?.(
+          'pkcs.raCertificateDaysToExpiry',
+          Math.floor((credential.notAfter.getTime() - now().getTime()) / DAY_MS),
+          { thumbprint: credential.thumbprint },
+        );
+      }
+      return credential;
+    },
+    invalidate: () => source.invalidate?.(),
+  };
 }
 
 /** A stable, non-reversible stand-in for an e-mail address or UPN, so one user's requests can be correlated. */
@@ -63,54 +222,144 @@ export function requestTraceProperties(
   return properties;
 }
 
+export interface ApplicationInsightsOptions {
+  connectionString: string;
+  includePersonalData: boolean;
+  /**
+   * Keep telemetry that could not be sent on local disk and resend it (the SDK's default; on in Azure).
+   * Tests turn it off.
+   */
+  offlineStorage?: boolean;
+  /**
+   * TEST ONLY: a CA (PEM) to trust for the ingestion endpoint's TLS certificate besides Node's roots (the
+   * local ingestion stand-in). Never set from settings.
+   */
+  trustedCaPemForTests?: string;
+}
+
+let contextManagerReady = false;
+
+/** The exporters read the operation id from the active OpenTelemetry context: give the process one. */
+function ensureContextManager(): void {
+  if (contextManagerReady) return;
+  contextManagerReady = true;
+  // False when the process already has one (e.g. the global Azure Monitor distro): that one serves as well.
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+}
+
 class ApplicationInsightsTelemetry implements Telemetry {
   private readonly client: TelemetryClient;
+  private readonly includePersonalData: boolean;
 
-  constructor(
-    connectionString: string,
-    private readonly includePersonalData: boolean,
-  ) {
-    this.client = new TelemetryClient(connectionString);
+  constructor(options: ApplicationInsightsOptions) {
+    this.includePersonalData = options.includePersonalData;
+    ensureContextManager();
+    this.client = new TelemetryClient(options.connectionString, { useGlobalProviders: false });
+    // Our own items are never sampled (the SDK's default is 100% too; set so that it stays so). Metrics are
+    // aggregated, never sampled. host.json's samplingSettings apply to the Functions host's items only.
+    this.client.config.samplingPercentage = 100;
+    this.client.config.azureMonitorOpenTelemetryOptions = {
+      azureMonitorExporterOptions: {
+        connectionString: options.connectionString,
+        disableOfflineStorage: options.offlineStorage === false,
+        ...(options.trustedCaPemForTests === undefined
+          ? {}
+          : { tlsOptions: { ca: [...rootCertificates, options.trustedCaPemForTests] } }),
+      },
+      enableLiveMetrics: false,
+    };
   }
 
   trackRequest(event: RequestTelemetry): void {
     const properties = requestTraceProperties(event, this.includePersonalData);
-    this.client.trackTrace({
-      message: `pkcs request ${properties.requestId} ${event.outcome}${event.errorCode ? ` (${event.errorCode})` : ''}`,
-      severity: event.outcome === 'failed' ? KnownSeverityLevel.Warning : KnownSeverityLevel.Information,
-      properties,
-    });
+    this.correlated(event.requestId ?? undefined, () =>
+      this.client.trackTrace({
+        message: `pkcs request ${properties.requestId} ${event.outcome}${event.errorCode ? ` (${event.errorCode})` : ''}`,
+        severity: event.outcome === 'failed' ? KnownSeverityLevel.Warning : KnownSeverityLevel.Information,
+        properties,
+      }),
+    );
+    const dimensions: Record<string, string> =
+      event.profileOid === undefined ? {} : { profileOid: event.profileOid };
+    if (event.outcome === 'issued') this.trackMetric('pkcs.issued', 1, dimensions);
+    if (event.outcome === 'failed') {
+      this.trackMetric('pkcs.failures', 1, { ...dimensions, errorCode: event.errorCode ?? 'UNKNOWN' });
+    }
   }
 
   trackReconciliation(event: ReconciliationTelemetry): void {
-    this.client.trackEvent({
-      name: 'pkcs.reconciliation',
-      properties: {
-        requestId: event.requestId,
-        attempt: String(event.attempt),
-        action: event.action,
-        ...(event.serialNumber ? { serialNumber: event.serialNumber } : {}),
-      },
-    });
+    this.correlated(event.requestId, () =>
+      this.client.trackEvent({
+        name: 'pkcs.reconciliation',
+        properties: {
+          requestId: event.requestId,
+          attempt: String(event.attempt),
+          action: event.action,
+          ...(event.serialNumber ? { serialNumber: event.serialNumber } : {}),
+        },
+      }),
+    );
+  }
+
+  trackDependency(event: DependencyTelemetry): void {
+    const requestId = event.requestId ?? currentRequestId();
+    this.correlated(requestId, () =>
+      this.client.trackDependency({
+        name: event.name,
+        target: event.target,
+        // "HTTP" with a method and no URL: the exporter then types it Http, takes the target from peer.service
+        // and the result code from the status, and keeps our operation name (a URL would replace it).
+        dependencyTypeName: 'HTTP',
+        duration: event.durationMs,
+        success: event.success,
+        resultCode: event.resultCode ?? (event.success ? '200' : 'failed'),
+        properties: {
+          'http.method': event.type === 'PKI-WS' ? 'POST' : 'GET',
+          system: event.type,
+          ...(requestId === undefined ? {} : { requestId }),
+        },
+      }),
+    );
+  }
+
+  trackMetric(name: MetricName, value: number, properties: Record<string, string> = {}): void {
+    this.client.trackMetric({ name, value, properties });
   }
 
   flush(): Promise<void> {
     return this.client.flush();
   }
+
+  /** Runs a track call with the request's operation id in the active context (the exporters read it there). */
+  private correlated(requestId: string | undefined, track: () => void): void {
+    const requestContext = requestId === undefined ? undefined : operationContext(requestId);
+    if (requestContext === undefined) track();
+    else context.with(requestContext, track);
+  }
+}
+
+function operationContext(requestId: string): Context {
+  return trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: operationIdOf(requestId),
+    spanId: rootSpanIdOf(requestId),
+    traceFlags: TraceFlags.SAMPLED,
+    isRemote: true,
+  });
 }
 
 /** Telemetry is off (nothing is sent anywhere) when no connection string is configured. */
 class TelemetryOff implements Telemetry {
   trackRequest(): void {}
   trackReconciliation(): void {}
+  trackDependency(): void {}
+  trackMetric(): void {}
   async flush(): Promise<void> {}
 }
 
-export function createTelemetry(options: {
-  connectionString?: string;
-  includePersonalData: boolean;
-}): Telemetry {
+export function createTelemetry(
+  options: Omit<ApplicationInsightsOptions, 'connectionString'> & { connectionString?: string },
+): Telemetry {
   return options.connectionString
-    ? new ApplicationInsightsTelemetry(options.connectionString, options.includePersonalData)
+    ? new ApplicationInsightsTelemetry({ ...options, connectionString: options.connectionString })
     : new TelemetryOff();
 }

@@ -1,4 +1,19 @@
-import { pseudonymize, requestTraceProperties } from '../../../shared/telemetry/telemetry';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { RaCredential } from '../../../shared/ra-credential/types';
+import {
+  caCallObserver,
+  createTelemetry,
+  currentRequestId,
+  observeRaCredential,
+  operationIdOf,
+  pseudonymize,
+  requestTraceProperties,
+  withRequestCorrelation,
+  type DependencyTelemetry,
+  type MetricName,
+  type Telemetry,
+} from '../../../shared/telemetry/telemetry';
 
 describe('request telemetry', () => {
   const event = {
@@ -36,5 +51,119 @@ describe('request telemetry', () => {
 
   it('names an unreadable request instead of dropping it', () => {
     expect(requestTraceProperties({ ...event, requestId: null }, false).requestId).toBe('(unreadable)');
+  });
+});
+
+describe('correlation', () => {
+  it('maps a GUID requestId to its 32 hex digits and any other id to a stable SHA-256 prefix', () => {
+    expect(operationIdOf('6F1C2C3E-1D7A-4A55-9D7F-2F0E9B9E7A10')).toBe('6f1c2c3e1d7a4a559d7f2f0e9b9e7a10');
+    expect(operationIdOf('req-1')).toMatch(/^[0-9a-f]{32}$/);
+    expect(operationIdOf('req-1')).toBe(operationIdOf('req-1'));
+    expect(operationIdOf('req-1')).not.toBe(operationIdOf('req-2'));
+    // The all-zero trace id is invalid in W3C trace context: hashed instead.
+    expect(operationIdOf('00000000-0000-0000-0000-000000000000')).not.toBe('0'.repeat(32));
+  });
+
+  it('knows the request being handled across awaits, and nothing outside it', async () => {
+    expect(currentRequestId()).toBeUndefined();
+    const seen = await withRequestCorrelation('r-7', async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return currentRequestId();
+    });
+    expect(seen).toBe('r-7');
+    expect(await withRequestCorrelation(null, async () => currentRequestId())).toBeUndefined();
+  });
+});
+
+class RecordingTelemetry implements Telemetry {
+  readonly dependencies: DependencyTelemetry[] = [];
+  readonly metrics: { name: MetricName; value: number; properties?: Record<string, string> }[] = [];
+  trackRequest(): void {}
+  trackReconciliation(): void {}
+  trackDependency(event: DependencyTelemetry): void {
+    this.dependencies.push(event);
+  }
+  trackMetric(name: MetricName, value: number, properties?: Record<string, string>): void {
+    this.metrics.push({ name, value, properties });
+  }
+  async flush(): Promise<void> {}
+}
+
+describe('observers', () => {
+  it('turns a CA attempt into a dependency and a latency value by operation and host', () => {
+    const telemetry = new RecordingTelemetry();
+    caCallObserver(telemetry)({
+      operation: 'getPolicies',
+      caHost: 'pki-ws.symauth.com',
+      durationMs: 42,
+      success: false,
+      code: 'CA_UNAVAILABLE',
+    });
+    expect(telemetry.dependencies).toEqual([
+      {
+        target: 'pki-ws.symauth.com',
+        name: 'getPolicies',
+        type: 'PKI-WS',
+        durationMs: 42,
+        success: false,
+        resultCode: 'CA_UNAVAILABLE',
+      },
+    ]);
+    expect(telemetry.metrics).toEqual([
+      {
+        name: 'pkcs.caLatencyMs',
+        value: 42,
+        properties: { operation: 'getPolicies', caHost: 'pki-ws.symauth.com', success: 'false' },
+      },
+    ]);
+  });
+
+  it('reports the RA certificate days to expiry once per loaded credential, not per cache hit', async () => {
+    const telemetry = new RecordingTelemetry();
+    const now = new Date('2026-01-01T00:00:00Z');
+    const credential = (days: number, thumbprint: string): RaCredential => ({
+      certificatePem: '',
+      privateKeyPem: '',
+      chainPem: [],
+      thumbprint,
+      notAfter: new Date(now.getTime() + days * 86_400_000 + 3_600_000),
+      subject: 'CN=RA',
+      source: 'test',
+    });
+    let current = credential(30, 'AA');
+    let invalidated = 0;
+    const source = observeRaCredential(
+      { load: async () => current, invalidate: () => (invalidated += 1) },
+      telemetry,
+      () => now,
+    );
+    await source.load();
+    await source.load();
+    current = credential(365, 'BB');
+    await source.load();
+    source.invalidate?.();
+    expect(invalidated).toBe(1);
+    expect(telemetry.metrics).toEqual([
+      { name: 'pkcs.raCertificateDaysToExpiry', value: 30, properties: { thumbprint: 'AA' } },
+      { name: 'pkcs.raCertificateDaysToExpiry', value: 365, properties: { thumbprint: 'BB' } },
+    ]);
+  });
+
+  it('sends nothing anywhere without a connection string', async () => {
+    const off = createTelemetry({ includePersonalData: false });
+    off.trackDependency?.({ target: 'x', name: 'getPolicies', type: 'PKI-WS', durationMs: 1, success: true });
+    off.trackMetric?.('pkcs.issued', 1);
+    await expect(off.flush()).resolves.toBeUndefined();
+  });
+});
+
+describe('host.json sampling', () => {
+  it("samples the host's own items but never requests or exceptions", () => {
+    const host = JSON.parse(readFileSync(path.join(__dirname, '../../../host.json'), 'utf8')) as {
+      logging: { applicationInsights: { samplingSettings: { isEnabled: boolean; excludedTypes: string } } };
+    };
+    const sampling = host.logging.applicationInsights.samplingSettings;
+    expect(sampling.isEnabled).toBe(true);
+    expect(sampling.excludedTypes.split(';')).toEqual(expect.arrayContaining(['Request', 'Exception']));
   });
 });
