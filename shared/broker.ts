@@ -23,13 +23,13 @@ export function createBroker(env: Record<string, string | undefined> = process.e
   });
   const raCredential = observeRaCredential(createRaCredentialSource(settings), telemetry);
   const ca = new PkiWsClient({ settings, credential: raCredential, onCall: caCallObserver(telemetry) });
-  if (!settings.storageConnection) {
+  if (settings.storage === undefined) {
     throw new SettingsError(
       'AzureWebJobsStorage',
-      'is required: the queues and the request ledger live there',
+      'is required: the queues and the request ledger live there. Set it to a connection string, or use identity-based access with AzureWebJobsStorage__accountName (or __queueServiceUri and __tableServiceUri)',
     );
   }
-  const ledger = createRequestLedger(settings.storageConnection, settings.ledgerTable);
+  const ledger = createRequestLedger(settings.storage, settings.ledgerTable);
   return { settings, telemetry, pipeline: new CertificatePipeline({ settings, ca, ledger, telemetry }) };
 }
 

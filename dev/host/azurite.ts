@@ -13,6 +13,9 @@ export const AZURITE_KEY =
 
 export interface RunningAzurite {
   connectionString: string;
+  /** Service URLs for identity-based access (AzureWebJobsStorage__queueServiceUri / __tableServiceUri). */
+  queueServiceUrl: string;
+  tableServiceUrl: string;
   queuePort: number;
   tablePort: number;
   blobPort: number;
@@ -24,17 +27,25 @@ export interface AzuriteOptions {
   tablePort?: number;
   blobPort?: number;
   host?: string;
+  /**
+   * Serve HTTPS with this certificate and key (PEM files). Needed for bearer tokens, which Azurite (like
+   * Azure Storage) refuses over HTTP. Clients must trust the certificate's issuer.
+   */
+  tls?: { certPath: string; keyPath: string };
+  /** `--oauth basic`: accept bearer tokens for https://storage.azure.com (issuer, audience, lifetime). */
+  oauth?: boolean;
 }
 
 export function azuriteConnectionString(
   host: string,
   ports: { queue: number; table: number; blob: number },
+  protocol: 'http' | 'https' = 'http',
 ): string {
   return (
-    `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
-    `BlobEndpoint=http://${host}:${ports.blob}/${AZURITE_ACCOUNT};` +
-    `QueueEndpoint=http://${host}:${ports.queue}/${AZURITE_ACCOUNT};` +
-    `TableEndpoint=http://${host}:${ports.table}/${AZURITE_ACCOUNT};`
+    `DefaultEndpointsProtocol=${protocol};AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
+    `BlobEndpoint=${protocol}://${host}:${ports.blob}/${AZURITE_ACCOUNT};` +
+    `QueueEndpoint=${protocol}://${host}:${ports.queue}/${AZURITE_ACCOUNT};` +
+    `TableEndpoint=${protocol}://${host}:${ports.table}/${AZURITE_ACCOUNT};`
   );
 }
 
@@ -61,12 +72,17 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
       String(options.queuePort ?? 0),
       '--tablePort',
       String(options.tablePort ?? 0),
+      ...(options.tls === undefined ? [] : ['--cert', options.tls.certPath, '--key', options.tls.keyPath]),
+      ...(options.oauth === true ? ['--oauth', 'basic'] : []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const ports = await readPorts(child);
+  const protocol = options.tls === undefined ? 'http' : 'https';
   return {
-    connectionString: azuriteConnectionString(host, ports),
+    connectionString: azuriteConnectionString(host, ports, protocol),
+    queueServiceUrl: `${protocol}://${host}:${ports.queue}/${AZURITE_ACCOUNT}`,
+    tableServiceUrl: `${protocol}://${host}:${ports.table}/${AZURITE_ACCOUNT}`,
     queuePort: ports.queue,
     tablePort: ports.table,
     blobPort: ports.blob,
@@ -87,7 +103,7 @@ function readPorts(child: ChildProcess): Promise<{ queue: number; table: number;
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
       for (const match of output.matchAll(
-        /Azurite (Blob|Queue|Table) service is successfully listening at http:\/\/[^:]+:(\d+)/g,
+        /Azurite (Blob|Queue|Table) service is successfully listening at https?:\/\/[^:]+:(\d+)/g,
       )) {
         found[match[1]!.toLowerCase() as 'queue' | 'table' | 'blob'] = Number(match[2]);
       }

@@ -66,11 +66,14 @@ export async function runHost(): Promise<LocalQueueHost[]> {
   const queues = hostJson.extensions?.queues ?? {};
   // Settings are checked now, so a misconfiguration stops the host at start rather than on the first message.
   const { settings } = getBroker();
-  if (!settings.storageConnection)
-    throw new SettingsError('AzureWebJobsStorage', 'is required (a storage connection string)');
+  if (settings.storage === undefined)
+    throw new SettingsError(
+      'AzureWebJobsStorage',
+      'is required (a storage connection string, or AzureWebJobsStorage__accountName / __queueServiceUri + __tableServiceUri)',
+    );
   const poisonQueue = `${settings.requestQueue}-poison`;
   const common = {
-    connectionString: settings.storageConnection,
+    storage: settings.storage,
     outputQueue: settings.resultQueue,
     output: resultQueueOutput,
     batchSize: queues.batchSize,

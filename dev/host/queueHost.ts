@@ -8,12 +8,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { InvocationContext, type StorageQueueOutput } from '@azure/functions';
-import { QueueClient, type DequeuedMessageItem } from '@azure/storage-queue';
+import type { QueueClient, DequeuedMessageItem } from '@azure/storage-queue';
+import type { StorageConnection } from '../../shared/storage/connection';
+import { createQueueServiceClient } from '../../shared/storage/clients';
 
 export type QueueHandler = (message: unknown, context: InvocationContext) => Promise<void>;
 
 export interface QueueHostOptions {
-  connectionString: string;
+  /** AzureWebJobsStorage as the Functions host reads it: a connection string or identity-based. */
+  storage: StorageConnection;
   /** The queue the trigger listens on. */
   queue: string;
   /** Where the handler's output binding writes. */
@@ -40,9 +43,10 @@ export class LocalQueueHost {
   private readonly log: (line: string) => void;
 
   constructor(private readonly options: QueueHostOptions) {
-    this.input = new QueueClient(options.connectionString, options.queue);
-    this.output = new QueueClient(options.connectionString, options.outputQueue);
-    if (options.poisonQueue) this.poison = new QueueClient(options.connectionString, options.poisonQueue);
+    const service = createQueueServiceClient(options.storage);
+    this.input = service.getQueueClient(options.queue);
+    this.output = service.getQueueClient(options.outputQueue);
+    if (options.poisonQueue) this.poison = service.getQueueClient(options.poisonQueue);
     this.log = options.log ?? ((line) => console.log(line));
   }
 

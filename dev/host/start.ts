@@ -90,7 +90,11 @@ async function main(argv: string[]): Promise<number> {
       JSON.parse(readFileSync(samplePath, 'utf8')) as Record<string, unknown>,
       stack,
     );
-    const result = await submitAndWait(request, { ...stack, timeoutMs: 120000 });
+    const result = await submitAndWait(request, {
+      ...stack,
+      storage: stack.connectionString,
+      timeoutMs: 120000,
+    });
     console.log(summarize(result, readFileSync(stack.recipientKeyPath, 'utf8')));
     exitCode = result.status === 'issued' ? 0 : 2;
   } catch (error) {

@@ -1,28 +1,51 @@
 /**
- * `npm run submit -- <request.json>`: puts a request on the queue, waits for its result and prints a
- * summary. Against the local stack (`npm start`), the placeholders "@dev-ca" (certificateAuthority) and
- * "@dev-recipient" (recipientCertificate) are filled in, and the PFX is opened with the dev recipient key.
+ * `npm run submit -- <request.json> [--recipient-key <key.pem>] [--timeout <s>]`: puts a request on the
+ * request queue, waits for its result and prints a summary; with the recipient's private key it decrypts the
+ * PFX password and opens the PFX. Storage is the local stack's (`npm start`), or AzureWebJobsStorage as the
+ * app reads it: a connection string, or AzureWebJobsStorage__accountName with your `az login`.
+ * Placeholders: "@dev-ca" / "@dev-recipient" (the local stack's CA and recipient), "@file:<path>" (a file's
+ * text, e.g. the recipient certificate PEM, relative to the request file), "@new" (a fresh requestId).
  */
-import { randomUUID, privateDecrypt, constants, X509Certificate } from 'node:crypto';
+import { randomUUID, privateDecrypt, constants, X509Certificate, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { createSecureContext } from 'node:tls';
-import { QueueClient } from '@azure/storage-queue';
+import type { QueueClient } from '@azure/storage-queue';
 import type { PkcsResult } from '../../shared/contract/types';
+import { createQueueServiceClient } from '../../shared/storage/clients';
+import { readStorageConnection, type StorageConnection } from '../../shared/storage/connection';
 import { readStack, type LocalStack } from './stack';
 
 export interface SubmitOptions {
-  connectionString: string;
+  /** A connection string (Azurite), or the connection as the app reads it (identity-based in Azure). */
+  storage: StorageConnection | string;
   requestQueue: string;
   resultQueue: string;
   timeoutMs: number;
 }
 
-/** Fills the local placeholders; a missing or "@new" requestId gets a fresh one. */
+const FILE_PLACEHOLDER = '@file:';
+
+/**
+ * Fills the placeholders; a missing or "@new" requestId gets a fresh one. "@file:" paths are read relative to
+ * `baseDir` (the request file's folder).
+ */
 export function prepareRequest(
   request: Record<string, unknown>,
   stack: LocalStack | undefined,
+  baseDir: string = process.cwd(),
 ): Record<string, unknown> {
   const prepared = { ...request };
+  for (const [field, value] of Object.entries(prepared)) {
+    if (typeof value === 'string' && value.startsWith(FILE_PLACEHOLDER)) {
+      const file = path.resolve(baseDir, value.slice(FILE_PLACEHOLDER.length));
+      try {
+        prepared[field] = readFileSync(file, 'utf8');
+      } catch (error) {
+        throw new Error(`${field}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? error})`);
+      }
+    }
+  }
   if (prepared.requestId === undefined || prepared.requestId === '@new') prepared.requestId = randomUUID();
   if (prepared.certificateAuthority === '@dev-ca') {
     if (!stack) throw new Error('"@dev-ca" needs the local stack: run `npm start` first');
@@ -39,8 +62,13 @@ export async function submitAndWait(
   request: Record<string, unknown>,
   options: SubmitOptions,
 ): Promise<PkcsResult> {
-  const requests = new QueueClient(options.connectionString, options.requestQueue);
-  const results = new QueueClient(options.connectionString, options.resultQueue);
+  const storage: StorageConnection =
+    typeof options.storage === 'string'
+      ? { kind: 'connectionString', connectionString: options.storage }
+      : options.storage;
+  const service = createQueueServiceClient(storage);
+  const requests = service.getQueueClient(options.requestQueue);
+  const results = service.getQueueClient(options.resultQueue);
   await Promise.all([requests.createIfNotExists(), results.createIfNotExists()]);
   await requests.sendMessage(JSON.stringify(request));
   const requestId = String(request.requestId);
@@ -117,44 +145,93 @@ export function summarize(result: PkcsResult, recipientKeyPem?: string): string 
     // Opening it as a TLS identity proves password, key and certificate belong together.
     createSecureContext({ pfx: Buffer.from(pfx.data, 'base64'), passphrase: password });
     lines.push(
-      '  opened:   password decrypted with the dev recipient key; the PFX opens and its key matches the certificate',
+      '  opened:   password decrypted with the recipient key; the PFX opens and its key matches the certificate',
     );
   }
   return lines.join('\n');
 }
 
+/** The value after `--name`, or undefined; an error when the flag is there without a value. */
+function flagValue(argv: string[], name: string): string | undefined {
+  const index = argv.indexOf(name);
+  if (index < 0) return undefined;
+  const value = argv[index + 1];
+  if (value === undefined || value.startsWith('--')) throw new UsageError(`${name} needs a value`);
+  return value;
+}
+
+class UsageError extends Error {}
+
+const USAGE =
+  'usage: npm run submit -- <request.json> [--recipient-key <recipient-key.pem>] [--timeout <seconds>]';
+
+/** True when the private key belongs to the recipient certificate (so the PFX password can be decrypted). */
+export function keyMatchesCertificate(privateKeyPem: string, certificatePem: string): boolean {
+  const fromKey = createPublicKey(privateKeyPem).export({ type: 'spki', format: 'der' });
+  const fromCertificate = new X509Certificate(certificatePem).publicKey.export({
+    type: 'spki',
+    format: 'der',
+  });
+  return fromKey.equals(fromCertificate);
+}
+
 async function main(argv: string[]): Promise<number> {
-  const file = argv.find((arg, index) => !arg.startsWith('--') && argv[index - 1] !== '--timeout');
-  if (!file) {
-    console.error('usage: npm run submit -- <request.json> [--timeout <seconds>]');
+  let timeoutSeconds: number;
+  let recipientKeyFile: string | undefined;
+  let file: string | undefined;
+  try {
+    const flags = new Set(['--timeout', '--recipient-key']);
+    file = argv.find((arg, index) => !arg.startsWith('--') && !flags.has(argv[index - 1] ?? ''));
+    if (!file) throw new UsageError('no request file');
+    timeoutSeconds = Number(flagValue(argv, '--timeout') ?? 120);
+    if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)
+      throw new UsageError('--timeout takes a number of seconds, e.g. --timeout 60');
+    recipientKeyFile = flagValue(argv, '--recipient-key');
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`submit: ${error.message}\n${USAGE}`);
     return 64;
   }
-  const timeoutIndex = argv.indexOf('--timeout');
-  const timeoutSeconds = timeoutIndex >= 0 ? Number(argv[timeoutIndex + 1]) : 120;
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
-    console.error('submit: --timeout takes a number of seconds, e.g. --timeout 60');
-    return 64;
-  }
-  const timeoutMs = timeoutSeconds * 1000;
   const stack = readStack();
-  const connectionString = process.env.AzureWebJobsStorage ?? stack?.connectionString;
-  if (!connectionString) {
+  const storage = readStorageConnection(process.env) ?? stack?.connectionString;
+  if (storage === undefined) {
     console.error(
-      'submit: no local stack is running and AzureWebJobsStorage is not set: run `npm start` first (or set AzureWebJobsStorage)',
+      'submit: no local stack is running and AzureWebJobsStorage is not set: run `npm start` first, or set AzureWebJobsStorage__accountName=<storage account> (with `az login`) or AzureWebJobsStorage=<connection string>',
     );
     return 64;
   }
-  const request = prepareRequest(JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>, stack);
-  const result = await submitAndWait(request, {
-    connectionString,
-    requestQueue: process.env.PKCS_REQUEST_QUEUE ?? stack?.requestQueue ?? 'pkcs-requests',
-    resultQueue: process.env.PKCS_RESULT_QUEUE ?? stack?.resultQueue ?? 'pkcs-results',
-    timeoutMs,
-  });
+  const request = prepareRequest(
+    JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>,
+    stack,
+    path.dirname(path.resolve(file)),
+  );
   const usesDevRecipient =
     stack !== undefined &&
     request.recipientCertificate === readFileSync(stack.recipientCertificatePath, 'utf8');
-  console.log(summarize(result, usesDevRecipient ? readFileSync(stack.recipientKeyPath, 'utf8') : undefined));
+  const recipientKey =
+    recipientKeyFile !== undefined
+      ? readFileSync(recipientKeyFile, 'utf8')
+      : usesDevRecipient
+        ? readFileSync(stack.recipientKeyPath, 'utf8')
+        : undefined;
+  // Checked before the request is sent: a wrong key would only show after a certificate was issued.
+  if (
+    recipientKey !== undefined &&
+    typeof request.recipientCertificate === 'string' &&
+    !keyMatchesCertificate(recipientKey, request.recipientCertificate)
+  ) {
+    console.error(
+      `submit: ${recipientKeyFile ?? 'the recipient key'} is not the private key of the request's recipientCertificate: nothing was sent`,
+    );
+    return 64;
+  }
+  const result = await submitAndWait(request, {
+    storage,
+    requestQueue: process.env.PKCS_REQUEST_QUEUE ?? stack?.requestQueue ?? 'pkcs-requests',
+    resultQueue: process.env.PKCS_RESULT_QUEUE ?? stack?.resultQueue ?? 'pkcs-results',
+    timeoutMs: timeoutSeconds * 1000,
+  });
+  console.log(summarize(result, recipientKey));
   return result.status === 'issued' ? 0 : 2;
 }
 

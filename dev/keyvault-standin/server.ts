@@ -3,7 +3,9 @@
  * `@azure/keyvault-secrets` / `@azure/keyvault-certificates` clients talk to it over HTTPS, including the
  * 401 bearer challenge, and an Azure App Service managed-identity endpoint beside it hands out the only
  * tokens it accepts. So production code keeps `new DefaultAzureCredential()` and, locally, the environment
- * variables `IDENTITY_ENDPOINT` + `IDENTITY_HEADER` (exactly what Azure Functions sets) point it here.
+ * variables `IDENTITY_ENDPOINT` + `IDENTITY_HEADER` (exactly what Azure Functions sets) point it here. The
+ * same endpoint issues storage tokens (https://storage.azure.com) that Azurite accepts with `--oauth basic`,
+ * so identity-based AzureWebJobsStorage runs locally as in Azure.
  *
  * Wire shapes follow what the SDKs send and parse (docs/toolchain-notes.md §4) and what
  * @azure/msal-node 5.x (inside @azure/identity 4.13) sends to App Service: `GET <IDENTITY_ENDPOINT>
@@ -14,7 +16,14 @@
  * caches tokens process-wide: set them before the first credential is made, and use one stand-in per
  * process. Imported PFX files must hold RSA keys (forge re-exports them); PEM imports take any key type.
  */
-import { createHash, randomBytes, randomUUID, timingSafeEqual, X509Certificate } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  randomBytes,
+  randomUUID,
+  timingSafeEqual,
+  X509Certificate,
+} from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +31,9 @@ import forge from 'node-forge';
 import { createCertificate, type TestCertificate } from '../pki/certificates';
 
 const KEY_VAULT_RESOURCE = 'https://vault.azure.net';
+/** Storage (queues, tables): Azurite started with `--oauth basic` accepts these tokens over HTTPS. */
+export const STORAGE_RESOURCE = 'https://storage.azure.com';
+const TOKEN_RESOURCES = [KEY_VAULT_RESOURCE, STORAGE_RESOURCE];
 const APP_SERVICE_MSI_API_VERSION = '2019-08-01';
 const IDENTITY_PATH = '/msi/token';
 const NAME_PATTERN = /^[0-9A-Za-z-]{1,127}$/;
@@ -105,7 +117,9 @@ export interface KeyVaultStandIn {
   identityEnvironment: { IDENTITY_ENDPOINT: string; IDENTITY_HEADER: string };
   /** A TokenCredential-compatible object that takes tokens straight from the stand-in (no MSAL). */
   credential: {
-    getToken(): Promise<{ token: string; expiresOnTimestamp: number; tokenType: 'Bearer' }>;
+    getToken(
+      scopes?: string | string[],
+    ): Promise<{ token: string; expiresOnTimestamp: number; tokenType: 'Bearer' }>;
   };
   /** Imports a certificate as a new version (the latest version is what name-only requests get). */
   putCertificate(name: string, input: StandInCertificateInput): StoredCertificateVersion;
@@ -279,11 +293,37 @@ export async function startKeyVaultStandIn(options: KeyVaultStandInOptions): Pro
     return record;
   };
 
-  const issueToken = (): { token: string; expiresOnSeconds: number } => {
-    const token = randomBytes(32).toString('base64url');
-    const expiresOnSeconds = seconds(now()) + tokenLifetimeSeconds;
-    issuedTokens.set(token, expiresOnSeconds);
-    return { token, expiresOnSeconds };
+  const principalId = randomUUID();
+  const jwtKey = randomBytes(32);
+  /**
+   * Vault tokens are opaque (only this stand-in checks them). Storage tokens are JWTs with the claims Azurite's
+   * basic OAuth checks (issuer, audience, iat/nbf/exp); it does not check the signature, so HS256 with a key
+   * of this stand-in's own is enough (Entra ID signs RS256 with its published keys).
+   */
+  const issueToken = (resource: string = KEY_VAULT_RESOURCE): { token: string; expiresOnSeconds: number } => {
+    const issuedAt = seconds(now());
+    const expiresOnSeconds = issuedAt + tokenLifetimeSeconds;
+    if (resource !== STORAGE_RESOURCE) {
+      const token = randomBytes(32).toString('base64url');
+      issuedTokens.set(token, expiresOnSeconds);
+      return { token, expiresOnSeconds };
+    }
+    const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const unsigned = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({
+      aud: STORAGE_RESOURCE,
+      iss: `https://sts.windows.net/${tenantId}/`,
+      iat: issuedAt,
+      nbf: issuedAt,
+      exp: expiresOnSeconds,
+      appid: clientId,
+      oid: principalId,
+      sub: principalId,
+      tid: tenantId,
+      idtyp: 'app',
+      ver: '1.0',
+    })}`;
+    const signature = createHmac('sha256', jwtKey).update(unsigned).digest('base64url');
+    return { token: `${unsigned}.${signature}`, expiresOnSeconds };
   };
 
   const attributes = (record: VersionRecord) => ({
@@ -508,10 +548,11 @@ export async function startKeyVaultStandIn(options: KeyVaultStandInOptions): Pro
       });
       return;
     }
-    if (recorded.resource?.replace(/\/$/, '') !== KEY_VAULT_RESOURCE) {
+    const resource = recorded.resource?.replace(/\/$/, '') ?? '';
+    if (!TOKEN_RESOURCES.includes(resource)) {
       reply(400, {
         statusCode: 400,
-        message: `The stand-in issues tokens for ${KEY_VAULT_RESOURCE} only, not ${recorded.resource}.`,
+        message: `The stand-in issues tokens for ${TOKEN_RESOURCES.join(' and ')} only, not ${recorded.resource}.`,
       });
       return;
     }
@@ -523,12 +564,12 @@ export async function startKeyVaultStandIn(options: KeyVaultStandInOptions): Pro
       });
       return;
     }
-    const { token, expiresOnSeconds } = issueToken();
+    const { token, expiresOnSeconds } = issueToken(resource);
     reply(200, {
       access_token: token,
       // App Service sends Unix seconds as a string; MSAL subtracts "now" from it.
       expires_on: String(expiresOnSeconds),
-      resource: KEY_VAULT_RESOURCE,
+      resource,
       token_type: 'Bearer',
       client_id: clientId,
     });
@@ -557,8 +598,13 @@ export async function startKeyVaultStandIn(options: KeyVaultStandInOptions): Pro
     identityHeader,
     identityEnvironment: { IDENTITY_ENDPOINT: identityEndpoint, IDENTITY_HEADER: identityHeader },
     credential: {
-      async getToken() {
-        const { token, expiresOnSeconds } = issueToken();
+      async getToken(scopes: string | string[] = `${KEY_VAULT_RESOURCE}/.default`) {
+        const scope = [scopes].flat()[0] ?? '';
+        const resource = scope.replace(/\/\.default$/, '').replace(/\/$/, '');
+        if (!TOKEN_RESOURCES.includes(resource)) {
+          throw new Error(`the identity stand-in issues no token for the scope ${scope}`);
+        }
+        const { token, expiresOnSeconds } = issueToken(resource);
         return { token, expiresOnTimestamp: expiresOnSeconds * 1000, tokenType: 'Bearer' as const };
       },
     },

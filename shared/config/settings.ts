@@ -5,6 +5,8 @@
 
 import { isDottedOid } from '../mapping/text';
 import { parseSourceName, SOURCE_NAMES } from '../mapping/variables';
+import { readStorageConnection, type StorageConnection } from '../storage/connection';
+import { SettingsError } from './settingsError';
 
 export type PfxEncryption = 'AES256' | '3DES';
 
@@ -12,7 +14,8 @@ export interface BrokerSettings {
   requestQueue: string;
   resultQueue: string;
   revokeQueue: string;
-  storageConnection?: string;
+  /** AzureWebJobsStorage: a connection string, or identity-based (AzureWebJobsStorage__*). */
+  storage?: StorageConnection;
   /** Table of the request ledger, in the AzureWebJobsStorage account. */
   ledgerTable: string;
   keyVaultUrl?: string;
@@ -45,15 +48,7 @@ export interface BrokerSettings {
   profileOids: string[];
 }
 
-export class SettingsError extends Error {
-  constructor(
-    readonly setting: string,
-    message: string,
-  ) {
-    super(`${setting}: ${message}`);
-    this.name = 'SettingsError';
-  }
-}
+export { SettingsError };
 
 type Env = Record<string, string | undefined>;
 
@@ -128,7 +123,7 @@ export function readSettings(env: Env = process.env): BrokerSettings {
     requestQueue: text(env, 'PKCS_REQUEST_QUEUE') ?? 'pkcs-requests',
     resultQueue: text(env, 'PKCS_RESULT_QUEUE') ?? 'pkcs-results',
     revokeQueue: text(env, 'PKCS_REVOKE_QUEUE') ?? 'pkcs-revocations',
-    storageConnection: text(env, 'AzureWebJobsStorage'),
+    storage: readStorageConnection(env),
     ledgerTable: text(env, 'LEDGER_TABLE') ?? 'pkcsrequests',
     keyVaultUrl: text(env, 'KEY_VAULT_URL'),
     raCertificateName: text(env, 'RA_CERTIFICATE_NAME'),

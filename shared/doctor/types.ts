@@ -60,6 +60,8 @@ export interface DoctorOptions {
   trustedCaPemForTests?: string[];
   /** The Key Vault credential; default `new DefaultAzureCredential()` (the Function App's managed identity). */
   keyVaultCredential?: TokenCredential;
+  /** The storage credential for identity-based AzureWebJobsStorage; default as the settings name it. */
+  storageCredential?: TokenCredential;
 }
 
 /** What the checks share while the doctor runs; each check fills in what later ones need. */

@@ -7,8 +7,10 @@
  * update, a missing table) are thrown as they come; the pipeline decides what is transient. The SDK's own
  * retry policy (exponential, on 5xx and network errors) still applies underneath.
  */
-import { TableClient } from '@azure/data-tables';
+import type { TableClient } from '@azure/data-tables';
 import type { PkcsResult } from '../contract/types';
+import type { StorageConnection } from '../storage/connection';
+import { createTableClient, isLocalEmulatorEndpoint, type StorageClientOptions } from '../storage/clients';
 import {
   LEDGER_ROW_KEY,
   MAX_ERROR_MESSAGE_CHARS,
@@ -198,37 +200,26 @@ export class TableRequestLedger implements RequestLedger {
  * The ledger in the table `tableName` of the storage account in `connectionString`. Plain http is allowed only
  * for an emulator on this machine (Azurite); a real account must use https.
  */
+/**
+ * The ledger in the table `tableName` of the given storage: a connection string (Azurite locally, a key) or an
+ * identity-based connection (the Function App's managed identity; shared keys off).
+ */
 export function createRequestLedger(
-  connectionString: string,
+  storage: string | StorageConnection,
   tableName: string = DEFAULT_LEDGER_TABLE,
-  options: TableRequestLedgerOptions = {},
+  options: TableRequestLedgerOptions & StorageClientOptions = {},
 ): TableRequestLedger {
   if (!TABLE_NAME.test(tableName)) {
     throw new Error(
       `ledger table name "${tableName}" must be 3–63 letters and digits, starting with a letter`,
     );
   }
-  // The SDK parses the connection string (explicit endpoints, UseDevelopmentStorage=true …); only then is the
-  // table endpoint known.
-  const parsed = TableClient.fromConnectionString(connectionString, tableName);
-  const client = isLocalEmulatorEndpoint(parsed.url)
-    ? TableClient.fromConnectionString(connectionString, tableName, { allowInsecureConnection: true })
-    : parsed;
-  return new TableRequestLedger(client, options);
+  const connection: StorageConnection =
+    typeof storage === 'string' ? { kind: 'connectionString', connectionString: storage } : storage;
+  return new TableRequestLedger(createTableClient(connection, tableName, options), options);
 }
 
-/** True for http:// on the loopback interface (Azurite); everything else must be https. */
-export function isLocalEmulatorEndpoint(url: string): boolean {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return false;
-  }
-  return (
-    parsed.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname.toLowerCase())
-  );
-}
+export { isLocalEmulatorEndpoint };
 
 function assertNoOutcome(record: LedgerRecord, operation: string): void {
   if (record.state === 'issued' || record.state === 'failed') {

@@ -62,7 +62,7 @@ function request(overrides: Record<string, unknown> = {}): Record<string, unknow
 
 async function submit(body: Record<string, unknown>): Promise<PkcsResult> {
   const result = await submitAndWait(body, {
-    connectionString: azurite.connectionString,
+    storage: azurite.connectionString,
     ...queues,
     timeoutMs: 60000,
   });

@@ -2,6 +2,7 @@
 import { readSettings, SettingsError } from '../../config/settings';
 import { isBrokerError } from '../../contract/errors';
 import { resolveCaHost } from '../../digicert/transport';
+import { describeStorageConnection } from '../../storage/connection';
 import { withRow } from '../outcomes';
 import { describeRaOrigin, RA_NOT_CONFIGURED_REMEDY, raOriginOf } from '../raSource';
 import type { TroubleshootingRowRef } from '../troubleshooting';
@@ -13,21 +14,6 @@ interface Problem {
   text: string;
   remedy: string;
   row?: TroubleshootingRowRef;
-}
-
-/** The storage account a connection string points at, without its key or SAS token. */
-export function describeStorage(connection: string): string {
-  const parts = new Map<string, string>();
-  for (const part of connection.split(';')) {
-    const equals = part.indexOf('=');
-    if (equals > 0) parts.set(part.slice(0, equals).trim().toLowerCase(), part.slice(equals + 1).trim());
-  }
-  if (parts.get('usedevelopmentstorage')?.toLowerCase() === 'true')
-    return 'the local emulator (UseDevelopmentStorage=true)';
-  const queueEndpoint = parts.get('queueendpoint');
-  const account = parts.get('accountname');
-  const where = queueEndpoint ?? (account === undefined ? undefined : `account ${account}`);
-  return where ?? 'a connection string without AccountName or QueueEndpoint';
 }
 
 function settingRow(setting: string): TroubleshootingRowRef | undefined {
@@ -88,11 +74,11 @@ async function run(context: DoctorContext): Promise<CheckOutcome> {
       });
     }
   }
-  if (settings.storageConnection === undefined) {
+  if (settings.storage === undefined) {
     problems.push({
       text: 'AzureWebJobsStorage is not set: the queues and the request ledger live in that storage account',
       remedy:
-        'Set AzureWebJobsStorage to the connection of the storage account holding the queues and the ledger table (locally: the Azurite connection string).',
+        'Set AzureWebJobsStorage__accountName to the storage account holding the queues and the ledger table (identity-based, as the infra template does; on your own machine your az login is used), or AzureWebJobsStorage to its connection string (locally: the Azurite connection string).',
     });
   }
   if (settings.profileOids.length === 0) {
@@ -106,9 +92,7 @@ async function run(context: DoctorContext): Promise<CheckOutcome> {
     `${settings.profileOids.length} profile OID(s)`,
     `queues ${settings.requestQueue} → ${settings.resultQueue}`,
     `ledger table ${settings.ledgerTable}`,
-    ...(settings.storageConnection === undefined
-      ? []
-      : [`storage ${describeStorage(settings.storageConnection)}`]),
+    ...(settings.storage === undefined ? [] : [`storage ${describeStorageConnection(settings.storage)}`]),
   ].join('; ');
   const data = {
     raCertificate: describeRaOrigin(origin),

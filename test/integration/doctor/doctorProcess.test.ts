@@ -10,12 +10,15 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import ts from 'typescript';
 import type { DoctorReport } from '../../../shared/doctor';
+import { startAzurite, type RunningAzurite } from '../../../dev/host/azurite';
 import { RA_CERTIFICATE_NAME, startDoctorStack, USER_PROFILE, type DoctorStack } from './doctorStack';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 let stack: DoctorStack;
 let buildDir: string;
+/** A second Azurite as Azure storage with shared keys off looks to a client: HTTPS, bearer tokens only. */
+let identityAzurite: RunningAzurite;
 
 /** Transpiles `entry` and every relative module it reaches into `outDir`, keeping the layout. */
 async function transpileTree(entry: string, outDir: string): Promise<void> {
@@ -99,11 +102,27 @@ beforeAll(async () => {
   stack = await startDoctorStack({ azurite: true, keyVault: true });
   buildDir = path.join(stack.dir, 'build');
   await transpileTree('cli/doctor.ts', buildDir);
+  identityAzurite = await startAzurite({
+    tls: { certPath: stack.pki.keyVaultTls.certPath, keyPath: stack.pki.keyVaultTls.keyPath },
+    oauth: true,
+  });
 }, 120000);
 
 afterAll(async () => {
+  await identityAzurite?.stop();
   await stack?.close();
 });
+
+function identityStorage(overrides: Record<string, string> = {}): Record<string, string> {
+  const rest = settings();
+  delete rest.AzureWebJobsStorage;
+  return {
+    ...rest,
+    AzureWebJobsStorage__queueServiceUri: identityAzurite.queueServiceUrl,
+    AzureWebJobsStorage__tableServiceUri: identityAzurite.tableServiceUrl,
+    ...overrides,
+  };
+}
 
 describe('the doctor command in its own process', () => {
   it('passes against the local stack with Key Vault via the managed identity and NODE_EXTRA_CA_CERTS', async () => {
@@ -131,5 +150,36 @@ describe('the doctor command in its own process', () => {
       '      seed row: DigiCert-provider: Kan clientcertificaat niet ophalen (cannot get the client certificate)',
     );
     expect(out).toMatch(/ — FAILED\n$/);
+  });
+
+  it('passes with identity-based storage (no key anywhere), as the infra template configures the app', async () => {
+    const { code, out } = await runDoctorProcess(['--json'], identityStorage());
+    const report = JSON.parse(out) as DoctorReport;
+    const storageChecks = report.checks.filter((check) => check.id === 'queues' || check.id === 'ledger');
+    expect(storageChecks.map((check) => [check.id, check.status])).toEqual([
+      ['queues', 'pass'],
+      ['ledger', 'pass'],
+    ]);
+    expect(storageChecks[0]?.detail).toContain(`${identityAzurite.queueServiceUrl} (queues)`);
+    expect(storageChecks[0]?.detail).toContain('as DefaultAzureCredential');
+    expect(code).toBe(0);
+  });
+
+  it('says to turn on the managed identity when storage gets no token from it', async () => {
+    const { code, out } = await runDoctorProcess(
+      ['--json'],
+      identityStorage({
+        AzureWebJobsStorage__credential: 'managedidentity',
+        // A user-assigned identity that is not assigned to this "app": the endpoint refuses it.
+        AzureWebJobsStorage__clientId: '0f0e0d0c-0b0a-4908-8706-050403020100',
+      }),
+    );
+    const report = JSON.parse(out) as DoctorReport;
+    const queues = report.checks.find((check) => check.id === 'queues');
+    expect(queues?.status).toBe('fail');
+    expect(queues?.remedy).toMatch(
+      /^No token from the managed identity\. In Azure, turn on the Function App's identity/,
+    );
+    expect(code).toBe(1);
   });
 });

@@ -1,0 +1,165 @@
+/**
+ * The deployed configuration, locally: no key or connection string anywhere. The host (`npm run host`'s
+ * compiled code, its own process) gets the queues and the ledger through AzureWebJobsStorage__queueServiceUri /
+ * __tableServiceUri with `__credential: managedidentity`, and the RA certificate from Key Vault, both with
+ * tokens from the managed-identity endpoint (IDENTITY_ENDPOINT, as Azure Functions sets it). Storage is
+ * Azurite over HTTPS with `--oauth basic`. The request goes in through `npm run submit` as an administrator
+ * runs it against Azure (DefaultAzureCredential), with --recipient-key opening the PFX.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startAzurite, stopChild, type RunningAzurite } from '../../dev/host/azurite';
+import {
+  startKeyVaultStandIn,
+  STORAGE_RESOURCE,
+  type KeyVaultStandIn,
+} from '../../dev/keyvault-standin/server';
+import { ensureDevPki, type DevPki } from '../../dev/pki/devPki';
+import { startPkiWsSimulator, type Simulator } from '../../dev/simulator/server';
+import { REPO_ROOT } from '../support/teamShared';
+
+const DIST = path.join(REPO_ROOT, 'dist', 'dev', 'host');
+const USER_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.47196109';
+const RA_CERTIFICATE_NAME = 'digicert-ra';
+const queues = { PKCS_REQUEST_QUEUE: 'identity-requests', PKCS_RESULT_QUEUE: 'identity-results' };
+
+let dir: string;
+let pki: DevPki;
+let azurite: RunningAzurite;
+let vault: KeyVaultStandIn;
+let simulator: Simulator;
+let host: ChildProcess;
+let hostLog = '';
+
+function storageSettings(): Record<string, string> {
+  return {
+    AzureWebJobsStorage__queueServiceUri: azurite.queueServiceUrl,
+    AzureWebJobsStorage__tableServiceUri: azurite.tableServiceUrl,
+  };
+}
+
+/** Runs `npm run submit`'s compiled code; asynchronous, since the stack serves from this process. */
+function runSubmit(args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [path.join(DIST, 'submit.js'), ...args],
+      {
+        cwd: dir,
+        timeout: 90_000,
+        env: {
+          PATH: process.env.PATH ?? '',
+          // No az login here: DefaultAzureCredential finds the managed-identity endpoint.
+          HOME: dir,
+          ...vault.identityEnvironment,
+          ...storageSettings(),
+          ...queues,
+          NODE_EXTRA_CA_CERTS: pki.tlsRootCa.certPath,
+        },
+      },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        resolve({ code, out: stdout + stderr });
+      },
+    );
+  });
+}
+
+beforeAll(async () => {
+  if (!existsSync(path.join(DIST, 'host.js'))) {
+    throw new Error('dist/ is missing: run `npm run compile` (npm test does) before the e2e tests');
+  }
+  dir = mkdtempSync(path.join(os.tmpdir(), 'e2e-identity-'));
+  pki = await ensureDevPki(path.join(dir, 'pki'));
+  azurite = await startAzurite({
+    tls: { certPath: pki.keyVaultTls.certPath, keyPath: pki.keyVaultTls.keyPath },
+    oauth: true,
+  });
+  vault = await startKeyVaultStandIn({
+    tls: { certPem: pki.keyVaultTls.certPem, keyPem: pki.keyVaultTls.keyPem },
+  });
+  vault.putCertificate(RA_CERTIFICATE_NAME, {
+    pfx: readFileSync(pki.ra.pfxPath),
+    password: pki.ra.pfxPassword,
+  });
+  simulator = await startPkiWsSimulator({ pki });
+  host = spawn(process.execPath, [path.join(DIST, 'host.js')], {
+    cwd: dir,
+    env: {
+      PATH: process.env.PATH,
+      HOME: dir,
+      ...vault.identityEnvironment,
+      ...storageSettings(),
+      AzureWebJobsStorage__credential: 'managedidentity',
+      ...queues,
+      KEY_VAULT_URL: vault.url,
+      RA_CERTIFICATE_NAME,
+      RA_CERT_THUMBPRINT: pki.ra.thumbprint,
+      CA_ALLOWED_HOSTS: simulator.authority,
+      NODE_EXTRA_CA_CERTS: pki.tlsRootCa.certPath,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  host.stdout?.on('data', (chunk: Buffer) => (hostLog += chunk.toString()));
+  host.stderr?.on('data', (chunk: Buffer) => (hostLog += chunk.toString()));
+}, 120000);
+
+afterAll(async () => {
+  if (host) await stopChild(host);
+  await simulator?.close();
+  await vault?.close();
+  await azurite?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('identity-based storage, as deployed (shared keys off)', () => {
+  it('issues a certificate submitted with `npm run submit`, and the PFX opens with --recipient-key', async () => {
+    writeFileSync(path.join(dir, 'recipient.pem'), pki.recipient.certPem);
+    writeFileSync(
+      path.join(dir, 'first-request.json'),
+      JSON.stringify({
+        schemaVersion: 1,
+        requestId: '@new',
+        certificateAuthority: simulator.authority,
+        certificateAuthorityName: 'Symantec',
+        certificateTemplateName: USER_PROFILE,
+        subjectName: 'CN=First User,E=first.user@contoso.com',
+        subjectAlternativeNames: [{ type: 'AltNameTypeEmail', value: 'first.user@contoso.com' }],
+        recipientCertificate: '@file:recipient.pem',
+      }),
+    );
+    const storageTokensBefore = vault.tokenRequests.filter(
+      (request) => request.resource === STORAGE_RESOURCE,
+    ).length;
+
+    const { code, out } = await runSubmit([
+      'first-request.json',
+      '--recipient-key',
+      pki.recipient.keyPath,
+      '--timeout',
+      '60',
+    ]);
+
+    expect({ code, out: code === 0 ? 'ok' : `${out}\n--- host ---\n${hostLog}` }).toEqual({
+      code: 0,
+      out: 'ok',
+    });
+    expect(out).toMatch(/: ISSUED at /);
+    expect(out).toContain('subject:  CN=First User');
+    expect(out).toContain('opened:   password decrypted with the recipient key');
+    // Host and submit both asked the managed-identity endpoint for storage tokens; none had a key.
+    expect(
+      vault.tokenRequests.filter((request) => request.resource === STORAGE_RESOURCE).length,
+    ).toBeGreaterThan(storageTokensBefore);
+    expect(hostLog).toContain('host: listening on queue "identity-requests"');
+  });
+
+  it('refuses to send when --recipient-key is not the recipient certificate’s key', async () => {
+    writeFileSync(path.join(dir, 'recipient.pem'), pki.recipient.certPem);
+    const { code, out } = await runSubmit(['first-request.json', '--recipient-key', pki.ra.keyPath]);
+    expect(code).toBe(64);
+    expect(out).toContain("is not the private key of the request's recipientCertificate: nothing was sent");
+  });
+});
