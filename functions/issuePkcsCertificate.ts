@@ -4,6 +4,8 @@
  */
 import { app, output, type InvocationContext } from '@azure/functions';
 import { getBroker } from '../shared/broker';
+import type { CertificatePipeline } from '../shared/pipeline';
+import { flushWithin } from '../shared/telemetry/telemetry';
 
 export const resultQueueOutput = output.storageQueue({
   queueName: '%PKCS_RESULT_QUEUE%',
@@ -11,7 +13,19 @@ export const resultQueueOutput = output.storageQueue({
 });
 
 export async function issuePkcsCertificate(message: unknown, context: InvocationContext): Promise<void> {
-  const { pipeline } = getBroker();
+  const { pipeline, telemetry } = getBroker();
+  try {
+    await handle(pipeline, message, context);
+  } finally {
+    await flushWithin(telemetry);
+  }
+}
+
+async function handle(
+  pipeline: CertificatePipeline,
+  message: unknown,
+  context: InvocationContext,
+): Promise<void> {
   const dequeueCount = deliveryCount(context);
   const inserted = new Date(String(context.triggerMetadata?.insertionTime ?? ''));
   const outcome = await pipeline.process(message, {

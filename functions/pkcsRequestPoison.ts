@@ -5,16 +5,22 @@
  */
 import { app, type InvocationContext } from '@azure/functions';
 import { getBroker } from '../shared/broker';
+import { flushWithin } from '../shared/telemetry/telemetry';
 import { resultQueueOutput } from './issuePkcsCertificate';
 
 export async function pkcsRequestPoison(message: unknown, context: InvocationContext): Promise<void> {
-  const outcome = await getBroker().pipeline.poisoned(message);
-  if (outcome.kind !== 'result') throw outcome.error;
-  const { result } = outcome;
-  context.warn(
-    `request ${result.requestId ?? '(unreadable)'}: poison message, ${outcome.replayed ? 'stored result published again' : `failed ${result.status === 'failed' ? result.error.code : ''}`}`,
-  );
-  context.extraOutputs.set(resultQueueOutput, outcome.json);
+  const { pipeline, telemetry } = getBroker();
+  try {
+    const outcome = await pipeline.poisoned(message);
+    if (outcome.kind !== 'result') throw outcome.error;
+    const { result } = outcome;
+    context.warn(
+      `request ${result.requestId ?? '(unreadable)'}: poison message, ${outcome.replayed ? 'stored result published again' : `failed ${result.status === 'failed' ? result.error.code : ''}`}`,
+    );
+    context.extraOutputs.set(resultQueueOutput, outcome.json);
+  } finally {
+    await flushWithin(telemetry);
+  }
 }
 
 app.storageQueue('pkcsRequestPoison', {

@@ -7,7 +7,13 @@ import { PkiWsClient } from './digicert';
 import { createRequestLedger } from './ledger/tableLedger';
 import { CertificatePipeline } from './pipeline';
 import { createRaCredentialSource } from './ra-credential';
-import { caCallObserver, createTelemetry, observeRaCredential, type Telemetry } from './telemetry/telemetry';
+import {
+  caCallObserver,
+  createTelemetry,
+  keyVaultCallObserver,
+  observeRaCredential,
+  type Telemetry,
+} from './telemetry/telemetry';
 
 export interface Broker {
   settings: BrokerSettings;
@@ -21,7 +27,10 @@ export function createBroker(env: Record<string, string | undefined> = process.e
     connectionString: settings.appInsightsConnectionString,
     includePersonalData: settings.telemetryIncludePersonalData,
   });
-  const raCredential = observeRaCredential(createRaCredentialSource(settings), telemetry);
+  const raCredential = observeRaCredential(
+    createRaCredentialSource(settings, { onKeyVaultCall: keyVaultCallObserver(telemetry) }),
+    telemetry,
+  );
   const ca = new PkiWsClient({ settings, credential: raCredential, onCall: caCallObserver(telemetry) });
   if (settings.storage === undefined) {
     throw new SettingsError(

@@ -37,7 +37,7 @@ export const DEFAULT_REMEDIES: Record<ErrorCode, string> = {
   RECIPIENT_INVALID:
     'Send a valid, unexpired RSA certificate (PEM or base64 DER) in recipientCertificate: the PFX password is encrypted to its public key.',
   RA_CERT_UNAVAILABLE:
-    'Import the DigiCert RA certificate with its private key (exportable, client-authentication EKU) into Key Vault under RA_CERTIFICATE_NAME, grant the broker\'s managed identity "Key Vault Secrets User" and "Key Vault Certificate User", and check RA_CERT_THUMBPRINT matches it (no spaces).',
+    'Import the DigiCert RA certificate with its private key (exportable, client-authentication EKU) into Key Vault under RA_CERTIFICATE_NAME, grant the broker\'s managed identity "Key Vault Certificate User" on the vault (it reads the certificate and its private key), and check RA_CERT_THUMBPRINT matches it (no spaces).',
   CA_TLS_FAILED:
     "Check that the CA FQDN is the one DigiCert gave for your account (ask DigiCert support if unsure), that the RA certificate and its private key are the ones DigiCert issued for this account, and that the CA's server certificate chains to a trusted root.",
   CA_TIMEOUT:

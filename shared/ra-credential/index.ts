@@ -6,7 +6,7 @@ import type { BrokerSettings } from '../config/settings';
 import { BrokerError } from '../contract/errors';
 import { CachedRaCredentialSource } from './cachedSource';
 import { FileRaCredentialSource } from './fileSource';
-import { KeyVaultRaCredentialSource } from './keyVaultSource';
+import { KeyVaultRaCredentialSource, type KeyVaultRaCredentialSourceOptions } from './keyVaultSource';
 import type { RaCredential, RaCredentialSource } from './types';
 
 export type { RaCredential, RaCredentialSource } from './types';
@@ -29,7 +29,12 @@ class UnconfiguredRaCredentialSource implements RaCredentialSource {
   }
 }
 
-function chooseSource(settings: BrokerSettings): RaCredentialSource {
+export interface RaCredentialSourceOptions {
+  /** Told after every Key Vault read (telemetry dependencies); must not throw. */
+  onKeyVaultCall?: KeyVaultRaCredentialSourceOptions['onCall'];
+}
+
+function chooseSource(settings: BrokerSettings, options: RaCredentialSourceOptions): RaCredentialSource {
   if (settings.raCertificatePfxFile !== undefined) {
     return new FileRaCredentialSource({
       pfxFile: settings.raCertificatePfxFile,
@@ -58,6 +63,7 @@ function chooseSource(settings: BrokerSettings): RaCredentialSource {
       vaultUrl: settings.keyVaultUrl,
       certificateName: settings.raCertificateName,
       thumbprintPin: settings.raCertThumbprint,
+      ...(options.onKeyVaultCall === undefined ? {} : { onCall: options.onKeyVaultCall }),
     });
   } catch (error) {
     if (error instanceof BrokerError) return new UnconfiguredRaCredentialSource(error);
@@ -71,6 +77,12 @@ function chooseSource(settings: BrokerSettings): RaCredentialSource {
  * Never throws: missing or malformed settings surface as RA_CERT_UNAVAILABLE from load(), so every request
  * ends with a result that names the setting instead of the host failing to start.
  */
-export function createRaCredentialSource(settings: BrokerSettings): CachedRaCredentialSource {
-  return new CachedRaCredentialSource({ source: chooseSource(settings), ttlMs: settings.raCacheTtlMs });
+export function createRaCredentialSource(
+  settings: BrokerSettings,
+  options: RaCredentialSourceOptions = {},
+): CachedRaCredentialSource {
+  return new CachedRaCredentialSource({
+    source: chooseSource(settings, options),
+    ttlMs: settings.raCacheTtlMs,
+  });
 }

@@ -135,8 +135,9 @@ const CREDENTIAL_ERRORS = new Set([
   'AuthenticationRequiredError',
 ]);
 
+// Certificate User's data actions include secrets/getSecret: it reads the certificate and its private key.
 const ROLES_REMEDY =
-  'grant the broker\'s managed identity the roles "Key Vault Certificate User" and "Key Vault Secrets User" on the vault (or, with access policies, Get on certificates and secrets)';
+  'grant the broker\'s managed identity the role "Key Vault Certificate User" on the vault (it reads the certificate and, through its secret, the private key; or, with access policies, Get on certificates and secrets)';
 
 function field(value: unknown, name: string): unknown {
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[name] : undefined;
@@ -203,8 +204,8 @@ export function keyVaultFailure(
       disabled
         ? `Enable the current version of "${location.certificateName}" in the vault, or import a new enabled version.`
         : object === 'secret'
-          ? `Grant the broker's managed identity "Key Vault Secrets User" on the vault (the private key is read as a secret; "Key Vault Certificate User" alone is not enough), or with access policies Get on secrets.`
-          : `Grant the broker's managed identity "Key Vault Certificate User" on the vault (and "Key Vault Secrets User" for the private key), or with access policies Get on certificates and secrets.`,
+          ? `The private key is read as the certificate's secret: grant the broker's managed identity "Key Vault Certificate User" (or "Key Vault Secrets User") on the vault; "Key Vault Certificates Officer" and "Key Vault Reader" cannot read it. With access policies: Get on secrets.`
+          : `Grant the broker's managed identity "Key Vault Certificate User" on the vault (it covers the certificate and its private key), or with access policies Get on certificates and secrets.`,
     );
   }
   if (status === 404) {

@@ -18,6 +18,7 @@ import {
 } from '../../dev/keyvault-standin/server';
 import { ensureDevPki, type DevPki } from '../../dev/pki/devPki';
 import { startPkiWsSimulator, type Simulator } from '../../dev/simulator/server';
+import { startIngestionStandIn, type Envelope, type IngestionStandIn } from '../support/ingestion';
 import { REPO_ROOT } from '../support/teamShared';
 
 const DIST = path.join(REPO_ROOT, 'dist', 'dev', 'host');
@@ -32,6 +33,9 @@ let vault: KeyVaultStandIn;
 let simulator: Simulator;
 let host: ChildProcess;
 let hostLog = '';
+let ingestion: IngestionStandIn;
+/** The dev TLS root and the ingestion stand-in's CA, for the host's NODE_EXTRA_CA_CERTS. */
+let hostTrustPath: string;
 
 function storageSettings(): Record<string, string> {
   return {
@@ -85,6 +89,9 @@ beforeAll(async () => {
     password: pki.ra.pfxPassword,
   });
   simulator = await startPkiWsSimulator({ pki });
+  ingestion = await startIngestionStandIn();
+  hostTrustPath = path.join(dir, 'host-trust.pem');
+  writeFileSync(hostTrustPath, pki.tlsRootCa.certPem + ingestion.caPem);
   host = spawn(process.execPath, [path.join(DIST, 'host.js')], {
     cwd: dir,
     env: {
@@ -98,7 +105,8 @@ beforeAll(async () => {
       RA_CERTIFICATE_NAME,
       RA_CERT_THUMBPRINT: pki.ra.thumbprint,
       CA_ALLOWED_HOSTS: simulator.authority,
-      NODE_EXTRA_CA_CERTS: pki.tlsRootCa.certPath,
+      APPLICATIONINSIGHTS_CONNECTION_STRING: ingestion.connectionString,
+      NODE_EXTRA_CA_CERTS: hostTrustPath,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -109,6 +117,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (host) await stopChild(host);
   await simulator?.close();
+  await ingestion?.close();
   await vault?.close();
   await azurite?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -154,6 +163,41 @@ describe('identity-based storage, as deployed (shared keys off)', () => {
       vault.tokenRequests.filter((request) => request.resource === STORAGE_RESOURCE).length,
     ).toBeGreaterThan(storageTokensBefore);
     expect(hostLog).toContain('host: listening on queue "identity-requests"');
+
+    // Telemetry is flushed before the invocation ends, so it has arrived when the result has (the metric
+    // export interval is a minute): the request's trace, the pkcs.issued metric, the CA and Key Vault calls.
+    const requestId = /request (\S+): ISSUED/.exec(out)?.[1];
+    expect(requestId).toBeDefined();
+    const ofType = (baseType: string): Envelope[] =>
+      ingestion.envelopes.filter((envelope) => envelope.data?.baseType === baseType);
+    const traces = ofType('MessageData').filter(
+      (envelope) =>
+        (envelope.data?.baseData?.properties as Record<string, string> | undefined)?.requestId === requestId,
+    );
+    expect(traces.map((envelope) => envelope.data?.baseData?.message)).toEqual([
+      `pkcs request ${requestId} issued`,
+    ]);
+    const metricNames = ofType('MetricData').flatMap((envelope) =>
+      ((envelope.data?.baseData?.metrics as { name: string }[] | undefined) ?? []).map(
+        (metric) => metric.name,
+      ),
+    );
+    expect(metricNames).toEqual(
+      expect.arrayContaining(['pkcs.issued', 'pkcs.caLatencyMs', 'pkcs.queueWaitMs']),
+    );
+    const dependencies = ofType('RemoteDependencyData').map((envelope) => envelope.data?.baseData?.name);
+    expect(dependencies).toEqual(
+      expect.arrayContaining([
+        'KeyVault getCertificate',
+        'KeyVault getSecret',
+        'getPolicies',
+        'requestSecurityToken',
+      ]),
+    );
+    // The RA key and the PFX password never travel with telemetry.
+    const sent = ingestion.bodies.join('\n');
+    expect(sent).not.toContain(pki.ra.pfxPassword);
+    expect(sent).not.toMatch(/PRIVATE KEY/);
   });
 
   it('refuses to send when --recipient-key is not the recipient certificate’s key', async () => {

@@ -223,7 +223,7 @@ describe('the doctor against broken configurations', () => {
       expect(check(report, 'key-vault').troubleshootingRow).toMatch(
         /SSL\/TLS-kanaal.*case 1: no permission to read the RA certificate/,
       );
-      expect(check(report, 'key-vault').remedy).toMatch(/Key Vault Secrets User/);
+      expect(check(report, 'key-vault').remedy).toMatch(/"Key Vault Certificate User"/);
     } finally {
       stack.vault!.setForbidden(RA_CERTIFICATE_NAME, []);
     }

@@ -227,14 +227,16 @@ describe('KeyVaultRaCredentialSource against the stand-in', () => {
     expect(error.remedy).toContain(`import into "ra-pinned" the pinned certificate ${pin}`);
   });
 
-  it('403 on the secret: remedy names the missing Key Vault Secrets User role', async () => {
+  it('403 on the secret: remedy names Key Vault Certificate User, which reads the private key', async () => {
     vault.putCertificate('ra-forbidden', { pfx: buildPfx(fixtures.ra, { password: null }) });
     vault.setForbidden('ra-forbidden', ['secrets']);
     const error = await failure(source('ra-forbidden').load());
     expect(error.message).toMatch(
       /Key Vault denied reading the secret "ra-forbidden" \(the private key\): 403 Forbidden \(.*does not have secrets get permission/,
     );
-    expect(error.remedy).toMatch(/"Key Vault Secrets User"/);
+    expect(error.remedy).toMatch(
+      /The private key is read as the certificate's secret: grant .*"Key Vault Certificate User"/,
+    );
     expect(error.retryable).toBe(false);
 
     vault.setForbidden('ra-forbidden', ['certificates']);

@@ -16,7 +16,7 @@ import {
   withRequestCorrelation,
 } from '../../../shared/telemetry/telemetry';
 import { buildPfx, createRaFixtures, type RaFixtures } from '../ra-credential/raFixtures';
-import { startIngestionStandIn, type IngestionStandIn } from './ingestion';
+import { startIngestionStandIn, type IngestionStandIn } from '../../support/ingestion';
 
 const REQUEST_ID = '0b7e4a52-9f0e-4c1e-8d8e-5a1f3c2b9d41';
 let fixtures: RaFixtures;

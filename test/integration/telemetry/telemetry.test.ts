@@ -25,7 +25,7 @@ import {
   pseudonymize,
   type Telemetry,
 } from '../../../shared/telemetry/telemetry';
-import { startIngestionStandIn, type Envelope, type IngestionStandIn } from './ingestion';
+import { startIngestionStandIn, type Envelope, type IngestionStandIn } from '../../support/ingestion';
 
 const USER_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.47196109';
 const UNKNOWN_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.99999999';

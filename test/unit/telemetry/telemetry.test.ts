@@ -5,6 +5,7 @@ import {
   caCallObserver,
   createTelemetry,
   currentRequestId,
+  flushWithin,
   observeRaCredential,
   operationIdOf,
   pseudonymize,
@@ -165,5 +166,36 @@ describe('host.json sampling', () => {
     const sampling = host.logging.applicationInsights.samplingSettings;
     expect(sampling.isEnabled).toBe(true);
     expect(sampling.excludedTypes.split(';')).toEqual(expect.arrayContaining(['Request', 'Exception']));
+  });
+});
+
+describe('flushWithin: the end of each invocation', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('waits for the flush to finish', async () => {
+    let flushed = false;
+    await flushWithin({
+      flush: () => new Promise<void>((resolve) => setImmediate(() => ((flushed = true), resolve()))),
+    });
+    expect(flushed).toBe(true);
+  });
+
+  it('never fails the invocation when sending fails', async () => {
+    await expect(
+      flushWithin({ flush: () => Promise.reject(new Error('ingestion down')) }),
+    ).resolves.toBeUndefined();
+  });
+
+  it('lets go after the timeout when the ingestion endpoint hangs', async () => {
+    jest.useFakeTimers();
+    let settled = false;
+    const waiting = flushWithin({ flush: () => new Promise<void>(() => undefined) }, 5000).then(() => {
+      settled = true;
+    });
+    await jest.advanceTimersByTimeAsync(4999);
+    expect(settled).toBe(false);
+    await jest.advanceTimersByTimeAsync(1);
+    await waiting;
+    expect(settled).toBe(true);
   });
 });

@@ -10,7 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { createCertificate } from '../../../dev/pki/certificates';
+import { createCertificate } from '../../dev/pki/certificates';
 
 export interface Envelope {
   name: string;
