@@ -76,10 +76,11 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     clientAffinityEnabled: false
+    // No ftpsState (nor linuxFxVersion, alwaysOn, use32BitWorkerProcess…): Flex Consumption offers no FTP and
+    // rejects those site configuration properties (ARM error 51021); the runtime is in functionAppConfig.
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
       appSettings: [
         for setting in items(allAppSettings): {
@@ -111,10 +112,12 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
 }
 
 // Publishing with user name and password (FTP, the SCM site's basic auth) is off; deployments authenticate
-// with Entra ID (az functionapp deployment source config-zip).
+// with Entra ID (az functionapp deployment source config-zip). The resource provider has been seen to refuse
+// these policies without a location although the type does not declare one (a compiler warning, not an error).
 resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
   parent: functionApp
   name: 'ftp'
+  location: location
   properties: {
     allow: false
   }
@@ -123,6 +126,7 @@ resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2
 resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
   parent: functionApp
   name: 'scm'
+  location: location
   properties: {
     allow: false
   }

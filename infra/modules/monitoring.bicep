@@ -2,7 +2,10 @@
 // broker workbook. The alerts and the workbook read the broker's own telemetry (shared/telemetry):
 //   traces        one per request; customDimensions.outcome (issued | failed | retrying | replayed),
 //                 customDimensions.errorCode (the contract code), customDimensions.durationMs, .caHost
-//   customMetrics pkcs.raCertificateDaysToExpiry (days left on the RA certificate), pkcs.caLatencyMs (one CA call)
+//   dependencies  every CA attempt (customDimensions.system "PKI-WS", name = operation, target = CA host) and
+//                 every Key Vault read (system "Azure Key Vault"); success, duration, resultCode
+//   customMetrics pkcs.raCertificateDaysToExpiry (days left on the RA certificate), pkcs.caLatencyMs (one CA call),
+//                 pkcs.queueWaitMs (enqueue to processing; customDimensions.firstDelivery)
 
 param workspaceName string
 param applicationInsightsName string

@@ -21,6 +21,7 @@ import {
   checkParametersFile,
   checkRoleAssignments,
   checkStorage,
+  checkTelemetryQueries,
   loadInfraSources,
   settingsReadByBroker,
   type InfraSources,
@@ -85,6 +86,15 @@ function mutate(file: string, from: string | RegExp, to: string): InfraSources {
   return { ...sources, files: { ...sources.files, [file]: changed } };
 }
 
+/** A copy of the sources with one edit in a broker telemetry file (the queries must follow the broker). */
+function mutateTelemetry(file: string, from: string, to: string): InfraSources {
+  const text = sources.telemetrySources[file];
+  if (text === undefined) throw new Error(`no telemetry source ${file}`);
+  const changed = text.replace(from, to);
+  if (changed === text) throw new Error(`mutation of ${file} did not apply: ${from}`);
+  return { ...sources, telemetrySources: { ...sources.telemetrySources, [file]: changed } };
+}
+
 const deleteLine = (pattern: string): RegExp =>
   new RegExp(`^.*${pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*\\r?\\n`, 'm');
 
@@ -140,10 +150,36 @@ const mutations: Array<[string, InfraSources, Check, RegExp]> = [
     /minTlsVersion/,
   ],
   [
-    'app loses ftpsState',
-    mutate('modules/functionapp.bicep', deleteLine('ftpsState'), ''),
+    'ftpsState set on Flex Consumption (ARM error 51021)',
+    mutate(
+      'modules/functionapp.bicep',
+      "      minTlsVersion: '1.2'\n",
+      "      minTlsVersion: '1.2'\n      ftpsState: 'Disabled'\n",
+    ),
     checkFunctionApp,
-    /ftpsState/,
+    /siteConfig\.ftpsState is rejected on Flex Consumption/,
+  ],
+  [
+    'linuxFxVersion set on Flex Consumption',
+    mutate(
+      'modules/functionapp.bicep',
+      "      minTlsVersion: '1.2'\n",
+      "      minTlsVersion: '1.2'\n      linuxFxVersion: 'Node|22'\n",
+    ),
+    checkFunctionApp,
+    /siteConfig\.linuxFxVersion is rejected/,
+  ],
+  [
+    'site reserved set on Flex Consumption',
+    mutate('modules/functionapp.bicep', '    httpsOnly: true\n', '    httpsOnly: true\n    reserved: true\n'),
+    checkFunctionApp,
+    /properties\.reserved is not valid on Flex Consumption/,
+  ],
+  [
+    'a basic publishing credentials policy without location',
+    mutate('modules/functionapp.bicep', /(name: 'ftp'\n)\s+location: location\n/, '$1'),
+    checkFunctionApp,
+    /policy \(ftp\) needs a location/,
   ],
   [
     'app loses its managed identity',
@@ -185,7 +221,11 @@ const mutations: Array<[string, InfraSources, Check, RegExp]> = [
   ],
   [
     'SCM basic auth allowed',
-    mutate('modules/functionapp.bicep', /(name: 'scm'\n\s+properties: \{\n\s+allow: )false/, '$1true'),
+    mutate(
+      'modules/functionapp.bicep',
+      /(name: 'scm'\n(?:\s+location: location\n)?\s+properties: \{\n\s+allow: )false/,
+      '$1true',
+    ),
     checkFunctionApp,
     /\(scm\)/,
   ],
@@ -430,6 +470,104 @@ const mutations: Array<[string, InfraSources, Check, RegExp]> = [
     mutate('workbooks/pkcs-broker.workbook.json', 'pkcs.caLatencyMs', 'pkcs.other'),
     checkMonitoring,
     /CA latency/,
+  ],
+  [
+    'a workbook without the queue wait panel',
+    mutate('workbooks/pkcs-broker.workbook.json', 'pkcs.queueWaitMs', 'pkcs.other'),
+    checkMonitoring,
+    /no panel for queue wait[\s\S]*no panel shows the metric pkcs\.queueWaitMs/,
+  ],
+  [
+    'a workbook without CA calls by operation',
+    mutate(
+      'workbooks/pkcs-broker.workbook.json',
+      'by operation = name, caHost = target',
+      'by caHost = target',
+    ),
+    checkMonitoring,
+    /no panel for CA calls by operation/,
+  ],
+  [
+    'a workbook without the Key Vault reads',
+    mutate('workbooks/pkcs-broker.workbook.json', 'Azure Key Vault', 'Key Vault'),
+    checkMonitoring,
+    /no panel for Key Vault reads[\s\S]*no panel shows the Azure Key Vault dependencies/,
+  ],
+  [
+    'a workbook panel using {TimeRange} without the time range parameter',
+    mutate('workbooks/pkcs-broker.workbook.json', '"timeContextFromParameter": "TimeRange",', ''),
+    checkMonitoring,
+    /panel issuance: uses \{TimeRange\}/,
+  ],
+  [
+    'a workbook reading a metric the broker does not send',
+    mutate('workbooks/pkcs-broker.workbook.json', '"pkcs.queueWaitMs', '"pkcs.queueWait'),
+    checkTelemetryQueries,
+    /panel queueWait: reads the metric pkcs\.queueWait,/,
+  ],
+  [
+    'an alert reading a dimension the broker does not send',
+    mutate(
+      'modules/monitoring.bicep',
+      'customDimensions.errorCode) == "GAVE_UP"',
+      'customDimensions.error_code) == "GAVE_UP"',
+    ),
+    checkTelemetryQueries,
+    /alert gaveUpAlert: reads customDimensions\.error_code/,
+  ],
+  [
+    'an alert comparing with an outcome the broker never sends',
+    mutate('modules/monitoring.bicep', 'outcome in ("issued", "failed")', 'outcome in ("issued", "failure")'),
+    checkTelemetryQueries,
+    /alert failureRateAlert: compares with "failure"/,
+  ],
+  [
+    'a workbook filtering on a dependency system the broker does not send',
+    mutate('workbooks/pkcs-broker.workbook.json', '"PKI-WS', '"PKI WS'),
+    checkTelemetryQueries,
+    /compares with "PKI WS"/,
+  ],
+  [
+    'a query on a table the broker does not write to',
+    mutate('modules/monitoring.bicep', "var gaveUpQuery = '''\ntraces", "var gaveUpQuery = '''\nrequests"),
+    checkTelemetryQueries,
+    /alert gaveUpAlert: reads the table "requests"/,
+  ],
+  [
+    'a workbook reading a trace dimension from the metrics',
+    mutate(
+      'workbooks/pkcs-broker.workbook.json',
+      'customDimensions.firstDelivery',
+      'customDimensions.dequeueCount',
+    ),
+    checkTelemetryQueries,
+    /panel queueWait: reads customDimensions\.dequeueCount, which the broker does not send in customMetrics/,
+  ],
+  [
+    'the broker renames a metric the workbook reads',
+    mutateTelemetry('shared/telemetry/telemetry.ts', "| 'pkcs.queueWaitMs'", "| 'pkcs.queueWaitSeconds'"),
+    checkTelemetryQueries,
+    /panel queueWait: reads the metric pkcs\.queueWaitMs, which the broker does not send/,
+  ],
+  [
+    'the broker sends a metric no panel shows',
+    mutateTelemetry(
+      'shared/telemetry/telemetry.ts',
+      "| 'pkcs.queueWaitMs'",
+      "| 'pkcs.queueWaitMs'\n  | 'pkcs.revoked'",
+    ),
+    checkMonitoring,
+    /no panel shows the metric pkcs\.revoked/,
+  ],
+  [
+    'the broker renames a trace dimension an alert reads',
+    mutateTelemetry(
+      'shared/telemetry/telemetry.ts',
+      'properties.errorCode = event.errorCode',
+      'properties.code = event.errorCode',
+    ),
+    checkTelemetryQueries,
+    /alert gaveUpAlert: reads customDimensions\.errorCode, which the broker does not send in traces/,
   ],
   [
     'app settings looped over a value read during deployment',

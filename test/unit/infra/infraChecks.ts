@@ -75,6 +75,28 @@ export const FLEX_REJECTED_SETTINGS: readonly string[] = [
   'WEBSITE_CONTENTAZUREFILECONNECTIONSTRING',
 ];
 
+/**
+ * Site configuration properties a Flex Consumption site refuses (ARM error 51021, "… for Flex Consumption sites is
+ * invalid"; Functions docs, "Flex Consumption plan deprecations"): FTP does not exist there, and runtime and
+ * scale moved to functionAppConfig.
+ */
+export const FLEX_REJECTED_SITE_CONFIG: readonly string[] = [
+  'ftpsState',
+  'use32BitWorkerProcess',
+  'netFrameworkVersion',
+  'functionsRuntimeScaleMonitoringEnabled',
+  'preWarmedInstanceCount',
+  'functionAppScaleLimit',
+  'linuxFxVersion',
+  'windowsFxVersion',
+  'javaVersion',
+  'powerShellVersion',
+  'alwaysOn',
+];
+
+/** Site properties the same deprecation list calls not valid (or renamed) on Flex Consumption. */
+export const FLEX_INVALID_SITE_PROPERTIES: readonly string[] = ['reserved', 'isXenon', 'containerSize'];
+
 export const REQUIRED_OUTPUTS: readonly string[] = [
   'functionAppName',
   'keyVaultUri',
@@ -91,7 +113,16 @@ export interface InfraSources {
   settingsSource: string;
   /** host.json: maxDequeueCount must match QUEUE_MAX_DEQUEUE_COUNT. */
   hostJson: string;
+  /** What the broker sends to Application Insights, by path: the alerts and the workbook may read only that. */
+  telemetrySources: Record<string, string>;
 }
+
+/** The broker files that define its telemetry: names, dimensions and the values they take. */
+export const TELEMETRY_SOURCE_FILES: readonly string[] = [
+  'shared/telemetry/telemetry.ts',
+  'shared/pipeline.ts',
+  'shared/contract/errors.ts',
+];
 
 export function loadInfraSources(repoRoot: string): InfraSources {
   const infraDir = path.join(repoRoot, 'infra');
@@ -110,6 +141,9 @@ export function loadInfraSources(repoRoot: string): InfraSources {
     files,
     settingsSource: readFileSync(path.join(repoRoot, 'shared', 'config', 'settings.ts'), 'utf8'),
     hostJson: readFileSync(path.join(repoRoot, 'host.json'), 'utf8'),
+    telemetrySources: Object.fromEntries(
+      TELEMETRY_SOURCE_FILES.map((file) => [file, readFileSync(path.join(repoRoot, file), 'utf8')]),
+    ),
   };
 }
 
@@ -388,8 +422,15 @@ export function checkFunctionApp(infra: Infra): string[] {
       problems.push(`function app: siteConfig.${property} must be 1.2 or 1.3 (found ${String(version)})`);
     }
   }
-  if (stringAt(site.body, 'properties.siteConfig.ftpsState') !== 'Disabled') {
-    problems.push('function app: siteConfig.ftpsState must be Disabled');
+  for (const property of FLEX_REJECTED_SITE_CONFIG) {
+    if (valueAt(site.body, `properties.siteConfig.${property}`) !== undefined) {
+      problems.push(`function app: siteConfig.${property} is rejected on Flex Consumption (remove it)`);
+    }
+  }
+  for (const property of FLEX_INVALID_SITE_PROPERTIES) {
+    if (valueAt(site.body, `properties.${property}`) !== undefined) {
+      problems.push(`function app: properties.${property} is not valid on Flex Consumption (remove it)`);
+    }
   }
   if (plan && !sourceOf(valueAt(site.body, 'properties.serverFarmId')).includes(`${plan.symbol}.id`)) {
     problems.push('function app: serverFarmId must be the Flex Consumption plan');
@@ -421,6 +462,10 @@ export function checkFunctionApp(infra: Infra): string[] {
     const policy = policies.find((candidate) => stringAt(candidate.body, 'name') === name);
     if (booleanAt(policy?.body, 'properties.allow') !== false) {
       problems.push(`function app: basic publishing credentials (${name}) must be disabled`);
+    }
+    // Not in the type, but the resource provider has refused these policies without one (bicep-types-az #1317).
+    if (policy && valueAt(policy.body, 'location') === undefined) {
+      problems.push(`function app: basic publishing credentials policy (${name}) needs a location`);
     }
   }
   return problems;
@@ -756,28 +801,265 @@ export function checkMonitoring(infra: Infra): string[] {
   return problems;
 }
 
-function checkWorkbook(infra: Infra): string[] {
+interface WorkbookItem {
+  name?: string;
+  type?: number;
+  content?: {
+    version?: string;
+    query?: string;
+    queryType?: number;
+    resourceType?: string;
+    timeContextFromParameter?: string;
+    parameters?: Array<{ name?: string }>;
+  };
+}
+
+/** The workbook JSON the workbook resource loads, or the problem that prevents reading it. */
+function workbookDefinition(
+  infra: Infra,
+): { path: string; version?: string; items: WorkbookItem[] } | { problem: string } {
   const problems: string[] = [];
   const workbook = infra.only('Microsoft.Insights/workbooks', problems);
-  if (!workbook) return problems;
+  if (!workbook) return { problem: problems.join('; ') };
   const serialized = sourceOf(valueAt(workbook.body, 'properties.serializedData'));
   const file = infra.bicep.get(workbook.file) as BicepFile;
   const content = file.vars.find((variable) => serialized.includes(variable.name));
   const load = content && /loadJsonContent\('([^']+)'\)/.exec(sourceOf(content.value));
-  if (!load) return [...problems, 'workbook: serializedData must load the workbook JSON'];
+  if (!load) return { problem: 'workbook: serializedData must load the workbook JSON' };
   const jsonPath = path.posix.normalize(path.posix.join(path.posix.dirname(workbook.file), load[1]));
   const text = infra.sources.files[jsonPath];
-  if (text === undefined) return [...problems, `workbook: ${jsonPath} is missing`];
-  const parsed = JSON.parse(text) as { version?: string; items?: Array<{ content?: { query?: string } }> };
-  if (parsed.version !== 'Notebook/1.0') problems.push('workbook: version must be Notebook/1.0');
-  const itemQueries = (parsed.items ?? []).map((item) => item.content?.query ?? '');
+  if (text === undefined) return { problem: `workbook: ${jsonPath} is missing` };
+  const parsed = JSON.parse(text) as { version?: string; items?: WorkbookItem[] };
+  return { path: jsonPath, version: parsed.version, items: parsed.items ?? [] };
+}
+
+/** Every Kusto query of the alerts and the workbook, with where it is. */
+export function monitoringQueries(infra: Infra): Array<{ where: string; query: string }> {
+  const queries: Array<{ where: string; query: string }> = [];
+  for (const rule of infra.resources('Microsoft.Insights/scheduledQueryRules')) {
+    const criterion = valueAt(rule.body, 'properties.criteria.allOf');
+    const first = criterion?.kind === 'array' ? criterion.items[0] : undefined;
+    const query = infra.stringValue(rule.file, valueAt(first, 'query'));
+    if (query !== undefined) queries.push({ where: `alert ${rule.symbol}`, query });
+  }
+  const workbook = workbookDefinition(infra);
+  if (!('problem' in workbook)) {
+    for (const item of workbook.items) {
+      const query = item.content?.query;
+      if (query !== undefined) queries.push({ where: `workbook panel ${item.name ?? '?'}`, query });
+    }
+  }
+  return queries;
+}
+
+/** Metrics the workbook shows from the per-request traces instead (one trace per request carries the same). */
+const METRICS_SHOWN_FROM_TRACES: ReadonlySet<string> = new Set(['pkcs.issued', 'pkcs.failures']);
+
+function checkWorkbook(infra: Infra): string[] {
+  const problems: string[] = [];
+  const workbook = workbookDefinition(infra);
+  if ('problem' in workbook) return [workbook.problem];
+  if (workbook.version !== 'Notebook/1.0') problems.push('workbook: version must be Notebook/1.0');
+  const parameterNames = new Set(
+    workbook.items.flatMap((item) => (item.content?.parameters ?? []).map((parameter) => parameter.name)),
+  );
+  const names = workbook.items.map((item) => item.name);
+  if (new Set(names).size !== names.length) problems.push('workbook: item names must be unique');
+  const itemQueries: string[] = [];
+  for (const item of workbook.items) {
+    const content = item.content;
+    if (content?.query === undefined) continue;
+    itemQueries.push(content.query);
+    const label = `workbook panel ${item.name ?? '?'}`;
+    if (item.type !== 3 || content.version !== 'KqlItem/1.0') {
+      problems.push(`${label}: a query panel is type 3, version KqlItem/1.0`);
+    }
+    if (content.queryType !== 0 || content.resourceType !== 'microsoft.insights/components') {
+      problems.push(
+        `${label}: must query the Application Insights logs (queryType 0, microsoft.insights/components)`,
+      );
+    }
+    if (content.query.includes('{TimeRange')) {
+      if (content.timeContextFromParameter !== 'TimeRange' || !parameterNames.has('TimeRange')) {
+        problems.push(`${label}: uses {TimeRange} but takes its time range from no TimeRange parameter`);
+      }
+    }
+  }
   const panels: Array<[string, RegExp]> = [
     ['issuance over time', /"issued"[\s\S]*bin\(timestamp/],
     ['failures by error code', /"failed"[\s\S]*by errorCode/],
     ['CA latency', /pkcs\.caLatencyMs/],
+    [
+      'CA calls by operation (success rate and duration)',
+      /^dependencies\b[\s\S]*"PKI-WS"[\s\S]*success[\s\S]*duration[\s\S]*by operation = name/,
+    ],
+    ['queue wait', /pkcs\.queueWaitMs/],
+    ['Key Vault reads', /^dependencies\b[\s\S]*"Azure Key Vault"/],
   ];
   for (const [what, pattern] of panels) {
     if (!itemQueries.some((query) => pattern.test(query))) problems.push(`workbook: no panel for ${what}`);
+  }
+  // Whatever the broker sends should be visible: each metric and each kind of dependency.
+  const vocabulary = telemetryVocabulary(infra.sources.telemetrySources);
+  for (const metric of vocabulary.metricNames) {
+    if (METRICS_SHOWN_FROM_TRACES.has(metric)) continue;
+    if (!itemQueries.some((query) => query.includes(`"${metric}"`))) {
+      problems.push(`workbook: no panel shows the metric ${metric}`);
+    }
+  }
+  for (const system of vocabulary.dependencySystems) {
+    if (!itemQueries.some((query) => query.includes(`"${system}"`))) {
+      problems.push(`workbook: no panel shows the ${system} dependencies`);
+    }
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// What the broker sends to Application Insights, read from its sources, so the queries can be held to it.
+
+/** The Application Insights tables the broker writes to and the queries may read. */
+export const TELEMETRY_TABLES = ['traces', 'dependencies', 'customMetrics'] as const;
+export type TelemetryTable = (typeof TELEMETRY_TABLES)[number];
+
+export interface TelemetryVocabulary {
+  /** customMetrics names (the MetricName type). */
+  metricNames: Set<string>;
+  /** customDimensions keys by the table they arrive in. */
+  dimensions: Record<TelemetryTable, Set<string>>;
+  /** customDimensions.system of the dependencies (DependencyTelemetry.type). */
+  dependencySystems: Set<string>;
+  /** Values a query may compare with: outcomes, error codes, dependency systems, stringified booleans. */
+  values: Set<string>;
+}
+
+/** From `open` (a bracket) to its partner, skipping comments and string and template literals. */
+function bracketed(text: string, open: number): string {
+  const pairs: Record<string, string> = { '(': ')', '{': '}', '[': ']' };
+  const stack: string[] = [];
+  let index = open;
+  while (index < text.length) {
+    const char = text[index];
+    if (text.startsWith('//', index) || text.startsWith('/*', index)) {
+      const end = text.startsWith('//', index) ? text.indexOf('\n', index) : text.indexOf('*/', index) + 2;
+      if (end < 2) break;
+      index = end;
+      continue;
+    }
+    if (char === "'" || char === '"' || char === '`') {
+      index++;
+      while (index < text.length && text[index] !== char) index += text[index] === '\\' ? 2 : 1;
+    } else if (pairs[char] !== undefined) stack.push(pairs[char]);
+    else if (char === stack[stack.length - 1]) {
+      stack.pop();
+      if (stack.length === 0) return text.slice(open, index + 1);
+    }
+    index++;
+  }
+  return text.slice(open);
+}
+
+/** The bracketed text that follows the first match of `pattern` (whose match ends at or before the bracket). */
+function bracketedAfter(text: string, pattern: RegExp, bracket: string): string {
+  const match = pattern.exec(text);
+  if (!match) return '';
+  const open = text.indexOf(bracket, match.index + match[0].length - 1);
+  return open < 0 ? '' : bracketed(text, open);
+}
+
+const quotedIn = (text: string): string[] => [...text.matchAll(/'([^']*)'/g)].map((match) => match[1]);
+
+/** Object keys in a region of TypeScript: `key:`, `'dotted.key':` and shorthand `{ key }`. */
+function objectKeys(region: string): string[] {
+  const keys = [...region.matchAll(/(?:^|[{,])\s*(?:'([\w.]+)'|([A-Za-z_]\w*))\s*(?=:(?!:)|})/gm)].map(
+    (match) => match[1] ?? match[2],
+  );
+  return [...keys, ...[...region.matchAll(/\bproperties\.([A-Za-z_]\w*)\s*=/g)].map((match) => match[1])];
+}
+
+export function telemetryVocabulary(sources: Record<string, string>): TelemetryVocabulary {
+  const telemetry = sources['shared/telemetry/telemetry.ts'] ?? '';
+  const errors = sources['shared/contract/errors.ts'] ?? '';
+  const metricNames = new Set(
+    quotedIn(/export type MetricName\s*=([^;]*);/.exec(telemetry)?.[1] ?? '').filter((name) =>
+      name.startsWith('pkcs.'),
+    ),
+  );
+  // The per-request trace.
+  const traceRegion = bracketedAfter(
+    telemetry,
+    /export function requestTraceProperties\([^)]*\)[^{]*\{/,
+    '{',
+  );
+  // The dependency's properties.
+  const dependencyRegion = bracketedAfter(
+    bracketedAfter(telemetry, /\.client\.trackDependency\(/, '('),
+    /\bproperties:\s*\{/,
+    '{',
+  );
+  // Metric dimensions, given literally or through `const dimensions`.
+  const metricRegions = [...telemetry.matchAll(/\bconst dimensions\b[^;]*;/g)].map((match) => match[0]);
+  for (const source of Object.values(sources)) {
+    for (const call of source.matchAll(/\.trackMetric(?:\?\.)?\(\s*'pkcs\./g)) {
+      metricRegions.push(bracketed(source, source.indexOf('(', call.index)));
+    }
+  }
+  const dependencyType = /\btype:\s*([^;]*);/.exec(
+    bracketedAfter(telemetry, /export interface DependencyTelemetry\s*\{/, '{'),
+  );
+  const dependencySystems = new Set(quotedIn(dependencyType?.[1] ?? ''));
+  const outcomes = quotedIn(/export type RequestOutcome\s*=([^;]*);/.exec(telemetry)?.[1] ?? '');
+  const errorCodes = quotedIn(bracketedAfter(errors, /export const ERROR_CODES\s*=\s*\[/, '['));
+  return {
+    metricNames,
+    dimensions: {
+      traces: new Set(objectKeys(traceRegion)),
+      dependencies: new Set(objectKeys(dependencyRegion)),
+      customMetrics: new Set(metricRegions.flatMap(objectKeys)),
+    },
+    dependencySystems,
+    // Booleans travel as "true"/"false" strings (String(success), String(firstDelivery)).
+    values: new Set([...outcomes, ...errorCodes, ...dependencySystems, 'true', 'false']),
+  };
+}
+
+/** The alerts and the workbook read only names and values the broker really sends. */
+export function checkTelemetryQueries(infra: Infra): string[] {
+  const problems: string[] = [];
+  const vocabulary = telemetryVocabulary(infra.sources.telemetrySources);
+  const { dimensions } = vocabulary;
+  if (
+    vocabulary.metricNames.size < 3 ||
+    dimensions.traces.size < 4 ||
+    dimensions.dependencies.size < 1 ||
+    dimensions.customMetrics.size < 3 ||
+    vocabulary.values.size < 10
+  ) {
+    problems.push('telemetry sources: too little recognised; the reader of shared/telemetry is out of date');
+  }
+  for (const { where, query } of monitoringQueries(infra)) {
+    const table = /^\s*([A-Za-z_]\w*)/.exec(query)?.[1] ?? '';
+    if (!(TELEMETRY_TABLES as readonly string[]).includes(table)) {
+      problems.push(`${where}: reads the table "${table}", which the broker does not write to`);
+      continue;
+    }
+    const known = dimensions[table as TelemetryTable];
+    for (const match of query.matchAll(/customDimensions(?:\.([A-Za-z_]\w*)|\[\s*["']([^"']+)["']\s*\])/g)) {
+      const name = match[1] ?? match[2];
+      if (!known.has(name)) {
+        problems.push(`${where}: reads customDimensions.${name}, which the broker does not send in ${table}`);
+      }
+    }
+    for (const match of query.matchAll(/"([^"]*)"|'([^']*)'/g)) {
+      const literal = match[1] ?? match[2];
+      if (literal.startsWith('pkcs.')) {
+        if (!vocabulary.metricNames.has(literal)) {
+          problems.push(`${where}: reads the metric ${literal}, which the broker does not send`);
+        }
+      } else if (!vocabulary.values.has(literal)) {
+        problems.push(`${where}: compares with "${literal}", a value the broker never sends`);
+      }
+    }
   }
   return problems;
 }
@@ -844,6 +1126,7 @@ export const ALL_CHECKS: ReadonlyArray<[string, (infra: Infra) => string[]]> = [
   ['no secrets', checkNoSecrets],
   ['parameters file', checkParametersFile],
   ['monitoring', checkMonitoring],
+  ['telemetry names in queries', checkTelemetryQueries],
   ['outputs and modules', checkOutputsAndModules],
 ];
 
