@@ -7,6 +7,7 @@ import { PkiWsClient } from './digicert';
 import { createRequestLedger } from './ledger/tableLedger';
 import { CertificatePipeline } from './pipeline';
 import { createRaCredentialSource } from './ra-credential';
+import type { StorageConnection } from './storage/connection';
 import {
   caCallObserver,
   createTelemetry,
@@ -17,6 +18,8 @@ import {
 
 export interface Broker {
   settings: BrokerSettings;
+  /** Where the queues and the ledger are (AzureWebJobsStorage, required). */
+  storage: StorageConnection;
   pipeline: CertificatePipeline;
   telemetry: Telemetry;
 }
@@ -39,7 +42,12 @@ export function createBroker(env: Record<string, string | undefined> = process.e
     );
   }
   const ledger = createRequestLedger(settings.storage, settings.ledgerTable);
-  return { settings, telemetry, pipeline: new CertificatePipeline({ settings, ca, ledger, telemetry }) };
+  return {
+    settings,
+    storage: settings.storage,
+    telemetry,
+    pipeline: new CertificatePipeline({ settings, ca, ledger, telemetry }),
+  };
 }
 
 let processBroker: Broker | undefined;

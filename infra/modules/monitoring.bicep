@@ -1,11 +1,12 @@
-// Log Analytics + workspace-based Application Insights, the operator's action group, the three alerts and the
+// Log Analytics + workspace-based Application Insights, the operator's action group, the four alerts and the
 // broker workbook. The alerts and the workbook read the broker's own telemetry (shared/telemetry):
 //   traces        one per request; customDimensions.outcome (issued | failed | retrying | replayed),
 //                 customDimensions.errorCode (the contract code), customDimensions.durationMs, .caHost
 //   dependencies  every CA attempt (customDimensions.system "PKI-WS", name = operation, target = CA host) and
 //                 every Key Vault read (system "Azure Key Vault"); success, duration, resultCode
 //   customMetrics pkcs.raCertificateDaysToExpiry (days left on the RA certificate), pkcs.caLatencyMs (one CA call),
-//                 pkcs.queueWaitMs (enqueue to processing; customDimensions.firstDelivery)
+//                 pkcs.queueWaitMs (enqueue to processing; customDimensions.firstDelivery), pkcs.queueLength
+//                 (every 5 minutes per queue; customDimensions.queue requests | poison | poisonUnhandled | results)
 
 param workspaceName string
 param applicationInsightsName string
@@ -100,6 +101,17 @@ traces
 
 // The broker reports the RA certificate's remaining days each time it loads the credential. Key Vault has no
 // expiry metric, and its CertificateNearExpiry Event Grid event cannot reach an action group directly.
+// Messages stuck in the poison queue: pkcsRequestPoison drains it within seconds, so a poison queue that is
+// not empty at every report of a quarter hour means that function is failing too (ledger or result queue
+// unreachable). Anything in the poison queue's own poison queue is read by nothing: an operator must requeue it.
+var poisonQueueQuery = '''
+customMetrics
+| where name == "pkcs.queueLength"
+| extend queue = tostring(customDimensions.queue)
+| summarize stuckInPoison = minif(valueMin, queue == "poison"), unhandled = maxif(valueMax, queue == "poisonUnhandled")
+| extend stuckMessages = max_of(coalesce(stuckInPoison, 0.0), coalesce(unhandled, 0.0))
+'''
+
 var raCertificateExpiryQuery = '''
 customMetrics
 | where name == "pkcs.raCertificateDaysToExpiry"
@@ -166,6 +178,45 @@ resource gaveUpAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
           query: gaveUpQuery
           timeAggregation: 'Total'
           metricMeasureColumn: 'gaveUp'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: true
+    actions: {
+      actionGroups: [
+        actionGroup.id
+      ]
+    }
+  }
+}
+
+resource poisonQueueAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
+  name: '${applicationInsightsName}-poison-queue-length'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'PKCS broker: messages stuck in the poison queue'
+    description: 'Request messages stay in the poison queue (its function pkcsRequestPoison is failing) or reached the poison queue of the poison queue, which nothing reads. Check the function failures in Application Insights, fix the cause (usually storage access), then move the messages back to the request queue: requests are idempotent by requestId.'
+    severity: 1
+    enabled: true
+    scopes: [
+      appInsights.id
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      allOf: [
+        {
+          query: poisonQueueQuery
+          timeAggregation: 'Maximum'
+          metricMeasureColumn: 'stuckMessages'
           operator: 'GreaterThan'
           threshold: 0
           failingPeriods: {

@@ -67,7 +67,15 @@ export type MetricName =
   | 'pkcs.failures'
   | 'pkcs.caLatencyMs'
   | 'pkcs.queueWaitMs'
-  | 'pkcs.raCertificateDaysToExpiry';
+  | 'pkcs.raCertificateDaysToExpiry'
+  | 'pkcs.queueLength';
+
+/**
+ * The queues whose length is reported (pkcs.queueLength, dimension `queue`): the requests, their poison queue
+ * (drained at once by pkcsRequestPoison), the poison queue's own poison queue (messages pkcsRequestPoison
+ * could not handle either: nothing reads them) and the results (read by whoever consumes them).
+ */
+export type QueueRole = 'requests' | 'poison' | 'poisonUnhandled' | 'results';
 
 export interface Telemetry {
   /** Also counts pkcs.issued / pkcs.failures (by errorCode) for the outcomes issued and failed. */

@@ -16,6 +16,8 @@ import type { IssuedResult, PkcsResult } from '../../../shared/contract/types';
 import { PkiWsClient } from '../../../shared/digicert';
 import { createRequestLedger } from '../../../shared/ledger/tableLedger';
 import { CertificatePipeline } from '../../../shared/pipeline';
+import { createQueueServiceClient } from '../../../shared/storage/clients';
+import { reportQueueLengths } from '../../../shared/telemetry/queueLength';
 import { CachedRaCredentialSource, FileRaCredentialSource } from '../../../shared/ra-credential';
 import {
   caCallObserver,
@@ -259,5 +261,44 @@ describe('telemetry through the real SDK', () => {
     for (const secret of forbidden) expect(everything).not.toContain(secret.toLowerCase());
     // …while the hashed identity did arrive.
     expect(everything).toContain(pseudonymize(EMAIL));
+  });
+});
+
+describe('queue lengths (the reportQueueLength timer)', () => {
+  it('sends pkcs.queueLength per queue, from the real queue counts, with no queue missing', async () => {
+    const settings = readSettings({
+      PKCS_REQUEST_QUEUE: 'length-requests',
+      PKCS_RESULT_QUEUE: 'length-results',
+    });
+    const storage = { kind: 'connectionString' as const, connectionString: azurite.connectionString };
+    const queues = createQueueServiceClient(storage);
+    const requests = queues.getQueueClient('length-requests');
+    const poison = queues.getQueueClient('length-requests-poison');
+    await Promise.all([requests.createIfNotExists(), poison.createIfNotExists()]);
+    for (const text of ['a', 'b', 'c']) await requests.sendMessage(text);
+    await poison.sendMessage('stuck');
+    // length-results and the poison queue's poison queue do not exist: nothing waits there.
+
+    const lengths = await reportQueueLengths(storage, settings, telemetry);
+    await telemetry.flush();
+
+    expect(lengths).toEqual([
+      { queue: 'requests', queueName: 'length-requests', messages: 3 },
+      { queue: 'poison', queueName: 'length-requests-poison', messages: 1 },
+      { queue: 'poisonUnhandled', queueName: 'length-requests-poison-poison', messages: 0 },
+      { queue: 'results', queueName: 'length-results', messages: 0 },
+    ]);
+    const sent = metricsNamed('pkcs.queueLength').map((metric) => ({
+      queue: (metric.properties as Record<string, string>).queue,
+      value: metric.value,
+    }));
+    expect(sent).toEqual(
+      expect.arrayContaining([
+        { queue: 'requests', value: 3 },
+        { queue: 'poison', value: 1 },
+        { queue: 'poisonUnhandled', value: 0 },
+        { queue: 'results', value: 0 },
+      ]),
+    );
   });
 });

@@ -560,6 +560,22 @@ const mutations: Array<[string, InfraSources, Check, RegExp]> = [
     /no panel shows the metric pkcs\.revoked/,
   ],
   [
+    'the broker drops the queue dimension the poison-queue alert reads',
+    mutateTelemetry(
+      'shared/telemetry/queueLength.ts',
+      'messages, { queue, queueName }',
+      'messages, { queueName }',
+    ),
+    checkTelemetryQueries,
+    /alert poisonQueueAlert: reads customDimensions\.queue, which the broker does not send in customMetrics/,
+  ],
+  [
+    'the broker renames the queue the poison-queue alert watches',
+    mutateTelemetry('shared/telemetry/telemetry.ts', "| 'poisonUnhandled'", "| 'deadLetter'"),
+    checkTelemetryQueries,
+    /alert poisonQueueAlert: compares with "poisonUnhandled", a value the broker never sends/,
+  ],
+  [
     'the broker renames a trace dimension an alert reads',
     mutateTelemetry(
       'shared/telemetry/telemetry.ts',

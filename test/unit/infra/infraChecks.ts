@@ -120,6 +120,7 @@ export interface InfraSources {
 /** The broker files that define its telemetry: names, dimensions and the values they take. */
 export const TELEMETRY_SOURCE_FILES: readonly string[] = [
   'shared/telemetry/telemetry.ts',
+  'shared/telemetry/queueLength.ts',
   'shared/pipeline.ts',
   'shared/contract/errors.ts',
 ];
@@ -974,7 +975,18 @@ function objectKeys(region: string): string[] {
   const keys = [...region.matchAll(/(?:^|[{,])\s*(?:'([\w.]+)'|([A-Za-z_]\w*))\s*(?=:(?!:)|})/gm)].map(
     (match) => match[1] ?? match[2],
   );
-  return [...keys, ...[...region.matchAll(/\bproperties\.([A-Za-z_]\w*)\s*=/g)].map((match) => match[1])];
+  // Shorthand properties anywhere in a brace group: `{ queue, queueName }`.
+  const shorthand = [...region.matchAll(/\{([^{}]*)\}/g)].flatMap((match) =>
+    match[1]
+      .split(',')
+      .map((part) => part.trim())
+      .filter((part) => /^[A-Za-z_]\w*$/.test(part)),
+  );
+  return [
+    ...keys,
+    ...shorthand,
+    ...[...region.matchAll(/\bproperties\.([A-Za-z_]\w*)\s*=/g)].map((match) => match[1]),
+  ];
 }
 
 export function telemetryVocabulary(sources: Record<string, string>): TelemetryVocabulary {
@@ -1009,6 +1021,7 @@ export function telemetryVocabulary(sources: Record<string, string>): TelemetryV
   );
   const dependencySystems = new Set(quotedIn(dependencyType?.[1] ?? ''));
   const outcomes = quotedIn(/export type RequestOutcome\s*=([^;]*);/.exec(telemetry)?.[1] ?? '');
+  const queueRoles = quotedIn(/export type QueueRole\s*=([^;]*);/.exec(telemetry)?.[1] ?? '');
   const errorCodes = quotedIn(bracketedAfter(errors, /export const ERROR_CODES\s*=\s*\[/, '['));
   return {
     metricNames,
@@ -1019,7 +1032,7 @@ export function telemetryVocabulary(sources: Record<string, string>): TelemetryV
     },
     dependencySystems,
     // Booleans travel as "true"/"false" strings (String(success), String(firstDelivery)).
-    values: new Set([...outcomes, ...errorCodes, ...dependencySystems, 'true', 'false']),
+    values: new Set([...outcomes, ...errorCodes, ...dependencySystems, ...queueRoles, 'true', 'false']),
   };
 }
 
