@@ -169,7 +169,7 @@ export async function main(
     }
     lines.push(
       '',
-      'In Intune, create a "Trusted certificate" profile per file: the root with destination store "Computer certificate store - Root", each intermediate with "Computer certificate store - Intermediate" (Windows); then select the root\'s profile in the PKCS certificate profile.',
+      'In Intune, create a "Trusted certificate" profile per file: the root with destination store "Computer certificate store - Root", each intermediate with "Computer certificate store - Intermediate" (Windows); assign them to the same groups as the PKCS certificate profile (platforms other than Windows, such as Android, also select the root\'s profile in the PKCS profile).',
     );
     out(`${lines.join('\n')}\n`);
     return 0;

@@ -1,13 +1,13 @@
 /**
- * `npm run submit -- <request.json> [--recipient-key <key.pem>] [--timeout <s>]`: puts a request on the
- * request queue, waits for its result and prints a summary; with the recipient's private key it decrypts the
- * PFX password and opens the PFX. Storage is the local stack's (`npm start`), or AzureWebJobsStorage as the
+ * `npm run submit -- <request.json> [--recipient-key <key.pem>] [--save-result <file>] [--timeout <s>]`: puts
+ * a request on the request queue, waits for its result and prints a summary (--save-result also writes the
+ * result message); with the recipient's private key it decrypts the PFX password and opens the PFX. Storage is the local stack's (`npm start`), or AzureWebJobsStorage as the
  * app reads it: a connection string, or AzureWebJobsStorage__accountName with your `az login`.
  * Placeholders: "@dev-ca" / "@dev-recipient" (the local stack's CA and recipient), "@file:<path>" (a file's
  * text, e.g. the recipient certificate PEM, relative to the request file), "@new" (a fresh requestId).
  */
 import { randomUUID, privateDecrypt, constants, X509Certificate, createPublicKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { QueueClient } from '@azure/storage-queue';
@@ -163,7 +163,7 @@ function flagValue(argv: string[], name: string): string | undefined {
 class UsageError extends Error {}
 
 const USAGE =
-  'usage: npm run submit -- <request.json> [--recipient-key <recipient-key.pem>] [--timeout <seconds>]';
+  'usage: npm run submit -- <request.json> [--recipient-key <recipient-key.pem>] [--save-result <result.json>] [--timeout <seconds>]';
 
 /** True when the private key belongs to the recipient certificate (so the PFX password can be decrypted). */
 export function keyMatchesCertificate(privateKeyPem: string, certificatePem: string): boolean {
@@ -178,15 +178,17 @@ export function keyMatchesCertificate(privateKeyPem: string, certificatePem: str
 async function main(argv: string[]): Promise<number> {
   let timeoutSeconds: number;
   let recipientKeyFile: string | undefined;
+  let saveResultFile: string | undefined;
   let file: string | undefined;
   try {
-    const flags = new Set(['--timeout', '--recipient-key']);
+    const flags = new Set(['--timeout', '--recipient-key', '--save-result']);
     file = argv.find((arg, index) => !arg.startsWith('--') && !flags.has(argv[index - 1] ?? ''));
     if (!file) throw new UsageError('no request file');
     timeoutSeconds = Number(flagValue(argv, '--timeout') ?? 120);
     if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0)
       throw new UsageError('--timeout takes a number of seconds, e.g. --timeout 60');
     recipientKeyFile = flagValue(argv, '--recipient-key');
+    saveResultFile = flagValue(argv, '--save-result');
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     console.error(`submit: ${error.message}\n${USAGE}`);
@@ -231,6 +233,10 @@ async function main(argv: string[]): Promise<number> {
     resultQueue: process.env.PKCS_RESULT_QUEUE ?? stack?.resultQueue ?? 'pkcs-results',
     timeoutMs: timeoutSeconds * 1000,
   });
+  if (saveResultFile !== undefined) {
+    // The result message as published (PFX and password both still encrypted), for openssl or a delivery test.
+    writeFileSync(saveResultFile, JSON.stringify(result, null, 2) + '\n', { mode: 0o600 });
+  }
   console.log(summarize(result, recipientKey));
   return result.status === 'issued' ? 0 : 2;
 }

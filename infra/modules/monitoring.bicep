@@ -91,19 +91,16 @@ traces
 '''
 
 // Messages that outlasted every delivery: the last delivery or the poison-queue function reports GAVE_UP.
-// (The storage metric QueueMessageCount is one number for the whole account, with no queue dimension, and
-// the poison queue is drained by pkcsRequestPoison, so its length would stay near zero anyway.)
 var gaveUpQuery = '''
 traces
 | where tostring(customDimensions.errorCode) == "GAVE_UP"
 | summarize gaveUp = count()
 '''
 
-// The broker reports the RA certificate's remaining days each time it loads the credential. Key Vault has no
-// expiry metric, and its CertificateNearExpiry Event Grid event cannot reach an action group directly.
 // Messages stuck in the poison queue: pkcsRequestPoison drains it within seconds, so a poison queue that is
 // not empty at every report of a quarter hour means that function is failing too (ledger or result queue
 // unreachable). Anything in the poison queue's own poison queue is read by nothing: an operator must requeue it.
+// (Storage's QueueMessageCount metric has no queue dimension, hence the broker's own pkcs.queueLength.)
 var poisonQueueQuery = '''
 customMetrics
 | where name == "pkcs.queueLength"
@@ -112,10 +109,15 @@ customMetrics
 | extend stuckMessages = max_of(coalesce(stuckInPoison, 0.0), coalesce(unhandled, 0.0))
 '''
 
+// The broker reports the RA certificate's remaining days each time it loads the credential. Key Vault has no
+// expiry metric, and its CertificateNearExpiry Event Grid event cannot reach an action group directly. The
+// latest report counts, so the alert clears once a renewed certificate is loaded (within RA_CACHE_TTL_MS),
+// not a day later.
 var raCertificateExpiryQuery = '''
 customMetrics
 | where name == "pkcs.raCertificateDaysToExpiry"
-| summarize daysToExpiry = min(valueMin)
+| summarize arg_max(timestamp, valueMin)
+| project daysToExpiry = valueMin
 '''
 
 resource failureRateAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
@@ -164,7 +166,7 @@ resource gaveUpAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
   kind: 'LogAlert'
   properties: {
     displayName: 'PKCS broker: requests gave up (poison queue)'
-    description: 'At least one request message was delivered the maximum number of times without success and ended as GAVE_UP. Usually the CA or Key Vault was unreachable for longer than the retries; the result message carries the last error.'
+    description: 'At least one request message was delivered the maximum number of times without success and ended as GAVE_UP. Usually the CA or Key Vault was unreachable for longer than the retries; the result message carries the last error. After fixing the cause, send such requests again with a new requestId (a requestId keeps its result).'
     severity: 1
     enabled: true
     scopes: [

@@ -57,7 +57,7 @@ export const DEFAULT_REMEDIES: Record<ErrorCode, string> = {
   CA_REJECTED:
     'The DigiCert CA refused the request; its own words are in caMessage. Correct what it names in the DigiCert profile or the Intune profile.',
   GAVE_UP:
-    'The request kept failing with a transient error through every retry; fix the cause named in the message and submit the request again.',
+    'The request kept failing with a transient error through every retry; fix the cause named in the message, then submit the request again with a new requestId (this requestId keeps this result: sending it again returns it again).',
 };
 
 export interface BrokerErrorOptions {

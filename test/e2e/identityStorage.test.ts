@@ -7,7 +7,7 @@
  * runs it against Azure (DefaultAzureCredential), with --recipient-key opening the PFX.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startAzurite, stopChild, type RunningAzurite } from '../../dev/host/azurite';
@@ -19,6 +19,7 @@ import {
 import { ensureDevPki, type DevPki } from '../../dev/pki/devPki';
 import { startPkiWsSimulator, type Simulator } from '../../dev/simulator/server';
 import { startIngestionStandIn, type Envelope, type IngestionStandIn } from '../support/ingestion';
+import { validateResult } from '../../shared/contract/validate';
 import { REPO_ROOT } from '../support/teamShared';
 
 const DIST = path.join(REPO_ROOT, 'dist', 'dev', 'host');
@@ -147,6 +148,8 @@ describe('identity-based storage, as deployed (shared keys off)', () => {
       'first-request.json',
       '--recipient-key',
       pki.recipient.keyPath,
+      '--save-result',
+      'result.json',
       '--timeout',
       '60',
     ]);
@@ -158,6 +161,9 @@ describe('identity-based storage, as deployed (shared keys off)', () => {
     expect(out).toMatch(/: ISSUED at /);
     expect(out).toContain('subject:  CN=First User');
     expect(out).toContain('opened:   password decrypted with the recipient key');
+    const saved = path.join(dir, 'result.json');
+    expect(statSync(saved).mode & 0o777).toBe(0o600);
+    expect(validateResult(JSON.parse(readFileSync(saved, 'utf8')))).toEqual({ valid: true });
     // Host and submit both asked the managed-identity endpoint for storage tokens; none had a key.
     expect(
       vault.tokenRequests.filter((request) => request.resource === STORAGE_RESOURCE).length,

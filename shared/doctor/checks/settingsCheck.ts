@@ -53,6 +53,14 @@ async function run(context: DoctorContext): Promise<CheckOutcome> {
       'KEY_VAULT_URL is set, but RA_CERTIFICATE_PFX_FILE wins: the RA certificate is read from the file',
     );
   }
+  const ignoredStorageSettings = Object.keys(context.env).filter(
+    (name) => name.toLowerCase().startsWith('azurewebjobsstorage__') && context.env[name]?.trim(),
+  );
+  if (settings.storage?.kind === 'connectionString' && ignoredStorageSettings.length > 0) {
+    notes.push(
+      `AzureWebJobsStorage (a connection string, perhaps from local.settings.json) wins: ${ignoredStorageSettings.join(', ')} ${ignoredStorageSettings.length > 1 ? 'are' : 'is'} ignored. Remove it to check the identity-based storage`,
+    );
+  }
   if (settings.raCertThumbprint === undefined) {
     notes.push('RA_CERT_THUMBPRINT is not set: any valid RA certificate in that place is used (no pin)');
   }

@@ -1,4 +1,5 @@
 import { CredentialUnavailableError } from '@azure/identity';
+import { settingsCheck } from '../../../shared/doctor/checks/settingsCheck';
 import { storageRemedy } from '../../../shared/doctor/checks/storageChecks';
 import type { StorageConnection } from '../../../shared/storage/connection';
 
@@ -50,5 +51,40 @@ describe('storageRemedy: what to do, told by the kind of storage failure', () =>
       code: 'ECONNREFUSED',
     });
     expect(storageRemedy(keyed, 'queues', refused)).toMatch(/^Check AzureWebJobsStorage .*start Azurite/);
+  });
+});
+
+describe('the settings check on storage', () => {
+  const run = (env: Record<string, string>) =>
+    settingsCheck.run({
+      env,
+      options: { env },
+      now: () => new Date(),
+      caClient: () => {
+        throw new Error('the settings check calls no CA');
+      },
+    });
+  const base = { RA_CERTIFICATE_PFX_FILE: '/nonexistent/ra.pfx', CA_ALLOWED_HOSTS: 'pki-ws.symauth.com' };
+
+  it('says which storage form wins when both are set (a connection string left in local.settings.json)', async () => {
+    const outcome = await run({
+      ...base,
+      AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+      AzureWebJobsStorage__accountName: 'stpkcsbroker01',
+    });
+    expect(outcome.notes).toContainEqual(
+      expect.stringMatching(
+        /^AzureWebJobsStorage \(a connection string, perhaps from local.settings.json\) wins: AzureWebJobsStorage__accountName is ignored/,
+      ),
+    );
+  });
+
+  it('describes identity-based storage without that note', async () => {
+    const outcome = await run({ ...base, AzureWebJobsStorage__accountName: 'stpkcsbroker01' });
+    expect(outcome.status).toBe('pass');
+    expect(outcome.detail).toContain(
+      'storage https://stpkcsbroker01.queue.core.windows.net (queues) and https://stpkcsbroker01.table.core.windows.net (tables) as DefaultAzureCredential',
+    );
+    expect(outcome.notes?.join('\n')).not.toMatch(/wins:/);
   });
 });
