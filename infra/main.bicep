@@ -31,7 +31,7 @@ param caAllowedHosts string = 'pki-ws.symauth.com'
 @description('RA_CERTIFICATE_NAME: name of the RA certificate in the vault (imported from the DigiCert RA PFX, exportable key).')
 param raCertificateName string = 'digicert-ra'
 
-@description('RA_CERT_THUMBPRINT: optional SHA-1 thumbprint pin of the RA certificate (40 hex characters); empty for none.')
+@description('RA_CERT_THUMBPRINT: optional SHA-1 thumbprint pin of the RA certificate (40 hex characters; several comma-separated while rotating); empty for none.')
 param raCertThumbprint string = ''
 
 @description('PKCS_REQUEST_QUEUE: queue the requests arrive on (its poison queue is <name>-poison).')

@@ -20,7 +20,11 @@ export interface BrokerSettings {
   ledgerTable: string;
   keyVaultUrl?: string;
   raCertificateName?: string;
-  raCertThumbprint?: string;
+  /**
+   * RA_CERT_THUMBPRINT: SHA-1 thumbprints the RA certificate must have (comma-separated; two while rotating);
+   * empty: no pin.
+   */
+  raCertThumbprints: string[];
   raCertificatePfxFile?: string;
   raCertificatePfxPassword?: string;
   caAllowedHosts: string[];
@@ -89,6 +93,24 @@ function profileOids(env: Env): string[] {
   return [...new Set(oids)];
 }
 
+/** RA_CERT_THUMBPRINT: one or more SHA-1 thumbprints, comma-separated; spaces and colons (as copied) ignored. */
+function thumbprints(env: Env): string[] {
+  const raw = text(env, 'RA_CERT_THUMBPRINT');
+  if (raw === undefined) return [];
+  const pins = raw
+    .split(/[,;]/)
+    .map((pin) => pin.replace(/[\s:]/g, '').toUpperCase())
+    .filter((pin) => pin !== '');
+  const invalid = pins.find((pin) => !/^[0-9A-F]{40}$/.test(pin));
+  if (invalid !== undefined || pins.length === 0) {
+    throw new SettingsError(
+      'RA_CERT_THUMBPRINT',
+      `${invalid === undefined ? 'has no thumbprint' : `"${invalid}" is not a thumbprint`}: each must be 40 hexadecimal characters (the SHA-1 thumbprint); separate several with commas`,
+    );
+  }
+  return [...new Set(pins)];
+}
+
 function fieldMap(env: Env): Record<string, string> {
   const raw = text(env, 'PROFILE_FIELD_MAP');
   if (raw === undefined) return {};
@@ -127,7 +149,7 @@ export function readSettings(env: Env = process.env): BrokerSettings {
     ledgerTable: text(env, 'LEDGER_TABLE') ?? 'pkcsrequests',
     keyVaultUrl: text(env, 'KEY_VAULT_URL'),
     raCertificateName: text(env, 'RA_CERTIFICATE_NAME'),
-    raCertThumbprint: text(env, 'RA_CERT_THUMBPRINT')?.replace(/[\s:]/g, '').toUpperCase(),
+    raCertThumbprints: thumbprints(env),
     raCertificatePfxFile: text(env, 'RA_CERTIFICATE_PFX_FILE'),
     raCertificatePfxPassword: env.RA_CERTIFICATE_PFX_PASSWORD,
     caAllowedHosts: (text(env, 'CA_ALLOWED_HOSTS') ?? 'pki-ws.symauth.com')
@@ -149,11 +171,5 @@ export function readSettings(env: Env = process.env): BrokerSettings {
     maxDequeueCount: integer(env, 'QUEUE_MAX_DEQUEUE_COUNT', 5, 1, 100),
     profileOids: profileOids(env),
   };
-  if (settings.raCertThumbprint !== undefined && !/^[0-9A-F]{40}$/.test(settings.raCertThumbprint)) {
-    throw new SettingsError(
-      'RA_CERT_THUMBPRINT',
-      'must be 40 hexadecimal characters (the SHA-1 thumbprint, no spaces)',
-    );
-  }
   return settings;
 }

@@ -59,13 +59,13 @@ export function createRaSource(settings: BrokerSettings, options: RaSourceOption
       return new FileRaCredentialSource({
         pfxFile: origin.path,
         password: settings.raCertificatePfxPassword,
-        thumbprintPin: settings.raCertThumbprint,
+        thumbprintPin: settings.raCertThumbprints,
       });
     case 'key-vault':
       return new KeyVaultRaCredentialSource({
         vaultUrl: origin.vaultUrl,
         certificateName: origin.certificateName,
-        thumbprintPin: settings.raCertThumbprint,
+        thumbprintPin: settings.raCertThumbprints,
         maxRetries: 1,
         ...(options.keyVaultCredential === undefined ? {} : { credential: options.keyVaultCredential }),
         ...(options.trustedCaPemForTests === undefined

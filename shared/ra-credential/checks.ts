@@ -74,23 +74,29 @@ const RENEW =
 
 export interface CertificateCheckOptions {
   location: RaLocation;
-  thumbprintPin?: string;
+  /** RA_CERT_THUMBPRINT: one SHA-1 thumbprint, or several (the old and the new one while rotating). */
+  thumbprintPin?: string | readonly string[];
   now: Date;
+}
+
+/** The pinned thumbprints, normalised; empty when nothing is pinned. */
+export function thumbprintPins(pin: string | readonly string[] | undefined): string[] {
+  if (pin === undefined) return [];
+  return [...new Set([pin].flat().map(normaliseThumbprint))];
 }
 
 /** Checks on the certificate alone, in this order: thumbprint pin, validity period, client-auth EKU. */
 export function checkRaCertificate(certificate: X509Certificate, options: CertificateCheckOptions): void {
   const { location } = options;
   const thumbprint = thumbprintOf(certificate);
-  if (options.thumbprintPin !== undefined) {
-    const pin = normaliseThumbprint(options.thumbprintPin);
-    if (pin !== thumbprint) {
-      throw raCredentialFailure(
-        location,
-        `thumbprint pin mismatch: the certificate's SHA-1 thumbprint is ${thumbprint}, RA_CERT_THUMBPRINT is ${pin}.`,
-        `If ${thumbprint} (${subjectOf(certificate)}) is the RA certificate you mean to use, update RA_CERT_THUMBPRINT to ${thumbprint}; otherwise ${location.kind === 'file' ? 'point RA_CERTIFICATE_PFX_FILE at' : `import into "${location.certificateName}"`} the pinned certificate ${pin}.`,
-      );
-    }
+  const pins = thumbprintPins(options.thumbprintPin);
+  if (pins.length > 0 && !pins.includes(thumbprint)) {
+    const pinned = pins.join(', ');
+    throw raCredentialFailure(
+      location,
+      `thumbprint pin mismatch: the certificate's SHA-1 thumbprint is ${thumbprint}, RA_CERT_THUMBPRINT is ${pinned}.`,
+      `If ${thumbprint} (${subjectOf(certificate)}) is the RA certificate you mean to use, update RA_CERT_THUMBPRINT to ${thumbprint} (or to "${[...pins, thumbprint].join(',')}" to accept both while you rotate); otherwise ${location.kind === 'file' ? 'point RA_CERTIFICATE_PFX_FILE at' : `import into "${location.certificateName}"`} the pinned certificate ${pins.length === 1 ? pinned : `(one of ${pinned})`}.`,
+    );
   }
   const notBefore = new Date(certificate.validFrom);
   const notAfter = new Date(certificate.validTo);

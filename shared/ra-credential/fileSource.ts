@@ -3,7 +3,7 @@
  * and hosts without Key Vault. A PEM file with key and certificate(s) is read too.
  */
 import { readFile } from 'node:fs/promises';
-import { buildRaCredential, normaliseThumbprint, raCredentialFailure, type RaLocation } from './checks';
+import { buildRaCredential, raCredentialFailure, thumbprintPins, type RaLocation } from './checks';
 import { looksLikePem, MaterialReadError, readPem, readPkcs12, type RaKeyMaterial } from './material';
 import type { RaCredential, RaCredentialSource } from './types';
 
@@ -13,7 +13,8 @@ export interface FileRaCredentialSourceOptions {
   /** RA_CERTIFICATE_PFX_PASSWORD; absent or empty for a password-less PFX. */
   password?: string;
   /** RA_CERT_THUMBPRINT */
-  thumbprintPin?: string;
+  /** RA_CERT_THUMBPRINT: one thumbprint or several (rotation). */
+  thumbprintPin?: string | readonly string[];
   now?: () => Date;
 }
 
@@ -24,13 +25,12 @@ function errnoCode(error: unknown): string | undefined {
 
 export class FileRaCredentialSource implements RaCredentialSource {
   private readonly location: RaLocation;
-  private readonly thumbprintPin?: string;
+  private readonly thumbprintPin: string[];
   private readonly now: () => Date;
 
   constructor(private readonly options: FileRaCredentialSourceOptions) {
     this.location = { kind: 'file', path: options.pfxFile };
-    this.thumbprintPin =
-      options.thumbprintPin === undefined ? undefined : normaliseThumbprint(options.thumbprintPin);
+    this.thumbprintPin = thumbprintPins(options.thumbprintPin);
     this.now = options.now ?? (() => new Date());
   }
 

@@ -39,7 +39,7 @@ function chooseSource(settings: BrokerSettings, options: RaCredentialSourceOptio
     return new FileRaCredentialSource({
       pfxFile: settings.raCertificatePfxFile,
       password: settings.raCertificatePfxPassword,
-      thumbprintPin: settings.raCertThumbprint,
+      thumbprintPin: settings.raCertThumbprints,
     });
   }
   const missing = [
@@ -62,7 +62,7 @@ function chooseSource(settings: BrokerSettings, options: RaCredentialSourceOptio
     return new KeyVaultRaCredentialSource({
       vaultUrl: settings.keyVaultUrl,
       certificateName: settings.raCertificateName,
-      thumbprintPin: settings.raCertThumbprint,
+      thumbprintPin: settings.raCertThumbprints,
       ...(options.onKeyVaultCall === undefined ? {} : { onCall: options.onKeyVaultCall }),
     });
   } catch (error) {

@@ -18,7 +18,7 @@ import { BrokerError } from '../contract/errors';
 import {
   buildRaCredential,
   checkRaCertificate,
-  normaliseThumbprint,
+  thumbprintPins,
   raCredentialFailure,
   type RaLocation,
 } from './checks';
@@ -31,7 +31,8 @@ export interface KeyVaultRaCredentialSourceOptions {
   /** RA_CERTIFICATE_NAME */
   certificateName: string;
   /** RA_CERT_THUMBPRINT (SHA-1 hex; spaces and colons are ignored). */
-  thumbprintPin?: string;
+  /** RA_CERT_THUMBPRINT: one thumbprint or several (rotation). */
+  thumbprintPin?: string | readonly string[];
   /** Defaults to `new DefaultAzureCredential()` (the managed identity in Azure). */
   credential?: TokenCredential;
   now?: () => Date;
@@ -287,7 +288,7 @@ function readSecretMaterial(
 export class KeyVaultRaCredentialSource implements RaCredentialSource {
   private readonly vaultUrl: string;
   private readonly certificateName: string;
-  private readonly thumbprintPin?: string;
+  private readonly thumbprintPin: string[];
   private readonly now: () => Date;
   private readonly certificates: CertificateClient;
   private readonly secrets: SecretClient;
@@ -304,8 +305,7 @@ export class KeyVaultRaCredentialSource implements RaCredentialSource {
       );
     }
     this.certificateName = options.certificateName;
-    this.thumbprintPin =
-      options.thumbprintPin === undefined ? undefined : normaliseThumbprint(options.thumbprintPin);
+    this.thumbprintPin = thumbprintPins(options.thumbprintPin);
     this.now = options.now ?? (() => new Date());
     this.onCall = options.onCall;
     const credential = options.credential ?? new DefaultAzureCredential();

@@ -132,10 +132,10 @@ async function checkRaCertificate(context: DoctorContext): Promise<CheckOutcome>
   const now = context.now();
   const daysLeft = daysBetween(now, credential.notAfter);
   const warningDays = context.options.expiryWarningDays ?? DEFAULT_EXPIRY_WARNING_DAYS;
-  const pin =
-    settings.raCertThumbprint === undefined
-      ? 'not pinned (RA_CERT_THUMBPRINT not set)'
-      : `matches RA_CERT_THUMBPRINT ${settings.raCertThumbprint}`;
+  const pinned = settings.raCertThumbprints.length > 0;
+  const pin = pinned
+    ? `matches RA_CERT_THUMBPRINT ${settings.raCertThumbprints.join(', ')}`
+    : 'not pinned (RA_CERT_THUMBPRINT not set)';
   const notes = [
     `present: ${credential.subject}, issued by ${issuerOf(certificate)}, from ${credential.source}`,
     'private key: present, matches the certificate',
@@ -151,12 +151,12 @@ async function checkRaCertificate(context: DoctorContext): Promise<CheckOutcome>
     subject: credential.subject,
     issuer: issuerOf(certificate),
     thumbprint: credential.thumbprint,
-    pinned: settings.raCertThumbprint !== undefined,
+    pinned,
     notAfter: credential.notAfter.toISOString(),
     daysToExpiry: daysLeft,
     source: credential.source,
   };
-  const summary = `${credential.subject} (${credential.thumbprint}), private key, ${settings.raCertThumbprint === undefined ? 'no pin' : 'pin matches'}, client-auth EKU, ${daysLeft} days to expiry`;
+  const summary = `${credential.subject} (${credential.thumbprint}), private key, ${pinned ? 'pin matches' : 'no pin'}, client-auth EKU, ${daysLeft} days to expiry`;
   if (daysLeft < warningDays) {
     const expiring = new BrokerError(
       'RA_CERT_UNAVAILABLE',

@@ -61,7 +61,7 @@ async function run(context: DoctorContext): Promise<CheckOutcome> {
       `AzureWebJobsStorage (a connection string, perhaps from local.settings.json) wins: ${ignoredStorageSettings.join(', ')} ${ignoredStorageSettings.length > 1 ? 'are' : 'is'} ignored. Remove it to check the identity-based storage`,
     );
   }
-  if (settings.raCertThumbprint === undefined) {
+  if (settings.raCertThumbprints.length === 0) {
     notes.push('RA_CERT_THUMBPRINT is not set: any valid RA certificate in that place is used (no pin)');
   }
   if (settings.caAllowedHosts.length === 0) {
@@ -95,7 +95,7 @@ async function run(context: DoctorContext): Promise<CheckOutcome> {
 
   const hosts = settings.caAllowedHosts.join(', ') || '(none)';
   const detail = [
-    `RA certificate from ${describeRaOrigin(origin)}${settings.raCertThumbprint === undefined ? '' : `, pinned to ${settings.raCertThumbprint}`}`,
+    `RA certificate from ${describeRaOrigin(origin)}${settings.raCertThumbprints.length === 0 ? '' : `, pinned to ${settings.raCertThumbprints.join(', ')}`}`,
     `CA hosts ${hosts}`,
     `${settings.profileOids.length} profile OID(s)`,
     `queues ${settings.requestQueue} → ${settings.resultQueue}`,

@@ -24,8 +24,23 @@ describe('readSettings', () => {
       RA_CERT_THUMBPRINT: 'ea 7a 4e 0c d1 a4 f8 1c f0 74 05 27 c3 1a 57 f6 02 0c 17 c5',
       CA_ALLOWED_HOSTS: ' PKI-WS.symauth.com , 127.0.0.1:8443 ,',
     });
-    expect(settings.raCertThumbprint).toBe('EA7A4E0CD1A4F81CF0740527C31A57F6020C17C5');
+    expect(settings.raCertThumbprints).toEqual(['EA7A4E0CD1A4F81CF0740527C31A57F6020C17C5']);
     expect(settings.caAllowedHosts).toEqual(['pki-ws.symauth.com', '127.0.0.1:8443']);
+  });
+
+  it('takes several thumbprints while the RA certificate is rotated', () => {
+    expect(
+      readSettings({
+        RA_CERT_THUMBPRINT:
+          'EA7A4E0CD1A4F81CF0740527C31A57F6020C17C5, 11:22:33:44:55:66:77:88:99:00:AA:BB:CC:DD:EE:FF:00:11:22:33,',
+      }).raCertThumbprints,
+    ).toEqual(['EA7A4E0CD1A4F81CF0740527C31A57F6020C17C5', '11223344556677889900AABBCCDDEEFF00112233']);
+    expect(readSettings({}).raCertThumbprints).toEqual([]);
+    expect(() =>
+      readSettings({ RA_CERT_THUMBPRINT: 'EA7A4E0CD1A4F81CF0740527C31A57F6020C17C5,abc' }),
+    ).toThrow(
+      /^RA_CERT_THUMBPRINT: "ABC" is not a thumbprint: each must be 40 hexadecimal characters .*separate several with commas/,
+    );
   });
 
   it('reads the circuit breaker and concurrency settings', () => {

@@ -160,8 +160,30 @@ describe('checkRaCertificate', () => {
     );
     expect(error.message).toMatch(/thumbprint pin mismatch/);
     expect(error.remedy).toBe(
-      `If ${thumbprint(fixtures.expired)} (CN=Dev RA expired) is the RA certificate you mean to use, update RA_CERT_THUMBPRINT to ${thumbprint(fixtures.expired)}; otherwise import into "digicert-ra" the pinned certificate ${thumbprint(fixtures.ra)}.`,
+      `If ${thumbprint(fixtures.expired)} (CN=Dev RA expired) is the RA certificate you mean to use, update RA_CERT_THUMBPRINT to ${thumbprint(fixtures.expired)} (or to "${thumbprint(fixtures.ra)},${thumbprint(fixtures.expired)}" to accept both while you rotate); otherwise import into "digicert-ra" the pinned certificate ${thumbprint(fixtures.ra)}.`,
     );
+  });
+
+  it('accepts any of several pinned thumbprints (old and new while rotating), and names them all otherwise', () => {
+    const cert = x509(fixtures.ra);
+    expect(() =>
+      checkRaCertificate(cert, {
+        location: vault,
+        thumbprintPin: [thumbprint(fixtures.expired), thumbprint(fixtures.ra).toLowerCase()],
+        now: now(),
+      }),
+    ).not.toThrow();
+    const error = thrown(() =>
+      checkRaCertificate(cert, {
+        location: vault,
+        thumbprintPin: [thumbprint(fixtures.expired), thumbprint(fixtures.noEku)],
+        now: now(),
+      }),
+    );
+    expect(error.message).toContain(
+      `RA_CERT_THUMBPRINT is ${thumbprint(fixtures.expired)}, ${thumbprint(fixtures.noEku)}.`,
+    );
+    expect(error.remedy).toMatch(/the pinned certificate \(one of [0-9A-F]{40}, [0-9A-F]{40}\)\.$/);
   });
 
   it('requires the client-authentication EKU (absent EKU is not accepted either)', () => {
