@@ -6,100 +6,70 @@
  * Azurite over HTTPS with `--oauth basic`. The request goes in through `npm run submit` as an administrator
  * runs it against Azure (DefaultAzureCredential), with --recipient-key opening the PFX.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startAzurite, stopChild, type RunningAzurite } from '../../dev/host/azurite';
-import {
-  startKeyVaultStandIn,
-  STORAGE_RESOURCE,
-  type KeyVaultStandIn,
-} from '../../dev/keyvault-standin/server';
-import { ensureDevPki, type DevPki } from '../../dev/pki/devPki';
-import { startPkiWsSimulator, type Simulator } from '../../dev/simulator/server';
+import type { RunningAzurite } from '../../dev/host/azurite';
+import { STORAGE_RESOURCE, type KeyVaultStandIn } from '../../dev/keyvault-standin/server';
+import type { DevPki } from '../../dev/pki/devPki';
+import type { Simulator } from '../../dev/simulator/server';
 import { startIngestionStandIn, type Envelope, type IngestionStandIn } from '../support/ingestion';
 import { validateResult } from '../../shared/contract/validate';
-import { REPO_ROOT } from '../support/teamShared';
+import { runNode } from '../support/childProcess';
+import { startDevSimulator, type DevSimulator } from '../support/devSimulator';
+import { COMPILED_HOST_DIR, startHostProcess, type HostProcess } from '../support/hostProcess';
+import {
+  identityStorageSettings,
+  putDevRaCertificate,
+  startAzuriteWithOAuth,
+  startKeyVaultStandInWithDevTls,
+} from '../support/identityStack';
 
-const DIST = path.join(REPO_ROOT, 'dist', 'dev', 'host');
 const USER_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.47196109';
 const RA_CERTIFICATE_NAME = 'digicert-ra';
 const queues = { PKCS_REQUEST_QUEUE: 'identity-requests', PKCS_RESULT_QUEUE: 'identity-results' };
 
+let devSimulator: DevSimulator;
 let dir: string;
 let pki: DevPki;
 let azurite: RunningAzurite;
 let vault: KeyVaultStandIn;
 let simulator: Simulator;
-let host: ChildProcess;
-let hostLog = '';
+let host: HostProcess;
 let ingestion: IngestionStandIn;
 /** The dev TLS root and the ingestion stand-in's CA, for the host's NODE_EXTRA_CA_CERTS. */
 let hostTrustPath: string;
 
-function storageSettings(): Record<string, string> {
-  return {
-    AzureWebJobsStorage__queueServiceUri: azurite.queueServiceUrl,
-    AzureWebJobsStorage__tableServiceUri: azurite.tableServiceUrl,
-  };
-}
-
 /** Runs `npm run submit`'s compiled code; asynchronous, since the stack serves from this process. */
-function runSubmit(args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [path.join(DIST, 'submit.js'), ...args],
-      {
-        cwd: dir,
-        timeout: 90_000,
-        env: {
-          PATH: process.env.PATH ?? '',
-          // No az login here: DefaultAzureCredential finds the managed-identity endpoint.
-          HOME: dir,
-          ...vault.identityEnvironment,
-          ...storageSettings(),
-          ...queues,
-          NODE_EXTRA_CA_CERTS: pki.tlsRootCa.certPath,
-        },
-      },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-        resolve({ code, out: stdout + stderr });
-      },
-    );
+async function runSubmit(args: string[]): Promise<{ code: number; out: string }> {
+  const run = await runNode([path.join(COMPILED_HOST_DIR, 'submit.js'), ...args], {
+    cwd: dir,
+    timeoutMs: 90_000,
+    // No az login here: DefaultAzureCredential finds the managed-identity endpoint.
+    env: {
+      ...vault.identityEnvironment,
+      ...identityStorageSettings(azurite),
+      ...queues,
+      NODE_EXTRA_CA_CERTS: pki.tlsRootCa.certPath,
+    },
   });
+  return { code: run.code, out: run.stdout + run.stderr };
 }
 
 beforeAll(async () => {
-  if (!existsSync(path.join(DIST, 'host.js'))) {
-    throw new Error('dist/ is missing: run `npm run compile` (npm test does) before the e2e tests');
-  }
-  dir = mkdtempSync(path.join(os.tmpdir(), 'e2e-identity-'));
-  pki = await ensureDevPki(path.join(dir, 'pki'));
-  azurite = await startAzurite({
-    tls: { certPath: pki.keyVaultTls.certPath, keyPath: pki.keyVaultTls.keyPath },
-    oauth: true,
-  });
-  vault = await startKeyVaultStandIn({
-    tls: { certPem: pki.keyVaultTls.certPem, keyPem: pki.keyVaultTls.keyPem },
-  });
-  vault.putCertificate(RA_CERTIFICATE_NAME, {
-    pfx: readFileSync(pki.ra.pfxPath),
-    password: pki.ra.pfxPassword,
-  });
-  simulator = await startPkiWsSimulator({ pki });
+  devSimulator = await startDevSimulator('e2e-identity-');
+  ({ dir, pki, simulator } = devSimulator);
+  azurite = await startAzuriteWithOAuth(pki);
+  vault = await startKeyVaultStandInWithDevTls(pki);
+  putDevRaCertificate(vault, pki, RA_CERTIFICATE_NAME);
   ingestion = await startIngestionStandIn();
   hostTrustPath = path.join(dir, 'host-trust.pem');
   writeFileSync(hostTrustPath, pki.tlsRootCa.certPem + ingestion.caPem);
-  host = spawn(process.execPath, [path.join(DIST, 'host.js')], {
-    cwd: dir,
-    env: {
+  host = startHostProcess(
+    {
       PATH: process.env.PATH,
       HOME: dir,
       ...vault.identityEnvironment,
-      ...storageSettings(),
+      ...identityStorageSettings(azurite),
       AzureWebJobsStorage__credential: 'managedidentity',
       ...queues,
       KEY_VAULT_URL: vault.url,
@@ -109,19 +79,16 @@ beforeAll(async () => {
       APPLICATIONINSIGHTS_CONNECTION_STRING: ingestion.connectionString,
       NODE_EXTRA_CA_CERTS: hostTrustPath,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  host.stdout?.on('data', (chunk: Buffer) => (hostLog += chunk.toString()));
-  host.stderr?.on('data', (chunk: Buffer) => (hostLog += chunk.toString()));
+    { cwd: dir },
+  );
 }, 120000);
 
 afterAll(async () => {
-  if (host) await stopChild(host);
-  await simulator?.close();
+  await host?.stop();
   await ingestion?.close();
   await vault?.close();
   await azurite?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await devSimulator?.close();
 });
 
 describe('identity-based storage, as deployed (shared keys off)', () => {
@@ -154,7 +121,7 @@ describe('identity-based storage, as deployed (shared keys off)', () => {
       '60',
     ]);
 
-    expect({ code, out: code === 0 ? 'ok' : `${out}\n--- host ---\n${hostLog}` }).toEqual({
+    expect({ code, out: code === 0 ? 'ok' : `${out}\n--- host ---\n${host.log}` }).toEqual({
       code: 0,
       out: 'ok',
     });
@@ -168,7 +135,7 @@ describe('identity-based storage, as deployed (shared keys off)', () => {
     expect(
       vault.tokenRequests.filter((request) => request.resource === STORAGE_RESOURCE).length,
     ).toBeGreaterThan(storageTokensBefore);
-    expect(hostLog).toContain('host: listening on queue "identity-requests"');
+    expect(host.log).toContain('host: listening on queue "identity-requests"');
 
     // Telemetry is flushed before the invocation ends, so it has arrived when the result has (the metric
     // export interval is a minute): the request's trace, the pkcs.issued metric, the CA and Key Vault calls.

@@ -3,25 +3,15 @@
  * 20% faults on the CA and one hard kill of the host midway. Every request must end in exactly one result,
  * every seat with at most one valid certificate, every stray revoked, nothing unhandled.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { formatSoakReport } from '../../dev/soak/report';
 import { runSoak, type SoakReport } from '../../dev/soak/soak';
-import { REPO_ROOT } from '../support/teamShared';
-
-const HOST_JS = path.join(REPO_ROOT, 'dist', 'dev', 'host', 'host.js');
+import { ensureCompiledHost } from '../support/hostProcess';
 
 let report: SoakReport;
 
 beforeAll(async () => {
-  if (!existsSync(HOST_JS)) {
-    const compiled = spawnSync('npx', ['tsc', '-p', path.join(REPO_ROOT, 'tsconfig.json')], {
-      encoding: 'utf8',
-    });
-    if (!existsSync(HOST_JS))
-      throw new Error(`cannot compile the host:\n${compiled.stdout}${compiled.stderr}`);
-  }
+  // runSoak starts the compiled host itself.
+  ensureCompiledHost();
   report = await runSoak({
     requests: 40,
     faultRate: 0.2,

@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
+import type { ReceivedRequest, SimulatorService } from '../../dev/simulator/server';
 import { teamSharedPath } from './teamShared';
 
 export type PkiWsSchema = 'policy' | 'enrollment' | 'health' | 'management';
@@ -128,4 +129,23 @@ export function validateSoapEnvelope(envelopeXml: string): XsdValidation {
     envelopeXml,
     teamSharedPath('reference', 'pki-ws', 'imports', 'soap-1.1-envelope.xsd'),
   );
+}
+
+const SCHEMA_OF_SERVICE: Record<SimulatorService, PkiWsSchema> = {
+  policyService: 'policy',
+  enrollmentService: 'enrollment',
+  healthcheckService: 'health',
+  certificateManagementService: 'management',
+};
+
+/** Validates the SOAP body of each request the simulator received against its service's vendor XSD. */
+export function validateReceivedBodies(
+  received: readonly Pick<ReceivedRequest, 'service' | 'body'>[],
+): ({ service: ReceivedRequest['service'] } & XsdValidation)[] {
+  return received.map(({ service, body }) => ({
+    service,
+    ...(service === 'unknown'
+      ? { valid: false, output: 'the request reached no PKI-WS service' }
+      : validateSoapBody(body, SCHEMA_OF_SERVICE[service])),
+  }));
 }

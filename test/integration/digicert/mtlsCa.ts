@@ -2,7 +2,8 @@
  * Small PKI-WS stand-ins for the client's integration tests: Node HTTPS servers on 127.0.0.1 that demand a
  * client certificate (mutual TLS), answer from a script, and can misbehave the ways a CA does — sit on a
  * request, reset or close the connection after reading it, refuse chosen RA certificates in the TLS layer or
- * with HTTP 403 — while counting connections and requests in flight.
+ * with HTTP 403 — while counting connections and requests in flight; and the PKI-WS client the tests drive
+ * them with.
  */
 import { X509Certificate } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -15,13 +16,15 @@ import {
 } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { createCertificate, type TestCertificate } from '../../../dev/pki/certificates';
-import { BrokerError } from '../../../shared/contract/errors';
+import { PkiWsClient, type PkiWsClientOptions } from '../../../shared/digicert/client';
 import type { RaCredential, RaCredentialSource } from '../../../shared/ra-credential/types';
 
 export interface Exchange {
   path: string;
   headers: IncomingHttpHeaders;
   body: string;
+  /** Whether the client certificate chained to `trustedClientCa`. */
+  authorized: boolean;
   peerCommonName?: string;
   /** Upper-case hex SHA-1 of the client certificate. */
   peerThumbprint?: string;
@@ -45,11 +48,19 @@ export interface CaServerOptions {
 export interface CaServer {
   host: string;
   exchanges: Exchange[];
-  counts: { tcpConnections: number; refusedConnections: number; inFlight: number; maxInFlight: number };
+  counts: {
+    tcpConnections: number;
+    /** Completed TLS handshakes: one per connection the client opened and kept. */
+    secureConnections: number;
+    refusedConnections: number;
+    inFlight: number;
+    maxInFlight: number;
+  };
   close(): Promise<void>;
 }
 
 const servers: Server[] = [];
+const clients: PkiWsClient[] = [];
 const tcpServers: { server: TcpServer; sockets: Set<Socket> }[] = [];
 
 function thumbprintOf(socket: TLSSocket): string | undefined {
@@ -59,7 +70,13 @@ function thumbprintOf(socket: TLSSocket): string | undefined {
 
 export async function startCa(options: CaServerOptions): Promise<CaServer> {
   const exchanges: Exchange[] = [];
-  const counts = { tcpConnections: 0, refusedConnections: 0, inFlight: 0, maxInFlight: 0 };
+  const counts = {
+    tcpConnections: 0,
+    secureConnections: 0,
+    refusedConnections: 0,
+    inFlight: 0,
+    maxInFlight: 0,
+  };
   // The TCP sockets under the TLS ones: only they can be reset (RST).
   const rawSockets = new Map<number, Socket>();
   const refused = (socket: TLSSocket): boolean => {
@@ -92,6 +109,7 @@ export async function startCa(options: CaServerOptions): Promise<CaServer> {
           path: request.url ?? '',
           headers: request.headers,
           body: Buffer.concat(chunks).toString('utf8'),
+          authorized: socket.authorized,
         };
         const commonName = socket.getPeerCertificate().subject?.CN;
         if (typeof commonName === 'string') exchange.peerCommonName = commonName;
@@ -123,6 +141,7 @@ export async function startCa(options: CaServerOptions): Promise<CaServer> {
     if (socket.remotePort !== undefined) rawSockets.set(socket.remotePort, socket);
   });
   server.on('secureConnection', (socket: TLSSocket) => {
+    counts.secureConnections += 1;
     if (options.refuse?.how === 'tls' && refused(socket)) {
       counts.refusedConnections += 1;
       socket.destroy();
@@ -162,8 +181,9 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-/** Closes every server started since the last call. */
-export async function closeServers(): Promise<void> {
+/** Closes every client (testClientFor) and server started since the last call. */
+export async function closeClientsAndServers(): Promise<void> {
+  await Promise.all(clients.splice(0).map((client) => client.close()));
   await Promise.all(servers.splice(0).map(closeServer));
   await Promise.all(
     tcpServers.splice(0).map(
@@ -259,12 +279,45 @@ export function createTestPki(): TestPki {
   };
 }
 
-export async function failureOf(promise: Promise<unknown>): Promise<BrokerError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof BrokerError) return error;
-    throw error;
-  }
-  throw new Error('expected a BrokerError');
+/** Options for testClientFor: `settings` are merged into the test defaults, the rest replace. */
+export type TestClientOverrides = Partial<Omit<PkiWsClientOptions, 'settings'>> & {
+  settings?: Partial<PkiWsClientOptions['settings']>;
+};
+
+export interface TestClient {
+  client: PkiWsClient;
+  /** The backoff waits the client asked for (recorded, never slept). */
+  sleeps: number[];
+  /** The client's clock: it moves only when the test moves it. */
+  clock: { now: number };
+}
+
+/**
+ * A client for `host` with `pki`'s RA credential, trusting `pki`'s server CA: three attempts, 2 s timeouts,
+ * jitter fixed at one half.
+ */
+export function testClientFor(pki: TestPki, host: string, overrides: TestClientOverrides = {}): TestClient {
+  const sleeps: number[] = [];
+  const clock = { now: Date.parse('2026-01-10T12:00:00Z') };
+  const { settings, ...rest } = overrides;
+  const client = new PkiWsClient({
+    settings: {
+      caAllowedHosts: [host],
+      caConnectTimeoutMs: 2000,
+      caRequestTimeoutMs: 2000,
+      caMaxAttempts: 3,
+      caRetryBaseDelayMs: 100,
+      ...settings,
+    },
+    credential: async () => pki.ra,
+    extraTrustedCaPem: [pki.serverCa.certPem],
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+    random: () => 0.5,
+    now: () => clock.now,
+    ...rest,
+  });
+  clients.push(client);
+  return { client, sleeps, clock };
 }

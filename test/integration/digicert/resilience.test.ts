@@ -5,27 +5,26 @@
  * injected; only the per-attempt timeouts run for real (a few hundred ms).
  */
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { createCertificate } from '../../../dev/pki/certificates';
-import { PkiWsClient, type PkiWsClientOptions } from '../../../shared/digicert/client';
 import type { EnrollmentRequest } from '../../../shared/digicert/types';
 import { childText, findDescendant, parseXml } from '../../../shared/digicert/xml';
 import {
   type CaServer,
   type Exchange,
   type Reply,
+  type TestClient,
+  type TestClientOverrides,
   type TestPki,
-  closeServers,
+  closeClientsAndServers,
   createTestPki,
-  failureOf,
   rotatingSource,
   startCa,
   startSilentServer,
+  testClientFor,
 } from './mtlsCa';
+import { failureOf } from '../../support/brokerErrors';
+import { digicertFixture } from '../../support/digicertFixtures';
 
-const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'digicert');
-const fixture = (name: string) => readFileSync(path.join(FIXTURES, name), 'utf8');
 const PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.61234567';
 const SEAT = 'adele.vance@contoso.example';
 
@@ -35,53 +34,20 @@ beforeAll(() => {
   pki = createTestPki();
 });
 
-const clients: PkiWsClient[] = [];
+afterEach(closeClientsAndServers);
 
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-  await closeServers();
-});
-
-interface TestClient {
-  client: PkiWsClient;
-  sleeps: number[];
-  clock: { now: number };
-}
-
-function clientFor(host: string, overrides: Partial<PkiWsClientOptions> = {}): TestClient {
-  const sleeps: number[] = [];
-  const clock = { now: Date.parse('2026-01-10T12:00:00Z') };
-  const { settings, ...rest } = overrides;
-  const client = new PkiWsClient({
-    settings: {
-      caAllowedHosts: [host],
-      caConnectTimeoutMs: 2000,
-      caRequestTimeoutMs: 2000,
-      caMaxAttempts: 3,
-      caRetryBaseDelayMs: 100,
-      ...settings,
-    },
-    credential: async () => pki.ra,
-    extraTrustedCaPem: [pki.serverCa.certPem],
-    sleep: async (ms) => {
-      sleeps.push(ms);
-    },
-    random: () => 0.5,
-    now: () => clock.now,
-    ...rest,
-  });
-  clients.push(client);
-  return { client, sleeps, clock };
+function clientFor(host: string, overrides: TestClientOverrides = {}): TestClient {
+  return testClientFor(pki, host, overrides);
 }
 
 function ca(reply: (exchange: Exchange, index: number) => Reply | Promise<Reply>): Promise<CaServer> {
   return startCa({ certificate: pki.serverCertificate, trustedClientCa: pki.raCa, reply });
 }
 
-const issued = (): Reply => ({ status: 200, body: fixture('rstr-pkcs7.xml') });
-const healthUp = (): Reply => ({ status: 200, body: fixture('health-up.xml') });
-const healthDown = (): Reply => ({ status: 200, body: fixture('health-down.xml') });
-const policy = (): Reply => ({ status: 200, body: fixture('policy-default-namespace.xml') });
+const issued = (): Reply => ({ status: 200, body: digicertFixture('rstr-pkcs7.xml') });
+const healthUp = (): Reply => ({ status: 200, body: digicertFixture('health-up.xml') });
+const healthDown = (): Reply => ({ status: 200, body: digicertFixture('health-down.xml') });
+const policy = (): Reply => ({ status: 200, body: digicertFixture('policy-default-namespace.xml') });
 
 function enrollment(transactionId = 'enroll-1'): EnrollmentRequest {
   return {
@@ -98,13 +64,7 @@ describe('enrollment is never resent blindly', () => {
     // The timeout must leave the in-process server time to read the request on a busy machine (at 300 ms it
     // sometimes fired first under CI load, and the exchange was never recorded).
     const { client, sleeps } = clientFor(server.host, {
-      settings: {
-        caAllowedHosts: [server.host],
-        caConnectTimeoutMs: 2000,
-        caRequestTimeoutMs: 1500,
-        caMaxAttempts: 3,
-        caRetryBaseDelayMs: 100,
-      },
+      settings: { caRequestTimeoutMs: 1500 },
     });
     const error = await failureOf(client.enroll(server.host, enrollment()));
     expect(error).toMatchObject({ code: 'CA_TIMEOUT', retryable: true, ambiguous: true });
@@ -145,7 +105,7 @@ describe('enrollment is never resent blindly', () => {
             body: '<html>Internal Server Error</html>',
             headers: { 'content-type': 'text/html' },
           }
-        : { status: 500, body: fixture('fault-unknown-profile.xml') },
+        : { status: 500, body: digicertFixture('fault-unknown-profile.xml') },
     );
     const { client, sleeps } = clientFor(server.host);
     const unanswered = await failureOf(client.enroll(server.host, enrollment('enroll-a')));
@@ -202,11 +162,9 @@ describe('enrollment is never resent blindly', () => {
     // undici checks connect timeouts about once a second: two attempts keep this test short.
     const { client, sleeps } = clientFor(silent.host, {
       settings: {
-        caAllowedHosts: [silent.host],
         caConnectTimeoutMs: 200,
         caRequestTimeoutMs: 5000,
         caMaxAttempts: 2,
-        caRetryBaseDelayMs: 100,
       },
     });
     const error = await failureOf(client.enroll(silent.host, enrollment()));
@@ -228,13 +186,7 @@ describe('enrollment is never resent blindly', () => {
     const server = await ca((_exchange, index) => (index < 3 ? 'hang' : healthUp()));
     // Each attempt must reach the in-process server before it times out, also on a busy machine.
     const { client } = clientFor(server.host, {
-      settings: {
-        caAllowedHosts: [server.host],
-        caConnectTimeoutMs: 2000,
-        caRequestTimeoutMs: 1000,
-        caMaxAttempts: 3,
-        caRetryBaseDelayMs: 100,
-      },
+      settings: { caRequestTimeoutMs: 1000 },
     });
     await expect(client.getStatus(server.host)).resolves.toMatchObject({ up: true });
     expect(server.exchanges).toHaveLength(3);
@@ -350,7 +302,7 @@ describe('searchCertificates and revokeCertificate', () => {
   });
 
   it('revokes by serial: Revoke, reason, comment, the serial without leading zeros, the WSDL SOAPAction', async () => {
-    const server = await ca(() => ({ status: 200, body: fixture('revoke-ok.xml') }));
+    const server = await ca(() => ({ status: 200, body: digicertFixture('revoke-ok.xml') }));
     const { client } = clientFor(server.host);
     await client.revokeCertificate(server.host, '00:1a:2b:3c', 'Superseded', 'stray of request 42');
     const [exchange] = server.exchanges;
@@ -369,7 +321,7 @@ describe('searchCertificates and revokeCertificate', () => {
 
   it('a Revoke that timed out and then meets "already revoked" is done', async () => {
     const server = await ca((_exchange, index) =>
-      index === 1 ? 'reset' : { status: 500, body: fixture('fault-already-revoked.xml') },
+      index === 1 ? 'reset' : { status: 500, body: digicertFixture('fault-already-revoked.xml') },
     );
     const { client } = clientFor(server.host);
     await expect(client.revokeCertificate(server.host, '1A2B3C4D', 'Superseded')).resolves.toBeUndefined();
@@ -379,8 +331,8 @@ describe('searchCertificates and revokeCertificate', () => {
   it('a Revoke the CA refuses (unknown serial, negative successCode) → CA_REJECTED with its words', async () => {
     const server = await ca((_exchange, index) =>
       index === 1
-        ? { status: 500, body: fixture('fault-certificate-not-found.xml') }
-        : { status: 200, body: fixture('revoke-negative.xml') },
+        ? { status: 500, body: digicertFixture('fault-certificate-not-found.xml') }
+        : { status: 200, body: digicertFixture('revoke-negative.xml') },
     );
     const { client } = clientFor(server.host);
     const notFound = await failureOf(client.revokeCertificate(server.host, '1A2B3C4D', 'Superseded'));
@@ -406,11 +358,7 @@ describe('circuit breaker per CA host', () => {
     });
     const { client, clock } = clientFor(server.host, {
       settings: {
-        caAllowedHosts: [server.host],
-        caConnectTimeoutMs: 2000,
-        caRequestTimeoutMs: 2000,
         caMaxAttempts: 1,
-        caRetryBaseDelayMs: 100,
         caCircuitFailures: 3,
         caCircuitHalfOpenMs: 60_000,
       },
@@ -458,14 +406,10 @@ describe('circuit breaker per CA host', () => {
   });
 
   it('a profile the CA does not know never opens the circuit', async () => {
-    const server = await ca(() => ({ status: 500, body: fixture('fault-unknown-profile.xml') }));
+    const server = await ca(() => ({ status: 500, body: digicertFixture('fault-unknown-profile.xml') }));
     const { client } = clientFor(server.host, {
       settings: {
-        caAllowedHosts: [server.host],
-        caConnectTimeoutMs: 2000,
-        caRequestTimeoutMs: 2000,
         caMaxAttempts: 1,
-        caRetryBaseDelayMs: 100,
         caCircuitFailures: 2,
       },
     });
@@ -478,7 +422,8 @@ describe('circuit breaker per CA host', () => {
 });
 
 describe('bulkhead (CA_MAX_CONCURRENCY)', () => {
-  it('never has more than CA_MAX_CONCURRENCY requests at the CA; the rest wait and then go through', async () => {
+  /** A CA that answers (health UP) only when the test calls the release each request leaves in `held`. */
+  async function holdingCa(): Promise<{ server: CaServer; held: (() => void)[] }> {
     const held: (() => void)[] = [];
     const server = await ca(
       () =>
@@ -486,13 +431,15 @@ describe('bulkhead (CA_MAX_CONCURRENCY)', () => {
           held.push(() => resolve(healthUp()));
         }),
     );
+    return { server, held };
+  }
+
+  it('never has more than CA_MAX_CONCURRENCY requests at the CA; the rest wait and then go through', async () => {
+    const { server, held } = await holdingCa();
     const { client } = clientFor(server.host, {
       settings: {
-        caAllowedHosts: [server.host],
-        caConnectTimeoutMs: 2000,
         caRequestTimeoutMs: 5000,
         caMaxAttempts: 1,
-        caRetryBaseDelayMs: 100,
         caMaxConcurrency: 2,
       },
     });
@@ -519,20 +466,10 @@ describe('bulkhead (CA_MAX_CONCURRENCY)', () => {
   });
 
   it('beyond the queue → CA_UNAVAILABLE "too many requests in flight", nothing sent', async () => {
-    const held: (() => void)[] = [];
-    const server = await ca(
-      () =>
-        new Promise<Reply>((resolve) => {
-          held.push(() => resolve(healthUp()));
-        }),
-    );
+    const { server, held } = await holdingCa();
     const { client } = clientFor(server.host, {
       settings: {
-        caAllowedHosts: [server.host],
-        caConnectTimeoutMs: 2000,
         caRequestTimeoutMs: 5000,
-        caMaxAttempts: 3,
-        caRetryBaseDelayMs: 100,
         caMaxConcurrency: 1,
       },
       maxQueuedCalls: 1,

@@ -5,21 +5,19 @@
  * replaced by the renewed one from the vault.
  */
 import { X509Certificate, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import forge from 'node-forge';
 import { createCertificate } from '../../../dev/pki/certificates';
-import { ensureDevPki, loadDevCa, type DevPki } from '../../../dev/pki/devPki';
-import { startPkiWsSimulator, type Simulator } from '../../../dev/simulator/server';
+import { loadDevCa, type DevPki } from '../../../dev/pki/devPki';
+import type { Simulator } from '../../../dev/simulator/server';
 import { PkiWsClient, type PkiWsClientOptions } from '../../../shared/digicert/client';
 import type { EnrollmentRequest } from '../../../shared/digicert/types';
 import type { RaCredential } from '../../../shared/ra-credential/types';
-import { credentialOf, failureOf, rotatingSource } from './mtlsCa';
+import { credentialOf, rotatingSource } from './mtlsCa';
+import { failureOf } from '../../support/brokerErrors';
+import { startDevSimulator, type DevSimulator } from '../../support/devSimulator';
 
 const USER_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.47196109';
-const dir = mkdtempSync(path.join(os.tmpdir(), 'digicert-simulator-'));
-
+let devSimulator: DevSimulator;
 let pki: DevPki;
 let simulator: Simulator;
 let ra: RaCredential;
@@ -35,8 +33,8 @@ function csrFor(publicKeyPem: string, privateKeyPem: string): Buffer {
 }
 
 beforeAll(async () => {
-  pki = await ensureDevPki(dir);
-  simulator = await startPkiWsSimulator({ pki, searchPageSize: 2 });
+  devSimulator = await startDevSimulator('digicert-simulator-', { searchPageSize: 2 });
+  ({ pki, simulator } = devSimulator);
   ra = {
     certificatePem: pki.ra.certPem,
     privateKeyPem: pki.ra.keyPem,
@@ -63,10 +61,7 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
-  await simulator?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => devSimulator?.close());
 
 const clients: PkiWsClient[] = [];
 

@@ -3,133 +3,37 @@
  * TLS, the three TLS failures, timeouts and retries, connection reuse, the allow-list and the policy cache.
  * Backoff waits are injected, so nothing here sleeps for real.
  */
-import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import type { IncomingHttpHeaders } from 'node:http';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import type { TLSSocket } from 'node:tls';
 import { createCertificate, type TestCertificate } from '../../../dev/pki/certificates';
-import { BrokerError } from '../../../shared/contract/errors';
-import { PkiWsClient, type PkiWsClientOptions } from '../../../shared/digicert/client';
 import type { RaCredential } from '../../../shared/ra-credential/types';
 import { childElements, childText, findDescendant, parseXml } from '../../../shared/digicert/xml';
+import { failureOf } from '../../support/brokerErrors';
+import { digicertFixture } from '../../support/digicertFixtures';
+import {
+  type CaServer,
+  type Exchange,
+  type Reply,
+  type TestClient,
+  type TestClientOverrides,
+  type TestPki,
+  closeClientsAndServers,
+  createTestPki,
+  credentialOf,
+  startCa,
+  testClientFor,
+} from './mtlsCa';
 
-const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'digicert');
-const fixture = (name: string) => readFileSync(path.join(FIXTURES, name), 'utf8');
 const PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.61234567';
 
-interface Exchange {
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-  peerCommonName?: string;
-  authorized: boolean;
-}
-
-type Reply = { status: number; body?: string; headers?: Record<string, string> } | 'hang';
-
-interface CaServer {
-  host: string;
-  exchanges: Exchange[];
-  counts: { tcpConnections: number; secureConnections: number; tlsClientErrors: number };
-  close(): Promise<void>;
-}
-
-const servers: Server[] = [];
-
-async function startCa(
-  certificate: TestCertificate,
-  trustedClientCa: TestCertificate,
-  reply: (exchange: Exchange, index: number) => Reply,
-): Promise<CaServer> {
-  const exchanges: Exchange[] = [];
-  const counts = { tcpConnections: 0, secureConnections: 0, tlsClientErrors: 0 };
-  const server = createServer(
-    {
-      key: certificate.keyPem,
-      cert: certificate.certPem,
-      ca: [trustedClientCa.certPem],
-      requestCert: true,
-      rejectUnauthorized: true,
-    },
-    (request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', (chunk: Buffer) => chunks.push(chunk));
-      request.on('end', () => {
-        const socket = request.socket as TLSSocket;
-        const exchange: Exchange = {
-          path: request.url ?? '',
-          headers: request.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-          authorized: socket.authorized,
-        };
-        const commonName = socket.getPeerCertificate().subject?.CN;
-        if (typeof commonName === 'string') exchange.peerCommonName = commonName;
-        exchanges.push(exchange);
-        const answer = reply(exchange, exchanges.length);
-        if (answer === 'hang') return;
-        response.writeHead(answer.status, { 'content-type': 'text/xml; charset=utf-8', ...answer.headers });
-        response.end(answer.body ?? '');
-      });
-    },
-  );
-  server.on('connection', () => (counts.tcpConnections += 1));
-  server.on('secureConnection', () => (counts.secureConnections += 1));
-  server.on('tlsClientError', () => (counts.tlsClientErrors += 1));
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    host: `127.0.0.1:${port}`,
-    exchanges,
-    counts,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-function credentialOf(leaf: TestCertificate, chain: TestCertificate[]): RaCredential {
-  const x509 = new X509Certificate(leaf.certPem);
-  return {
-    certificatePem: leaf.certPem,
-    privateKeyPem: leaf.keyPem ?? '',
-    chainPem: chain.map((certificate) => certificate.certPem),
-    thumbprint: x509.fingerprint.replace(/:/g, ''),
-    notAfter: new Date(x509.validTo),
-    subject: x509.subject,
-    source: 'test credential',
-  };
-}
-
-let serverCa: TestCertificate;
-let serverCertificate: TestCertificate;
+let pki: TestPki;
 let wrongNameCertificate: TestCertificate;
 let untrustedServerCertificate: TestCertificate;
-let raCa: TestCertificate;
-let raCredential: RaCredential;
-let renewedRaCredential: RaCredential;
 let rogueRaCredential: RaCredential;
 
 beforeAll(() => {
-  serverCa = createCertificate({
-    subject: [{ shortName: 'CN', value: 'Test PKI-WS Server CA' }],
-    isCa: true,
-  });
-  serverCertificate = createCertificate({
-    subject: [{ shortName: 'CN', value: 'localhost' }],
-    issuer: serverCa,
-    extKeyUsage: ['serverAuth'],
-    dnsNames: ['localhost'],
-    ipAddresses: ['127.0.0.1'],
-  });
+  pki = createTestPki();
   wrongNameCertificate = createCertificate({
     subject: [{ shortName: 'CN', value: 'ca.elsewhere.test' }],
-    issuer: serverCa,
+    issuer: pki.serverCa,
     extKeyUsage: ['serverAuth'],
     dnsNames: ['ca.elsewhere.test'],
   });
@@ -144,88 +48,34 @@ beforeAll(() => {
     dnsNames: ['localhost'],
     ipAddresses: ['127.0.0.1'],
   });
-  raCa = createCertificate({ subject: [{ shortName: 'CN', value: 'Test RA Issuing CA' }], isCa: true });
-  const ra = createCertificate({
-    subject: [{ shortName: 'CN', value: 'Test RA' }],
-    issuer: raCa,
-    extKeyUsage: ['clientAuth'],
-  });
-  const renewedRa = createCertificate({
-    subject: [{ shortName: 'CN', value: 'Test RA renewed' }],
-    issuer: raCa,
-    extKeyUsage: ['clientAuth'],
-  });
   const rogueCa = createCertificate({ subject: [{ shortName: 'CN', value: 'Unknown RA CA' }], isCa: true });
   const rogueRa = createCertificate({
     subject: [{ shortName: 'CN', value: 'Rogue RA' }],
     issuer: rogueCa,
     extKeyUsage: ['clientAuth'],
   });
-  raCredential = credentialOf(ra, [raCa]);
-  renewedRaCredential = credentialOf(renewedRa, [raCa]);
   rogueRaCredential = credentialOf(rogueRa, [rogueCa]);
 });
 
-const clients: PkiWsClient[] = [];
+afterEach(closeClientsAndServers);
 
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-  await Promise.all(
-    servers.splice(0).map(
-      (server) =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    ),
-  );
-});
-
-interface TestClient {
-  client: PkiWsClient;
-  sleeps: number[];
-  clock: { now: number };
+/** A CA that trusts the test RA CA, serving the trusted `localhost` certificate unless given another. */
+function serveCa(
+  reply: (exchange: Exchange, index: number) => Reply,
+  certificate: TestCertificate = pki.serverCertificate,
+): Promise<CaServer> {
+  return startCa({ certificate, trustedClientCa: pki.raCa, reply });
 }
 
-function clientFor(host: string, overrides: Partial<PkiWsClientOptions> = {}): TestClient {
-  const sleeps: number[] = [];
-  const clock = { now: Date.parse('2026-01-10T12:00:00Z') };
-  const client = new PkiWsClient({
-    settings: {
-      caAllowedHosts: [host],
-      caConnectTimeoutMs: 2000,
-      caRequestTimeoutMs: 2000,
-      caMaxAttempts: 3,
-      caRetryBaseDelayMs: 100,
-    },
-    credential: async () => raCredential,
-    extraTrustedCaPem: [serverCa.certPem],
-    sleep: async (ms) => {
-      sleeps.push(ms);
-    },
-    random: () => 0.5,
-    now: () => clock.now,
-    ...overrides,
-  });
-  clients.push(client);
-  return { client, sleeps, clock };
+function clientFor(host: string, overrides: TestClientOverrides = {}): TestClient {
+  return testClientFor(pki, host, overrides);
 }
 
-async function failureOf(promise: Promise<unknown>): Promise<BrokerError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof BrokerError) return error;
-    throw error;
-  }
-  throw new Error('expected a BrokerError');
-}
-
-const healthUp = (): Reply => ({ status: 200, body: fixture('health-up.xml') });
+const healthUp = (): Reply => ({ status: 200, body: digicertFixture('health-up.xml') });
 
 describe('mutual TLS', () => {
   it('presents the RA certificate; the CA sees its subject, the service path and the SOAPAction', async () => {
-    const ca = await startCa(serverCertificate, raCa, healthUp);
+    const ca = await serveCa(healthUp);
     const { client } = clientFor(ca.host);
     await expect(client.getStatus(ca.host, PROFILE)).resolves.toEqual({
       up: true,
@@ -247,9 +97,9 @@ describe('mutual TLS', () => {
   });
 
   it('enrolls: posts the CSR and name/value pairs to enrollmentService and returns the token', async () => {
-    const ca = await startCa(serverCertificate, raCa, () => ({
+    const ca = await serveCa(() => ({
       status: 200,
-      body: fixture('rstr-pkcs7.xml'),
+      body: digicertFixture('rstr-pkcs7.xml'),
     }));
     const { client } = clientFor(ca.host);
     const response = await client.enroll(ca.host, {
@@ -275,7 +125,7 @@ describe('mutual TLS', () => {
   });
 
   it('RA certificate from a CA the server does not trust → CA_TLS_FAILED, not retried, credential re-read', async () => {
-    const ca = await startCa(serverCertificate, raCa, healthUp);
+    const ca = await serveCa(healthUp);
     const invalidate = jest.fn();
     const { client, sleeps } = clientFor(ca.host, {
       credential: { load: async () => rogueRaCredential, invalidate },
@@ -293,8 +143,8 @@ describe('mutual TLS', () => {
   });
 
   it('an RA key that does not belong to the RA certificate → RA_CERT_UNAVAILABLE, key never in the error', async () => {
-    const ca = await startCa(serverCertificate, raCa, healthUp);
-    const mismatched: RaCredential = { ...raCredential, privateKeyPem: renewedRaCredential.privateKeyPem };
+    const ca = await serveCa(healthUp);
+    const mismatched: RaCredential = { ...pki.ra, privateKeyPem: pki.renewedRa.privateKeyPem };
     const { client, sleeps } = clientFor(ca.host, { credential: async () => mismatched });
     const error = await failureOf(client.getStatus(ca.host));
     expect(error.code).toBe('RA_CERT_UNAVAILABLE');
@@ -308,7 +158,7 @@ describe('mutual TLS', () => {
   });
 
   it('server certificate from an untrusted CA → CA_TLS_FAILED saying so', async () => {
-    const ca = await startCa(untrustedServerCertificate, raCa, healthUp);
+    const ca = await serveCa(healthUp, untrustedServerCertificate);
     const { client } = clientFor(ca.host);
     const error = await failureOf(client.getStatus(ca.host));
     expect(error.code).toBe('CA_TLS_FAILED');
@@ -318,7 +168,7 @@ describe('mutual TLS', () => {
   });
 
   it('server certificate for another name → CA_TLS_FAILED naming the wrong FQDN', async () => {
-    const ca = await startCa(wrongNameCertificate, raCa, healthUp);
+    const ca = await serveCa(healthUp, wrongNameCertificate);
     const { client } = clientFor(ca.host);
     const error = await failureOf(client.getStatus(ca.host));
     expect(error.code).toBe('CA_TLS_FAILED');
@@ -327,7 +177,7 @@ describe('mutual TLS', () => {
   });
 
   it('reuses one TLS connection for several requests', async () => {
-    const ca = await startCa(serverCertificate, raCa, healthUp);
+    const ca = await serveCa(healthUp);
     const { client } = clientFor(ca.host);
     for (let index = 0; index < 5; index += 1) await client.getStatus(ca.host);
     expect(ca.exchanges).toHaveLength(5);
@@ -335,11 +185,11 @@ describe('mutual TLS', () => {
   });
 
   it('connects anew with the renewed RA certificate when the thumbprint changes', async () => {
-    const ca = await startCa(serverCertificate, raCa, healthUp);
-    let current = raCredential;
+    const ca = await serveCa(healthUp);
+    let current = pki.ra;
     const { client } = clientFor(ca.host, { credential: async () => current });
     await client.getStatus(ca.host);
-    current = renewedRaCredential;
+    current = pki.renewedRa;
     await client.getStatus(ca.host);
     expect(ca.exchanges.map((exchange) => exchange.peerCommonName)).toEqual(['Test RA', 'Test RA renewed']);
     expect(ca.counts.secureConnections).toBe(2);
@@ -348,8 +198,8 @@ describe('mutual TLS', () => {
 
 describe('allow-list', () => {
   it('never connects to a host that is not allow-listed, nor loads the RA credential', async () => {
-    const ca = await startCa(serverCertificate, raCa, healthUp);
-    const load = jest.fn(async () => raCredential);
+    const ca = await serveCa(healthUp);
+    const load = jest.fn(async () => pki.ra);
     const { client } = clientFor('pki-ws.symauth.com', { credential: load });
     for (const call of [
       client.getStatus(ca.host),
@@ -372,16 +222,10 @@ describe('allow-list', () => {
 
 describe('timeouts and retries', () => {
   it('a CA that does not answer in time → CA_TIMEOUT after exactly caMaxAttempts attempts', async () => {
-    const ca = await startCa(serverCertificate, raCa, () => 'hang');
+    const ca = await serveCa(() => 'hang');
     // Each attempt must reach the in-process server before it times out, also on a busy machine.
     const { client, sleeps } = clientFor(ca.host, {
-      settings: {
-        caAllowedHosts: [ca.host],
-        caConnectTimeoutMs: 2000,
-        caRequestTimeoutMs: 1000,
-        caMaxAttempts: 3,
-        caRetryBaseDelayMs: 100,
-      },
+      settings: { caRequestTimeoutMs: 1000 },
     });
     const error = await failureOf(client.getStatus(ca.host));
     expect(error.code).toBe('CA_TIMEOUT');
@@ -393,7 +237,7 @@ describe('timeouts and retries', () => {
   });
 
   it('503 twice, then 200 → success on the third attempt', async () => {
-    const ca = await startCa(serverCertificate, raCa, (_exchange, index) =>
+    const ca = await serveCa((_exchange, index) =>
       index <= 2
         ? { status: 503, body: '<html>maintenance</html>', headers: { 'content-type': 'text/html' } }
         : healthUp(),
@@ -405,7 +249,7 @@ describe('timeouts and retries', () => {
   });
 
   it('429 with Retry-After waits what the CA asked', async () => {
-    const ca = await startCa(serverCertificate, raCa, (_exchange, index) =>
+    const ca = await serveCa((_exchange, index) =>
       index === 1 ? { status: 429, headers: { 'retry-after': '2' } } : healthUp(),
     );
     const { client, sleeps } = clientFor(ca.host);
@@ -414,7 +258,7 @@ describe('timeouts and retries', () => {
   });
 
   it('5xx on every attempt → CA_UNAVAILABLE, retryable, with the CA words', async () => {
-    const ca = await startCa(serverCertificate, raCa, () => ({ status: 502, body: 'Bad gateway' }));
+    const ca = await serveCa(() => ({ status: 502, body: 'Bad gateway' }));
     const { client } = clientFor(ca.host);
     const error = await failureOf(client.getStatus(ca.host));
     expect(error.code).toBe('CA_UNAVAILABLE');
@@ -424,9 +268,9 @@ describe('timeouts and retries', () => {
   });
 
   it('a SOAP fault is not retried', async () => {
-    const ca = await startCa(serverCertificate, raCa, () => ({
+    const ca = await serveCa(() => ({
       status: 500,
-      body: fixture('fault-unknown-profile.xml'),
+      body: digicertFixture('fault-unknown-profile.xml'),
     }));
     const { client, sleeps } = clientFor(ca.host);
     const error = await failureOf(client.getPolicy(ca.host, PROFILE));
@@ -437,7 +281,7 @@ describe('timeouts and retries', () => {
   });
 
   it('a refused connection → CA_UNAVAILABLE after every attempt', async () => {
-    const ca = await startCa(serverCertificate, raCa, healthUp);
+    const ca = await serveCa(healthUp);
     await ca.close();
     const { client, sleeps } = clientFor(ca.host);
     const error = await failureOf(client.getStatus(ca.host));
@@ -449,9 +293,9 @@ describe('timeouts and retries', () => {
 
 describe('policy cache', () => {
   it('keeps a policy for nextUpdateHours per host and profile', async () => {
-    const ca = await startCa(serverCertificate, raCa, () => ({
+    const ca = await serveCa(() => ({
       status: 200,
-      body: fixture('policy-default-namespace.xml'),
+      body: digicertFixture('policy-default-namespace.xml'),
     }));
     const { client, clock } = clientFor(ca.host);
     const first = await client.getPolicy(ca.host, PROFILE);
@@ -469,9 +313,9 @@ describe('policy cache', () => {
   });
 
   it('shares one call between concurrent requests but does not keep a nextUpdateHours=0 policy', async () => {
-    const ca = await startCa(serverCertificate, raCa, () => ({
+    const ca = await serveCa(() => ({
       status: 200,
-      body: fixture('policy-prefixed-multi.xml'),
+      body: digicertFixture('policy-prefixed-multi.xml'),
     }));
     const { client, clock } = clientFor(ca.host);
     const oid = '2.16.840.1.113733.1.16.1.2.3.1.1.70000002';
@@ -491,11 +335,11 @@ describe('policy cache', () => {
   });
 
   it('keeps a policy with nextUpdateHours > 0 at least minPolicyCacheMs and at most maxPolicyCacheMs', async () => {
-    const ca = await startCa(serverCertificate, raCa, (exchange) => ({
+    const ca = await serveCa((exchange) => ({
       status: 200,
       body: /80000003/.test(exchange.body)
-        ? fixture('policy-minimal.xml')
-        : fixture('policy-default-namespace.xml'),
+        ? digicertFixture('policy-minimal.xml')
+        : digicertFixture('policy-default-namespace.xml'),
     }));
     const { client, clock } = clientFor(ca.host, {
       minPolicyCacheMs: 3 * 3_600_000,
@@ -521,9 +365,9 @@ describe('policy cache', () => {
   });
 
   it('does not keep failures: a profile missing from the answer is PROFILE_NOT_FOUND each time', async () => {
-    const ca = await startCa(serverCertificate, raCa, () => ({
+    const ca = await serveCa(() => ({
       status: 200,
-      body: fixture('policy-prefixed-multi.xml'),
+      body: digicertFixture('policy-prefixed-multi.xml'),
     }));
     const { client } = clientFor(ca.host);
     for (let index = 0; index < 2; index += 1) {
@@ -533,9 +377,9 @@ describe('policy cache', () => {
   });
 
   it('assertUp throws CA_UNAVAILABLE when the CA reports DOWN', async () => {
-    const ca = await startCa(serverCertificate, raCa, () => ({
+    const ca = await serveCa(() => ({
       status: 200,
-      body: fixture('health-down.xml'),
+      body: digicertFixture('health-down.xml'),
     }));
     const { client } = clientFor(ca.host);
     await expect(client.getStatus(ca.host)).resolves.toEqual({

@@ -4,84 +4,31 @@
  * (IDENTITY_ENDPOINT/IDENTITY_HEADER point it at the stand-in's managed-identity endpoint, as in Azure).
  * The command is transpiled from the sources into a temporary folder, so no stale dist/ is tested.
  */
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import ts from 'typescript';
+import type { RunningAzurite } from '../../../dev/host/azurite';
 import type { DoctorReport } from '../../../shared/doctor';
-import { startAzurite, type RunningAzurite } from '../../../dev/host/azurite';
+import { runNode, transpileTree } from '../../support/childProcess';
+import { identityStorageSettings, startAzuriteWithOAuth } from '../../support/identityStack';
 import { RA_CERTIFICATE_NAME, startDoctorStack, USER_PROFILE, type DoctorStack } from './doctorStack';
-
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 let stack: DoctorStack;
 let buildDir: string;
 /** A second Azurite as Azure storage with shared keys off looks to a client: HTTPS, bearer tokens only. */
 let identityAzurite: RunningAzurite;
 
-/** Transpiles `entry` and every relative module it reaches into `outDir`, keeping the layout. */
-async function transpileTree(entry: string, outDir: string): Promise<void> {
-  const pending = [path.resolve(REPO_ROOT, entry)];
-  const done = new Set<string>();
-  while (pending.length > 0) {
-    const file = pending.pop()!;
-    if (done.has(file)) continue;
-    done.add(file);
-    const target = path.join(outDir, path.relative(REPO_ROOT, file));
-    await mkdir(path.dirname(target), { recursive: true });
-    const source = await readFile(file, 'utf8');
-    if (file.endsWith('.json')) {
-      await writeFile(target, source);
-      continue;
-    }
-    for (const match of source.matchAll(/from '(\.{1,2}\/[^']+)'/g)) {
-      const base = path.resolve(path.dirname(file), match[1]!);
-      const candidates = [`${base}.ts`, path.join(base, 'index.ts'), base];
-      const found = candidates.find((candidate) => existsSync(candidate) && /\.(ts|json)$/.test(candidate));
-      if (found === undefined) throw new Error(`cannot resolve ${match[1]} from ${file}`);
-      pending.push(found);
-    }
-    const output = ts.transpileModule(source, {
-      compilerOptions: {
-        module: ts.ModuleKind.CommonJS,
-        target: ts.ScriptTarget.ES2022,
-        esModuleInterop: true,
-        resolveJsonModule: true,
-      },
-      fileName: file,
-    });
-    await writeFile(target.replace(/\.ts$/, '.js'), output.outputText);
-  }
-}
-
-function runDoctorProcess(
+async function runDoctorProcess(
   argv: string[],
   env: Record<string, string>,
 ): Promise<{ code: number; out: string }> {
-  // Asynchronous on purpose: the simulator and the stand-in serve from this process's event loop.
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [path.join(buildDir, 'cli', 'doctor.js'), ...argv],
-      {
-        cwd: stack.dir,
-        timeout: 60_000,
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: stack.dir,
-          NODE_PATH: path.join(REPO_ROOT, 'node_modules'),
-          ...env,
-        },
-      },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-        if (code !== 0 && code !== 1)
-          reject(new Error(`doctor exited with ${String(error?.code)}:\n${stderr}${stdout}`));
-        else resolve({ code, out: stdout });
-      },
-    );
+  const run = await runNode([path.join(buildDir, 'cli', 'doctor.js'), ...argv], {
+    cwd: stack.dir,
+    timeoutMs: 60_000,
+    env,
+    repositoryModules: true,
   });
+  if (run.code !== 0 && run.code !== 1)
+    throw new Error(`doctor exited with ${String(run.error?.code)}:\n${run.stderr}${run.stdout}`);
+  return { code: run.code, out: run.stdout };
 }
 
 function settings(overrides: Record<string, string> = {}): Record<string, string> {
@@ -102,10 +49,7 @@ beforeAll(async () => {
   stack = await startDoctorStack({ azurite: true, keyVault: true });
   buildDir = path.join(stack.dir, 'build');
   await transpileTree('cli/doctor.ts', buildDir);
-  identityAzurite = await startAzurite({
-    tls: { certPath: stack.pki.keyVaultTls.certPath, keyPath: stack.pki.keyVaultTls.keyPath },
-    oauth: true,
-  });
+  identityAzurite = await startAzuriteWithOAuth(stack.pki);
 }, 120000);
 
 afterAll(async () => {
@@ -118,8 +62,7 @@ function identityStorage(overrides: Record<string, string> = {}): Record<string,
   delete rest.AzureWebJobsStorage;
   return {
     ...rest,
-    AzureWebJobsStorage__queueServiceUri: identityAzurite.queueServiceUrl,
-    AzureWebJobsStorage__tableServiceUri: identityAzurite.tableServiceUrl,
+    ...identityStorageSettings(identityAzurite),
     ...overrides,
   };
 }

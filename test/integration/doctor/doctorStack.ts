@@ -4,14 +4,13 @@
  * Trust in the stack's TLS servers is passed in-process (`trust`), since NODE_EXTRA_CA_CERTS cannot be set
  * inside jest's process.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { startAzurite, type RunningAzurite } from '../../../dev/host/azurite';
-import { startKeyVaultStandIn, type KeyVaultStandIn } from '../../../dev/keyvault-standin/server';
-import { ensureDevPki, type DevPki } from '../../../dev/pki/devPki';
-import { startPkiWsSimulator, type Simulator } from '../../../dev/simulator/server';
+import type { KeyVaultStandIn } from '../../../dev/keyvault-standin/server';
+import type { DevPki } from '../../../dev/pki/devPki';
+import type { Simulator } from '../../../dev/simulator/server';
+import { startDevSimulator } from '../../support/devSimulator';
+import { putDevRaCertificate, startKeyVaultStandInWithDevTls } from '../../support/identityStack';
 
 export const USER_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.47196109';
 export const DEVICE_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.52840011';
@@ -38,19 +37,13 @@ export interface DoctorStack {
 export async function startDoctorStack(
   options: { azurite?: boolean; keyVault?: boolean } = {},
 ): Promise<DoctorStack> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'doctor-'));
-  const pki = await ensureDevPki(path.join(dir, 'pki'));
-  const simulator = await startPkiWsSimulator({ pki });
+  const devSimulator = await startDevSimulator('doctor-');
+  const { dir, pki, simulator } = devSimulator;
   const azurite = options.azurite ? await startAzurite() : undefined;
   let vault: KeyVaultStandIn | undefined;
   if (options.keyVault) {
-    vault = await startKeyVaultStandIn({
-      tls: { certPem: pki.keyVaultTls.certPem, keyPem: pki.keyVaultTls.keyPem },
-    });
-    vault.putCertificate(RA_CERTIFICATE_NAME, {
-      pfx: readFileSync(pki.ra.pfxPath),
-      password: pki.ra.pfxPassword,
-    });
+    vault = await startKeyVaultStandInWithDevTls(pki);
+    putDevRaCertificate(vault, pki, RA_CERTIFICATE_NAME);
   }
   const base: Env = {
     ...(azurite === undefined ? {} : { AzureWebJobsStorage: azurite.connectionString }),
@@ -78,10 +71,9 @@ export async function startDoctorStack(
       return merged;
     },
     close: async () => {
-      await simulator.close();
       await vault?.close();
       await azurite?.stop();
-      rmSync(dir, { recursive: true, force: true });
+      await devSimulator.close();
     },
   };
 }

@@ -2,21 +2,17 @@
  * Never lose a request, never issue twice (issue 3), in-process against the real parts: the pipeline with
  * the Table-storage ledger on Azurite and the PKI-WS simulator over mutual TLS.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { startAzurite, type RunningAzurite } from '../../../dev/host/azurite';
-import { ensureDevPki, type DevPki } from '../../../dev/pki/devPki';
-import { startPkiWsSimulator, type Simulator } from '../../../dev/simulator/server';
+import type { DevPki } from '../../../dev/pki/devPki';
+import type { Simulator } from '../../../dev/simulator/server';
 import { readSettings, type BrokerSettings } from '../../../shared/config/settings';
 import type { PkcsResult } from '../../../shared/contract/types';
-import { PkiWsClient } from '../../../shared/digicert';
 import type { DigicertCa } from '../../../shared/digicert/types';
 import { createRequestLedger } from '../../../shared/ledger/tableLedger';
 import type { RequestLedger } from '../../../shared/ledger/types';
 import { CertificatePipeline, type PipelineOutcome } from '../../../shared/pipeline';
-import { FileRaCredentialSource } from '../../../shared/ra-credential';
 import type { ReconciliationTelemetry, Telemetry } from '../../../shared/telemetry/telemetry';
+import { devCaClient, startDevSimulator, type DevSimulator } from '../../support/devSimulator';
 
 const USER_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.47196109';
 const reconciliations: ReconciliationTelemetry[] = [];
@@ -26,7 +22,7 @@ const quiet: Telemetry = {
   flush: async () => undefined,
 };
 
-let dir: string;
+let devSimulator: DevSimulator;
 let pki: DevPki;
 let simulator: Simulator;
 let azurite: RunningAzurite;
@@ -44,18 +40,13 @@ function settingsFor(extra: Record<string, string> = {}): BrokerSettings {
   });
 }
 
-function clientFor(settings: BrokerSettings): PkiWsClient {
-  const credential = new FileRaCredentialSource({ pfxFile: pki.ra.pfxPath, password: pki.ra.pfxPassword });
-  return new PkiWsClient({ settings, credential, extraTrustedCaPem: [pki.tlsRootCa.certPem] });
-}
-
 function pipelineWith(
   options: { settings?: BrokerSettings; ca?: DigicertCa; now?: () => Date } = {},
 ): CertificatePipeline {
   const settings = options.settings ?? settingsFor();
   return new CertificatePipeline({
     settings,
-    ca: options.ca ?? clientFor(settings),
+    ca: options.ca ?? devCaClient(pki, settings),
     ledger,
     telemetry: quiet,
     ...(options.now ? { now: options.now } : {}),
@@ -92,17 +83,15 @@ function resultOf(outcome: PipelineOutcome): PkcsResult {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'ledger-pipeline-'));
-  pki = await ensureDevPki(path.join(dir, 'pki'));
-  simulator = await startPkiWsSimulator({ pki });
+  devSimulator = await startDevSimulator('ledger-pipeline-');
+  ({ pki, simulator } = devSimulator);
   azurite = await startAzurite();
   ledger = createRequestLedger(azurite.connectionString);
 });
 
 afterAll(async () => {
-  await simulator?.close();
   await azurite?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await devSimulator?.close();
 });
 
 describe('a repeated request', () => {
@@ -162,7 +151,7 @@ describe('an enrollment whose answer is lost', () => {
 
   it('revokes the stray of a delivery that died with its key, then issues once', async () => {
     const settings = settingsFor();
-    const real = clientFor(settings);
+    const real = devCaClient(pki, settings);
     // A host that dies right after the CA issued: the certificate exists, the key is gone, and nothing
     // after the enrollment runs (not even the search for what the CA issued).
     const killed = (): never => {
@@ -217,7 +206,7 @@ describe('an enrollment whose answer is lost', () => {
 describe('the last delivery', () => {
   it('settles a crashed delivery at once instead of waiting its budget out and giving up', async () => {
     const settings = settingsFor({ QUEUE_MAX_DEQUEUE_COUNT: '2' });
-    const real = clientFor(settings);
+    const real = devCaClient(pki, settings);
     const dying: DigicertCa = {
       getPolicy: (host, oid) => real.getPolicy(host, oid),
       getStatus: (host, oid) => real.getStatus(host, oid),

@@ -9,9 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { readSettings } from '../../../shared/config/settings';
-import { BrokerError } from '../../../shared/contract/errors';
+import type { BrokerError } from '../../../shared/contract/errors';
 import { createRaCredentialSource, FileRaCredentialSource } from '../../../shared/ra-credential';
 import { buildPem, buildPfx, createRaFixtures, thumbprint, type RaFixtures } from './raFixtures';
+import { failureOf } from '../../support/brokerErrors';
 
 const run = promisify(execFile);
 const PASSWORD = 'Pfx-Passw0rd!';
@@ -26,12 +27,7 @@ async function file(name: string, content: Buffer | string): Promise<string> {
 }
 
 async function failure(load: Promise<unknown>): Promise<BrokerError> {
-  const error = await load.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(BrokerError);
-  const brokerError = error as BrokerError;
+  const brokerError = await failureOf(load);
   expect(brokerError.code).toBe('RA_CERT_UNAVAILABLE');
   const reported = `${brokerError.message} ${brokerError.remedy}`;
   expect(reported).not.toContain(PASSWORD);

@@ -7,53 +7,22 @@
  *   (hence the child process: jest's own process has long started).
  * The child runs our TypeScript transpiled on the fly (typescript.transpileModule) into a temp folder.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import ts from 'typescript';
 import {
   createStandInTls,
   startKeyVaultStandIn,
   type KeyVaultStandIn,
 } from '../../../dev/keyvault-standin/server';
+import { runNode, transpileTree } from '../../support/childProcess';
 import { buildPfx, createRaFixtures, thumbprint, type RaFixtures } from './raFixtures';
-
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 let fixtures: RaFixtures;
 let tls: ReturnType<typeof createStandInTls>;
 let vault: KeyVaultStandIn;
 let workDir: string;
 let rootCaFile: string;
-
-/** Transpiles an entry module and every relative import it reaches into `outDir`, keeping the layout. */
-async function transpileTree(entry: string, outDir: string): Promise<void> {
-  const pending = [path.resolve(REPO_ROOT, entry)];
-  const done = new Set<string>();
-  while (pending.length > 0) {
-    const file = pending.pop()!;
-    if (done.has(file)) continue;
-    done.add(file);
-    const source = await readFile(file, 'utf8');
-    for (const match of source.matchAll(/from '(\.{1,2}\/[^']+)'/g)) {
-      pending.push(
-        path.resolve(path.dirname(file), `${match[1]}.ts`).replace(/\/index\.ts\.ts$/, '/index.ts'),
-      );
-    }
-    const output = ts.transpileModule(source, {
-      compilerOptions: {
-        module: ts.ModuleKind.CommonJS,
-        target: ts.ScriptTarget.ES2022,
-        esModuleInterop: true,
-      },
-      fileName: file,
-    });
-    const target = path.join(outDir, path.relative(REPO_ROOT, file)).replace(/\.ts$/, '.js');
-    await mkdir(path.dirname(target), { recursive: true });
-    await writeFile(target, output.outputText);
-  }
-}
 
 const CHILD_SCRIPT = `
 const crypto = require('node:crypto');
@@ -80,31 +49,15 @@ interface ChildResult {
   error?: { code: string; message: string };
 }
 
-function runChild(env: Record<string, string>): Promise<ChildResult> {
-  // Asynchronous on purpose: the stand-in serves from this process's event loop.
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['-e', CHILD_SCRIPT],
-      {
-        cwd: workDir,
-        timeout: 30_000,
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: workDir,
-          NODE_PATH: path.join(REPO_ROOT, 'node_modules'),
-          ...env,
-        },
-      },
-      (error, stdout, stderr) => {
-        if (error && stdout === '') {
-          reject(new Error(`child failed: ${error.message}\n${stderr}`));
-          return;
-        }
-        resolve(JSON.parse(stdout) as ChildResult);
-      },
-    );
+async function runChild(env: Record<string, string>): Promise<ChildResult> {
+  const run = await runNode(['-e', CHILD_SCRIPT], {
+    cwd: workDir,
+    timeoutMs: 30_000,
+    env,
+    repositoryModules: true,
   });
+  if (run.error && run.stdout === '') throw new Error(`child failed: ${run.error.message}\n${run.stderr}`);
+  return JSON.parse(run.stdout) as ChildResult;
 }
 
 beforeAll(async () => {

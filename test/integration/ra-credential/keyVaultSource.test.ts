@@ -8,7 +8,7 @@
  */
 import { createPrivateKey, randomUUID, X509Certificate } from 'node:crypto';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
-import { BrokerError } from '../../../shared/contract/errors';
+import type { BrokerError } from '../../../shared/contract/errors';
 import {
   CachedRaCredentialSource,
   KeyVaultRaCredentialSource,
@@ -20,6 +20,7 @@ import {
   type KeyVaultStandIn,
 } from '../../../dev/keyvault-standin/server';
 import { buildPem, buildPfx, createRaFixtures, thumbprint, type RaFixtures } from './raFixtures';
+import { failureOf } from '../../support/brokerErrors';
 
 let fixtures: RaFixtures;
 let tls: ReturnType<typeof createStandInTls>;
@@ -68,12 +69,7 @@ function source(
 }
 
 async function failure(load: Promise<unknown>): Promise<BrokerError> {
-  const error = await load.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(BrokerError);
-  const brokerError = error as BrokerError;
+  const brokerError = await failureOf(load);
   expect(brokerError.code).toBe('RA_CERT_UNAVAILABLE');
   // Key material never leaks into what is reported.
   const reported = `${brokerError.message} ${brokerError.remedy} ${String(brokerError.cause)}`;

@@ -8,24 +8,19 @@
  * Trust is passed in-process (jest cannot set NODE_EXTRA_CA_CERTS any more): `trustedCaPemForTests` for the
  * vault, `extraTrustedCaPem` for the simulator, both the dev TLS root. TLS verification stays on.
  */
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import forge from 'node-forge';
 import { createCertificate } from '../../../dev/pki/certificates';
-import { ensureDevPki, loadDevCa, type DevPki } from '../../../dev/pki/devPki';
-import {
-  startKeyVaultStandIn,
-  type KeyVaultStandIn,
-  type RecordedVaultRequest,
-} from '../../../dev/keyvault-standin/server';
-import { startPkiWsSimulator, type Simulator } from '../../../dev/simulator/server';
-import { BrokerError } from '../../../shared/contract/errors';
+import { loadDevCa, type DevPki } from '../../../dev/pki/devPki';
+import type { KeyVaultStandIn, RecordedVaultRequest } from '../../../dev/keyvault-standin/server';
+import type { Simulator } from '../../../dev/simulator/server';
 import { PkiWsClient } from '../../../shared/digicert/client';
 import { CachedRaCredentialSource, KeyVaultRaCredentialSource } from '../../../shared/ra-credential';
+import { failureOf } from '../../support/brokerErrors';
+import { startDevSimulator, type DevSimulator } from '../../support/devSimulator';
+import { startKeyVaultStandInWithDevTls } from '../../support/identityStack';
 
 const HOUR_MS = 3_600_000;
-const dir = mkdtempSync(path.join(os.tmpdir(), 'ra-rotation-'));
 
 /** One version of the RA certificate as imported into the vault. */
 interface RaVersion {
@@ -36,6 +31,7 @@ interface RaVersion {
   subject: string;
 }
 
+let devSimulator: DevSimulator;
 let pki: DevPki;
 let simulator: Simulator;
 let vault: KeyVaultStandIn;
@@ -71,11 +67,9 @@ function renewedRa(commonName: string): RaVersion {
 }
 
 beforeAll(async () => {
-  pki = await ensureDevPki(dir);
-  simulator = await startPkiWsSimulator({ pki });
-  vault = await startKeyVaultStandIn({
-    tls: { certPem: pki.keyVaultTls.certPem, keyPem: pki.keyVaultTls.keyPem },
-  });
+  devSimulator = await startDevSimulator('ra-rotation-');
+  ({ pki, simulator } = devSimulator);
+  vault = await startKeyVaultStandInWithDevTls(pki);
   v1 = {
     pfx: readFileSync(pki.ra.pfxPath),
     password: pki.ra.pfxPassword,
@@ -87,9 +81,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await simulator?.close();
   await vault?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await devSimulator?.close();
 });
 
 beforeEach(() => simulator.reset());
@@ -153,15 +146,6 @@ function lastCallerThumbprint(): string | undefined {
 
 function healthRequestsAnswered(): number {
   return simulator.received.filter((request) => request.service === 'healthcheckService').length;
-}
-
-async function failureOf(call: Promise<unknown>): Promise<BrokerError> {
-  const caught = await call.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  expect(caught).toBeInstanceOf(BrokerError);
-  return caught as BrokerError;
 }
 
 describe('RA credential rotation without a restart', () => {

@@ -1,10 +1,10 @@
 import { X509Certificate, randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import forge from 'node-forge';
 import { Agent } from 'undici';
 import { createCertificate } from '../../../dev/pki/certificates';
-import { ensureDevPki, type DevPki } from '../../../dev/pki/devPki';
+import type { DevPki } from '../../../dev/pki/devPki';
 import { parseSimulatorArgs, runSimulatorCli } from '../../../dev/simulator/main';
 import { ProfileFileError, loadProfilesFile } from '../../../dev/simulator/profiles';
 import { startPkiWsSimulator, type Simulator } from '../../../dev/simulator/server';
@@ -25,17 +25,19 @@ import {
   managementRequestXml,
   policyRequestXml,
   post,
-  raAgent,
   rsaKey,
   run,
   soapBody,
-  temporaryDir,
+  startSimulatorSession,
   textOf,
   type TestKey,
   type XmlObject,
+  type SimulatorSession,
 } from './simulatorClient';
 
-const dir = temporaryDir('simulator-');
+let session: SimulatorSession;
+let dir: string;
+let pkiDir: string;
 let pki: DevPki;
 let simulator: Simulator;
 let agent: Agent;
@@ -43,18 +45,13 @@ let key: TestKey;
 let csr: string;
 
 beforeAll(async () => {
-  pki = await ensureDevPki(dir);
-  simulator = await startPkiWsSimulator({ pki });
-  agent = raAgent(pki);
+  session = await startSimulatorSession('simulator-');
+  ({ dir, pkiDir, pki, simulator, agent } = session);
   key = rsaKey(2048);
   csr = csrBase64(key);
 });
 
-afterAll(async () => {
-  await agent.close();
-  await simulator.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => session?.close());
 
 beforeEach(() => simulator.reset());
 
@@ -795,7 +792,7 @@ describe('CLI', () => {
 
   it('starts on the given PKI folder and prints the listening URL', async () => {
     const lines: string[] = [];
-    const started = await runSimulatorCli(['--pki', dir, '--port', '0', '--quiet'], (line) =>
+    const started = await runSimulatorCli(['--pki', pkiDir, '--port', '0', '--quiet'], (line) =>
       lines.push(line),
     );
     try {

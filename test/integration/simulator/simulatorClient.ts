@@ -1,7 +1,8 @@
 /**
- * Test-side helpers for talking to the PKI-WS simulator: an undici mTLS agent with the dev RA certificate,
- * SOAP request envelopes written by hand (independent of shared/digicert and of the simulator's builder),
- * a forge-made PKCS#10 request, a namespace-stripping reader for the answers, and xmllint.
+ * Test-side helpers for talking to the PKI-WS simulator: the simulator on a fresh dev PKI with an undici mTLS
+ * agent presenting the dev RA certificate, SOAP request envelopes written by hand (independent of
+ * shared/digicert and of the simulator's builder), a forge-made PKCS#10 request, a namespace-stripping reader
+ * for the answers, and xmllint.
  */
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -12,7 +13,8 @@ import { XMLParser } from 'fast-xml-parser';
 import forge from 'node-forge';
 import { Agent, request } from 'undici';
 import type { DevPki } from '../../../dev/pki/devPki';
-import type { Simulator, SimulatorService } from '../../../dev/simulator/server';
+import type { Simulator, SimulatorOptions, SimulatorService } from '../../../dev/simulator/server';
+import { startDevSimulator, type DevSimulator } from '../../support/devSimulator';
 
 export const USER_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.47196109';
 export const NAME_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.61904612';
@@ -31,6 +33,28 @@ export function raAgent(pki: DevPki): Agent {
     headersTimeout: 10_000,
     bodyTimeout: 10_000,
   });
+}
+
+export interface SimulatorSession extends DevSimulator {
+  /** Presents the dev RA certificate and trusts the dev TLS root. */
+  agent: Agent;
+}
+
+/** startDevSimulator plus an RA agent; close() closes the agent, stops the simulator, removes the folder. */
+export async function startSimulatorSession(
+  prefix: string,
+  options: Omit<SimulatorOptions, 'pki'> = {},
+): Promise<SimulatorSession> {
+  const started = await startDevSimulator(prefix, options);
+  const agent = raAgent(started.pki);
+  return {
+    ...started,
+    agent,
+    close: async () => {
+      await agent.close();
+      await started.close();
+    },
+  };
 }
 
 export interface SoapAnswer {

@@ -4,11 +4,10 @@
  * a 1000-request soak cheap (issuing cost, bounded `received`).
  */
 import { X509Certificate } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import { setTimeout as wait } from 'node:timers/promises';
 import { Agent } from 'undici';
 import { createCertificate } from '../../../dev/pki/certificates';
-import { ensureDevPki, loadDevCa, type DevPki } from '../../../dev/pki/devPki';
+import { loadDevCa, type DevPki } from '../../../dev/pki/devPki';
 import {
   FaultQueue,
   InjectedFaultError,
@@ -33,29 +32,25 @@ import {
   healthRequestXml,
   policyRequestXml,
   post,
-  raAgent,
   rsaKey,
-  temporaryDir,
+  raAgent,
+  startSimulatorSession,
+  type SimulatorSession,
 } from './simulatorClient';
 
-const dir = temporaryDir('simulator-faults-');
+let session: SimulatorSession;
 let pki: DevPki;
 let simulator: Simulator;
 let agent: Agent;
 let csr: string;
 
 beforeAll(async () => {
-  pki = await ensureDevPki(dir);
-  simulator = await startPkiWsSimulator({ pki });
-  agent = raAgent(pki);
+  session = await startSimulatorSession('simulator-faults-');
+  ({ pki, simulator, agent } = session);
   csr = csrBase64(rsaKey(2048));
 });
 
-afterAll(async () => {
-  await agent.close();
-  await simulator.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => session?.close());
 
 beforeEach(() => simulator.reset());
 

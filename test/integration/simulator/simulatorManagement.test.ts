@@ -4,11 +4,9 @@
  * updateCertificateStatus revoking a stray with reason Superseded. Plus the account audit of the soak test.
  */
 import { X509Certificate, createPublicKey } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import forge from 'node-forge';
 import type { Agent } from 'undici';
-import { ensureDevPki } from '../../../dev/pki/devPki';
-import { startPkiWsSimulator, type AccountAudit, type Simulator } from '../../../dev/simulator/server';
+import type { AccountAudit, Simulator } from '../../../dev/simulator/server';
 import {
   NAME_PROFILE,
   USER_PROFILE,
@@ -18,16 +16,16 @@ import {
   fault,
   managementRequestXml,
   post,
-  raAgent,
   rsaKey,
   soapBody,
-  temporaryDir,
+  startSimulatorSession,
   textOf,
   type TestKey,
   type XmlObject,
+  type SimulatorSession,
 } from './simulatorClient';
 
-const dir = temporaryDir('simulator-management-');
+let session: SimulatorSession;
 let simulator: Simulator;
 let agent: Agent;
 let keys: TestKey[];
@@ -114,9 +112,8 @@ const revokeXml = (children: [string, string][]): string =>
 let serials: { a1: string; a2: string; aName: string; b: string };
 
 beforeAll(async () => {
-  const pki = await ensureDevPki(dir);
-  simulator = await startPkiWsSimulator({ pki, searchPageSize: 2 });
-  agent = raAgent(pki);
+  session = await startSimulatorSession('simulator-management-', { searchPageSize: 2 });
+  ({ simulator, agent } = session);
   keys = [rsaKey(2048), rsaKey(2048), rsaKey(2048)];
   serials = {
     a1: await enroll(USER_PROFILE, SEAT_A, keys[0]!),
@@ -126,11 +123,7 @@ beforeAll(async () => {
   };
 });
 
-afterAll(async () => {
-  await agent.close();
-  await simulator.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => session?.close());
 
 describe('searchCertificate', () => {
   it('filters by seatId AND profileOID and returns the DER to match public keys with', async () => {

@@ -3,9 +3,8 @@
  * the wire format, the broker's tests against it stop meaning anything.
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
 import type { Agent } from 'undici';
-import { ensureDevPki, type DevPki } from '../../../dev/pki/devPki';
+import type { DevPki } from '../../../dev/pki/devPki';
 import { startPkiWsSimulator, type Simulator, type SimulatorService } from '../../../dev/simulator/server';
 import { describeWithTeamShared, teamSharedPath } from '../../support/teamShared';
 import {
@@ -19,13 +18,13 @@ import {
   managementRequestXml,
   policyRequestXml,
   post,
-  raAgent,
   rsaKey,
   run,
   soapBody,
-  temporaryDir,
+  startSimulatorSession,
   textOf,
   type XmlObject,
+  type SimulatorSession,
 } from './simulatorClient';
 
 const schema = (relative: string): string => teamSharedPath('reference', 'pki-ws', relative);
@@ -61,7 +60,7 @@ async function expectValid(envelope: string, xsd: string): Promise<void> {
 }
 
 describeWithTeamShared('simulator answers against the vendor XSDs', () => {
-  const dir = temporaryDir('simulator-xsd-');
+  let session: SimulatorSession;
   let pki: DevPki;
   let simulator: Simulator;
   let agent: Agent;
@@ -77,17 +76,12 @@ describeWithTeamShared('simulator answers against the vendor XSDs', () => {
   ];
 
   beforeAll(async () => {
-    pki = await ensureDevPki(dir);
-    simulator = await startPkiWsSimulator({ pki });
-    agent = raAgent(pki);
+    session = await startSimulatorSession('simulator-xsd-');
+    ({ pki, simulator, agent } = session);
     csr = csrBase64(rsaKey(2048));
   });
 
-  afterAll(async () => {
-    await agent.close();
-    await simulator.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => session?.close());
 
   it('getPoliciesResponse for every profile and for one profile follows CertificateEnrollmentPolicy.xsd', async () => {
     await expectValid(await ask('policyService', policyRequestXml([])), POLICY_XSD);

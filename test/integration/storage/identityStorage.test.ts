@@ -8,13 +8,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { startAzurite, type RunningAzurite } from '../../../dev/host/azurite';
-import { startKeyVaultStandIn, type KeyVaultStandIn } from '../../../dev/keyvault-standin/server';
+import type { RunningAzurite } from '../../../dev/host/azurite';
+import type { KeyVaultStandIn } from '../../../dev/keyvault-standin/server';
 import { ensureDevPki, type DevPki } from '../../../dev/pki/devPki';
 import { readSettings } from '../../../shared/config/settings';
 import { createRequestLedger, storageErrorOf } from '../../../shared/ledger/tableLedger';
 import { createTableClient } from '../../../shared/storage/clients';
 import type { StorageConnection } from '../../../shared/storage/connection';
+import {
+  identityStorageSettings,
+  startAzuriteWithOAuth,
+  startKeyVaultStandInWithDevTls,
+} from '../../support/identityStack';
 
 let dir: string;
 let pki: DevPki;
@@ -25,18 +30,9 @@ let connection: StorageConnection;
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'identity-storage-'));
   pki = await ensureDevPki(path.join(dir, 'pki'));
-  // Any server certificate for 127.0.0.1 under the dev TLS root serves; the stand-in's is one.
-  azurite = await startAzurite({
-    tls: { certPath: pki.keyVaultTls.certPath, keyPath: pki.keyVaultTls.keyPath },
-    oauth: true,
-  });
-  identity = await startKeyVaultStandIn({
-    tls: { certPem: pki.keyVaultTls.certPem, keyPem: pki.keyVaultTls.keyPem },
-  });
-  const settings = readSettings({
-    AzureWebJobsStorage__queueServiceUri: azurite.queueServiceUrl,
-    AzureWebJobsStorage__tableServiceUri: azurite.tableServiceUrl,
-  });
+  azurite = await startAzuriteWithOAuth(pki);
+  identity = await startKeyVaultStandInWithDevTls(pki);
+  const settings = readSettings(identityStorageSettings(azurite));
   connection = settings.storage!;
 }, 60000);
 

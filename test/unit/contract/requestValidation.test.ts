@@ -1,4 +1,4 @@
-import { BrokerError, DEFAULT_REMEDIES, type ErrorCode } from '../../../shared/contract/errors';
+import { DEFAULT_REMEDIES, type BrokerError, type ErrorCode } from '../../../shared/contract/errors';
 import {
   CONTEXT_MAX_BYTES,
   isCertificateAuthorityAllowed,
@@ -6,6 +6,7 @@ import {
   readContextLoosely,
   readRequestIdLoosely,
 } from '../../../shared/contract/validate';
+import { brokerErrorOf } from '../../support/brokerErrors';
 
 // The validator does not parse certificates: any non-empty text will do, shaped like what Intune sends.
 const RECIPIENT_PEM = [
@@ -47,13 +48,7 @@ function withChanges(changes: Record<string, unknown>, remove: string[] = []): R
 }
 
 function refusal(body: unknown, options = ALLOWED): BrokerError {
-  try {
-    parseRequestMessage(body, options);
-  } catch (error) {
-    if (error instanceof BrokerError) return error;
-    throw error;
-  }
-  throw new Error('the message was accepted, but a BrokerError was expected');
+  return brokerErrorOf(() => parseRequestMessage(body, options));
 }
 
 function sanList(...items: unknown[]): unknown[] {

@@ -1,6 +1,3 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { BrokerError } from '../../../shared/contract/errors';
 import {
   REQUEST_TYPE_ISSUE,
   TOKEN_TYPE_PKCS7,
@@ -19,8 +16,9 @@ import {
   elementAt,
   parseXml,
 } from '../../../shared/digicert/xml';
+import { brokerErrorOf } from '../../support/brokerErrors';
+import { digicertFixture } from '../../support/digicertFixtures';
 
-const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'digicert');
 const context: CallContext = {
   operation: 'requestSecurityToken',
   caHost: 'ca.fabrikam.test',
@@ -41,18 +39,8 @@ const request: EnrollmentRequest = {
 };
 
 function responseFrom(fixture: string) {
-  const answer = parseSoapAnswer(readFileSync(path.join(FIXTURES, fixture), 'utf8'));
+  const answer = parseSoapAnswer(digicertFixture(fixture));
   return parseRequestSecurityTokenResponse(answer.body, context);
-}
-
-function failureOf(action: () => unknown): BrokerError {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof BrokerError) return error;
-    throw error;
-  }
-  throw new Error('expected a BrokerError');
 }
 
 describe('RequestSecurityToken request', () => {
@@ -97,7 +85,7 @@ describe('RequestSecurityToken request', () => {
   });
 
   it('refuses a transaction ID longer than 40 characters (INVALID_REQUEST)', () => {
-    const error = failureOf(() =>
+    const error = brokerErrorOf(() =>
       buildRequestSecurityTokenEnvelope({ ...request, clientTransactionId: 'x'.repeat(41) }, context),
     );
     expect(error.code).toBe('INVALID_REQUEST');
@@ -105,7 +93,7 @@ describe('RequestSecurityToken request', () => {
   });
 
   it('refuses a value XML cannot carry, naming the pair (INVALID_REQUEST)', () => {
-    const error = failureOf(() =>
+    const error = brokerErrorOf(() =>
       buildRequestSecurityTokenEnvelope(
         { ...request, nameValuePairs: [{ name: 'mail_lastName', value: 'Bo\u0007wen' }] },
         context,
@@ -136,7 +124,7 @@ describe('RequestSecurityTokenResponse', () => {
   });
 
   it('turns a pending approval into CA_REJECTED naming the reference', () => {
-    const error = failureOf(() => responseFrom('rstr-pending.xml'));
+    const error = brokerErrorOf(() => responseFrom('rstr-pending.xml'));
     expect(error.code).toBe('CA_REJECTED');
     expect(error.retryable).toBe(false);
     expect(error.message).toMatch(/approval/);
@@ -146,7 +134,7 @@ describe('RequestSecurityTokenResponse', () => {
   });
 
   it('turns an answer without a token into CA_REJECTED with the disposition as the CA message', () => {
-    const error = failureOf(() => responseFrom('rstr-no-token.xml'));
+    const error = brokerErrorOf(() => responseFrom('rstr-no-token.xml'));
     expect(error.code).toBe('CA_REJECTED');
     expect(error.caMessage).toBe('Seat quota exhausted for this account');
   });
@@ -163,11 +151,11 @@ describe('RequestSecurityTokenResponse', () => {
       'X509v3',
     );
     expect(
-      failureOf(() => parseRequestSecurityTokenResponse(envelope('not base64!', x509), context)).code,
+      brokerErrorOf(() => parseRequestSecurityTokenResponse(envelope('not base64!', x509), context)).code,
     ).toBe('CA_REJECTED');
     const pkcs12 = 'http://schemas.verisign.com/pkiservices/2009/07/PKCS12';
     expect(
-      failureOf(() => parseRequestSecurityTokenResponse(envelope('AAAA', pkcs12), context)).message,
+      brokerErrorOf(() => parseRequestSecurityTokenResponse(envelope('AAAA', pkcs12), context)).message,
     ).toMatch(/PKCS#12/);
   });
 
@@ -232,7 +220,7 @@ describe('RequestSecurityTokenResponse', () => {
     });
 
     it('says no binarySecurityToken when the only one is the echoed request', () => {
-      const error = failureOf(() =>
+      const error = brokerErrorOf(() =>
         read(
           `<RequestSecurityTokenResponse><RequestVSSecurityTokenResponse><dispositionMessage>Rejected</dispositionMessage>` +
             `<echo><binarySecurityToken ValueType="${VALUE_TYPE_PKCS10}">${csrEcho.toString('base64')}</binarySecurityToken></echo>` +
@@ -245,7 +233,7 @@ describe('RequestSecurityTokenResponse', () => {
     });
 
     it('finds a pending reference at any depth', () => {
-      const error = failureOf(() =>
+      const error = brokerErrorOf(() =>
         read(
           `<RequestSecurityTokenResponse><RequestedSecurityToken><status><pendingTokenReferenceID>P-77</pendingTokenReferenceID>` +
             `</status></RequestedSecurityToken></RequestSecurityTokenResponse>`,

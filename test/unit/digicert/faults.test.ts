@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { BrokerError, ErrorCode } from '../../../shared/contract/errors';
 import {
   CallContext,
@@ -13,8 +11,8 @@ import {
   parseRetryAfter,
 } from '../../../shared/digicert/faults';
 import type { SoapFault } from '../../../shared/digicert/soap';
+import { digicertFixture } from '../../support/digicertFixtures';
 
-const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'digicert');
 const context: CallContext = {
   operation: 'requestSecurityToken',
   caHost: 'ca.fabrikam.test',
@@ -290,7 +288,6 @@ describe('classifyFault', () => {
 });
 
 describe('interpretHttpAnswer', () => {
-  const read = (name: string) => readFileSync(path.join(FIXTURES, name), 'utf8');
   const now = Date.parse('2026-01-10T12:00:00Z');
   const failed = (outcome: ReturnType<typeof interpretHttpAnswer>) => {
     if (outcome.ok) throw new Error('expected a failure');
@@ -299,7 +296,7 @@ describe('interpretHttpAnswer', () => {
 
   it('hands on a SOAP answer with 200', () => {
     const outcome = interpretHttpAnswer(
-      { status: 200, headers: {}, bodyText: read('health-up.xml') },
+      { status: 200, headers: {}, bodyText: digicertFixture('health-up.xml') },
       context,
       now,
     );
@@ -309,7 +306,7 @@ describe('interpretHttpAnswer', () => {
   it('classifies a fault by its words, not its HTTP status', () => {
     const outcome = failed(
       interpretHttpAnswer(
-        { status: 500, headers: {}, bodyText: read('fault-unknown-profile.xml') },
+        { status: 500, headers: {}, bodyText: digicertFixture('fault-unknown-profile.xml') },
         context,
         now,
       ),
@@ -321,7 +318,7 @@ describe('interpretHttpAnswer', () => {
     );
     const busy = failed(
       interpretHttpAnswer(
-        { status: 500, headers: {}, bodyText: read('fault-server-busy.xml') },
+        { status: 500, headers: {}, bodyText: digicertFixture('fault-server-busy.xml') },
         context,
         now,
       ),
@@ -692,10 +689,10 @@ describe('enrollment answers that leave open whether the CA issued', () => {
   });
 
   it('a 500 carrying a SOAP fault is the CA refusing: classified, never ambiguous', () => {
-    const { error } = outcomeOf(500, readFileSync(path.join(FIXTURES, 'fault-unknown-profile.xml'), 'utf8'));
+    const { error } = outcomeOf(500, digicertFixture('fault-unknown-profile.xml'));
     expect(error.code).toBe('PROFILE_NOT_FOUND');
     expect(error.ambiguous).toBe(false);
-    const busy = outcomeOf(500, readFileSync(path.join(FIXTURES, 'fault-server-busy.xml'), 'utf8')).error;
+    const busy = outcomeOf(500, digicertFixture('fault-server-busy.xml')).error;
     expect(busy).toMatchObject({ code: 'CA_UNAVAILABLE', retryable: true, ambiguous: false });
   });
 

@@ -1,11 +1,9 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { CallContext } from '../../../shared/digicert/faults';
 import { buildGetStatusEnvelope, parseGetStatusResponse } from '../../../shared/digicert/health';
 import { parseSoapAnswer } from '../../../shared/digicert/soap';
 import { childText, elementAt, parseXml } from '../../../shared/digicert/xml';
+import { digicertFixture } from '../../support/digicertFixtures';
 
-const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'digicert');
 const context: CallContext = {
   operation: 'getStatus',
   caHost: 'ca.fabrikam.test',
@@ -37,11 +35,11 @@ describe('getStatus', () => {
   });
 
   it('reads UP and DOWN (any casing, any prefix)', () => {
-    expect(statusFrom(readFileSync(path.join(FIXTURES, 'health-up.xml'), 'utf8'))).toEqual({
+    expect(statusFrom(digicertFixture('health-up.xml'))).toEqual({
       up: true,
       message: 'Enrollment service operational',
     });
-    expect(statusFrom(readFileSync(path.join(FIXTURES, 'health-down.xml'), 'utf8'))).toEqual({
+    expect(statusFrom(digicertFixture('health-down.xml'))).toEqual({
       up: false,
       message: 'Scheduled maintenance until 02:00 UTC',
     });

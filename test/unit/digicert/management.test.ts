@@ -1,7 +1,5 @@
 /** certificateManagementService: searchCertificate and Revoke requests as built, and their answers as read. */
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { createCertificate, type TestCertificate } from '../../../dev/pki/certificates';
 import { BrokerError } from '../../../shared/contract/errors';
 import { classifyFault, saysAlreadyRevoked, type CallContext } from '../../../shared/digicert/faults';
@@ -15,9 +13,9 @@ import {
 } from '../../../shared/digicert/management';
 import { parseSoapAnswer } from '../../../shared/digicert/soap';
 import { childText, elementAt, parseXml } from '../../../shared/digicert/xml';
+import { brokerErrorOf } from '../../support/brokerErrors';
+import { digicertFixture } from '../../support/digicertFixtures';
 
-const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'digicert');
-const fixture = (name: string) => readFileSync(path.join(FIXTURES, name), 'utf8');
 const PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.61234567';
 const searchContext: CallContext = {
   operation: 'searchCertificate',
@@ -30,16 +28,6 @@ const revokeContext: CallContext = {
   caHost: 'ca.fabrikam.test',
   service: 'certificateManagementService',
 };
-
-function failureOf(action: () => unknown): BrokerError {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof BrokerError) return error;
-    throw error;
-  }
-  throw new Error('expected a BrokerError');
-}
 
 let certificates: TestCertificate[];
 
@@ -56,7 +44,7 @@ function base64Der(certificate: TestCertificate): string {
 
 function mixedPage(): string {
   const [one, two, three] = certificates.map(base64Der);
-  return fixture('search-page-mixed.xml')
+  return digicertFixture('search-page-mixed.xml')
     .replace('CERTIFICATE_ONE', one ?? '')
     .replace('CERTIFICATE_TWO', (two ?? '').replace(/(.{64})/g, '$1\n'))
     .replace('CERTIFICATE_THREE', three ?? '');
@@ -132,7 +120,7 @@ describe('searchCertificate request', () => {
   });
 
   it('refuses a status PKI-WS does not know, a transaction ID over 40 characters, a value XML cannot carry', () => {
-    const badStatus = failureOf(() =>
+    const badStatus = brokerErrorOf(() =>
       buildSearchCertificateEnvelope(
         { status: 'PENDING' as unknown as 'VALID' },
         1,
@@ -142,10 +130,10 @@ describe('searchCertificate request', () => {
     );
     expect(badStatus.code).toBe('INVALID_REQUEST');
     expect(badStatus.message).toMatch(/status "PENDING"/);
-    expect(failureOf(() => buildSearchCertificateEnvelope({}, 1, 'x'.repeat(41), searchContext)).code).toBe(
-      'INVALID_REQUEST',
-    );
-    const control = failureOf(() =>
+    expect(
+      brokerErrorOf(() => buildSearchCertificateEnvelope({}, 1, 'x'.repeat(41), searchContext)).code,
+    ).toBe('INVALID_REQUEST');
+    const control = brokerErrorOf(() =>
       buildSearchCertificateEnvelope({ seatId: 'a\u0001b' }, 1, 'search-tx-4', searchContext),
     );
     expect(control.code).toBe('INVALID_REQUEST');
@@ -186,7 +174,10 @@ describe('searchCertificate answer', () => {
 
   it('reads an answer without matches as an empty last page', () => {
     expect(
-      parseSearchCertificateResponse(parseSoapAnswer(fixture('search-empty.xml')).body, searchContext),
+      parseSearchCertificateResponse(
+        parseSoapAnswer(digicertFixture('search-empty.xml')).body,
+        searchContext,
+      ),
     ).toEqual({
       records: [],
       more: false,
@@ -194,19 +185,19 @@ describe('searchCertificate answer', () => {
   });
 
   it('says CA_REJECTED for another element, a certificate that is not base64, a record without any serial', () => {
-    const other = failureOf(() =>
-      parseSearchCertificateResponse(parseSoapAnswer(fixture('health-up.xml')).body, searchContext),
+    const other = brokerErrorOf(() =>
+      parseSearchCertificateResponse(parseSoapAnswer(digicertFixture('health-up.xml')).body, searchContext),
     );
     expect(other.code).toBe('CA_REJECTED');
     expect(other.message).toMatch(/expected searchCertificateResponse, got getStatusResponseMessage/);
-    const garbled = failureOf(() =>
+    const garbled = brokerErrorOf(() =>
       parseSearchCertificateResponse(
         parseSoapAnswer(mixedPage().replace(base64Der(certificates[0]!), '%%%not base64%%%')).body,
         searchContext,
       ),
     );
     expect(garbled.message).toMatch(/certificateInformation 1 has a certificate that is not base64/);
-    const noSerial = failureOf(() =>
+    const noSerial = brokerErrorOf(() =>
       parseSearchCertificateResponse(
         parseSoapAnswer(mixedPage().replace(base64Der(certificates[2]!), '')).body,
         searchContext,
@@ -245,12 +236,12 @@ describe('Revoke request', () => {
   });
 
   it('refuses, naming the field: a serial that is not hex, an unknown reason, a comment over 512 characters', () => {
-    const serial = failureOf(() =>
+    const serial = brokerErrorOf(() =>
       buildRevokeEnvelope({ serialNumber: 'serial-1', reason: 'Superseded' }, 'r', revokeContext),
     );
     expect(serial.code).toBe('INVALID_REQUEST');
     expect(serial.message).toMatch(/certificateSerialNumber "serial-1" is not hexadecimal/);
-    const reason = failureOf(() =>
+    const reason = brokerErrorOf(() =>
       buildRevokeEnvelope(
         { serialNumber: '1A', reason: 'CertificateHold' as unknown as 'Superseded' },
         'r',
@@ -258,7 +249,7 @@ describe('Revoke request', () => {
       ),
     );
     expect(reason.message).toMatch(/revocationReason "CertificateHold"/);
-    const comment = failureOf(() =>
+    const comment = brokerErrorOf(() =>
       buildRevokeEnvelope(
         { serialNumber: '1A', reason: 'Superseded', comment: 'x'.repeat(513) },
         'r',
@@ -280,7 +271,7 @@ describe('Revoke answer', () => {
   it('reads successCode, successMsg and revocationCount', () => {
     expect(
       parseUpdateCertificateStatusResponse(
-        parseSoapAnswer(fixture('revoke-ok.xml')).body,
+        parseSoapAnswer(digicertFixture('revoke-ok.xml')).body,
         revokeContext,
         '1A',
       ),
@@ -292,9 +283,9 @@ describe('Revoke answer', () => {
   });
 
   it('a negative successCode → CA_REJECTED with the CA words and the serial', () => {
-    const error = failureOf(() =>
+    const error = brokerErrorOf(() =>
       parseUpdateCertificateStatusResponse(
-        parseSoapAnswer(fixture('revoke-negative.xml')).body,
+        parseSoapAnswer(digicertFixture('revoke-negative.xml')).body,
         revokeContext,
         '1A2B',
       ),
@@ -306,16 +297,17 @@ describe('Revoke answer', () => {
   });
 
   it('an answer without a successCode → CA_REJECTED (not understood)', () => {
-    const xml = fixture('revoke-ok.xml').replace(/<ns2:successCode>0<\/ns2:successCode>/, '');
+    const xml = digicertFixture('revoke-ok.xml').replace(/<ns2:successCode>0<\/ns2:successCode>/, '');
     expect(
-      failureOf(() => parseUpdateCertificateStatusResponse(parseSoapAnswer(xml).body, revokeContext, '1A'))
-        .message,
+      brokerErrorOf(() =>
+        parseUpdateCertificateStatusResponse(parseSoapAnswer(xml).body, revokeContext, '1A'),
+      ).message,
     ).toMatch(/no successCode/);
   });
 
   it('recognises a refusal saying the certificate is revoked already, and only that', () => {
     const faultOf = (name: string) => {
-      const fault = parseSoapAnswer(fixture(name)).fault;
+      const fault = parseSoapAnswer(digicertFixture(name)).fault;
       if (fault === undefined) throw new Error(`${name} has no fault`);
       return classifyFault(fault, revokeContext);
     };

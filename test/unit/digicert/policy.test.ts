@@ -1,12 +1,10 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { BrokerError } from '../../../shared/contract/errors';
 import type { CallContext } from '../../../shared/digicert/faults';
 import { buildGetPoliciesEnvelope, parseGetPoliciesResponse } from '../../../shared/digicert/policy';
 import { parseSoapAnswer } from '../../../shared/digicert/soap';
 import { childText, elementAt, parseXml } from '../../../shared/digicert/xml';
+import { brokerErrorOf } from '../../support/brokerErrors';
+import { digicertFixture } from '../../support/digicertFixtures';
 
-const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'digicert');
 const context: CallContext = {
   operation: 'getPolicies',
   caHost: 'ca.fabrikam.test',
@@ -14,18 +12,8 @@ const context: CallContext = {
 };
 
 function policyFrom(fixture: string, profileOid: string) {
-  const answer = parseSoapAnswer(readFileSync(path.join(FIXTURES, fixture), 'utf8'));
+  const answer = parseSoapAnswer(digicertFixture(fixture));
   return parseGetPoliciesResponse(answer.body, profileOid, { ...context, profileOid });
-}
-
-function failureOf(action: () => unknown): BrokerError {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof BrokerError) return error;
-    throw error;
-  }
-  throw new Error('expected a BrokerError');
 }
 
 describe('getPolicies request', () => {
@@ -114,7 +102,7 @@ describe('getPoliciesResponse', () => {
   });
 
   it('says PROFILE_NOT_FOUND, naming the OID and what was offered, when the answer lacks the profile', () => {
-    const error = failureOf(() =>
+    const error = brokerErrorOf(() =>
       policyFrom('policy-prefixed-multi.xml', '2.16.840.1.113733.1.16.1.2.3.1.1.99'),
     );
     expect(error.code).toBe('PROFILE_NOT_FOUND');
@@ -128,7 +116,7 @@ describe('getPoliciesResponse', () => {
     const answer = parseSoapAnswer(
       '<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body><other/></e:Body></e:Envelope>',
     );
-    const error = failureOf(() => parseGetPoliciesResponse(answer.body, '1.2.3', context));
+    const error = brokerErrorOf(() => parseGetPoliciesResponse(answer.body, '1.2.3', context));
     expect(error.code).toBe('CA_REJECTED');
     expect(error.message).toMatch(/getPoliciesResponse.*other/);
   });

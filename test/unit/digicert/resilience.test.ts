@@ -10,6 +10,7 @@ import {
   interpretHttpAnswer,
 } from '../../../shared/digicert/faults';
 import { CaResilience, type ResilienceSettings } from '../../../shared/digicert/resilience';
+import { failureOf } from '../../support/brokerErrors';
 
 const HOST = 'ca.fabrikam.test';
 const OTHER_HOST = 'ca2.fabrikam.test';
@@ -68,16 +69,6 @@ function scripted<T>(failures: BrokerError[], result: T): jest.Mock<Promise<T>, 
     if (next !== undefined) throw next;
     return result;
   });
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<BrokerError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof BrokerError) return error;
-    throw error;
-  }
-  throw new Error('expected a BrokerError');
 }
 
 const healthy = jest.fn(async () => undefined);

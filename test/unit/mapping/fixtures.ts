@@ -1,7 +1,8 @@
 /** Our own ProfilePolicy and request fixtures for the mapping tests (no team-folder files are read). */
-import { BrokerError, type ErrorCode } from '../../../shared/contract/errors';
+import type { BrokerError, ErrorCode } from '../../../shared/contract/errors';
 import type { PkcsRequest, SubjectAlternativeName } from '../../../shared/contract/types';
 import type { PolicyAttribute, ProfilePolicy } from '../../../shared/digicert/types';
+import { brokerErrorOf } from '../../support/brokerErrors';
 
 export const GUID_OID = '1.3.6.1.4.1.311.25.1';
 /** The seed's example otherName (an OCTET STRING of 18 bytes) and its base64. */
@@ -86,17 +87,6 @@ export const email = (value: string): SubjectAlternativeName => ({ type: 'AltNam
 export const upn = (value: string): SubjectAlternativeName => ({ type: 'AltNameTypeUpn', value });
 export const otherName = (value: string, oid?: string): SubjectAlternativeName =>
   oid === undefined ? { type: 'AltNameTypeOtherName', value } : { type: 'AltNameTypeOtherName', value, oid };
-
-/** Runs `action`, requires a BrokerError, and returns it for further checks. */
-export function brokerErrorOf(action: () => unknown): BrokerError {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof BrokerError) return error;
-    throw new Error(`expected a BrokerError, got ${String(error)}`);
-  }
-  throw new Error('expected a BrokerError, but nothing was thrown');
-}
 
 export interface ExpectedError {
   code: ErrorCode;
