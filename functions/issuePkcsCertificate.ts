@@ -3,8 +3,7 @@
  * the local host (dev/host) and the tests run the very code the Functions host runs.
  */
 import { app, output, type InvocationContext } from '@azure/functions';
-import { getBroker } from '../shared/broker';
-import type { CertificatePipeline } from '../shared/pipeline';
+import { getBroker, type Broker } from '../shared/broker';
 import { flushWithin } from '../shared/telemetry/telemetry';
 
 export const resultQueueOutput = output.storageQueue({
@@ -13,19 +12,16 @@ export const resultQueueOutput = output.storageQueue({
 });
 
 export async function issuePkcsCertificate(message: unknown, context: InvocationContext): Promise<void> {
-  const { pipeline, telemetry } = getBroker();
+  const broker = getBroker();
   try {
-    await handle(pipeline, message, context);
+    await handle(broker, message, context);
   } finally {
-    await flushWithin(telemetry);
+    await flushWithin(broker.telemetry);
   }
 }
 
-async function handle(
-  pipeline: CertificatePipeline,
-  message: unknown,
-  context: InvocationContext,
-): Promise<void> {
+async function handle(broker: Broker, message: unknown, context: InvocationContext): Promise<void> {
+  const { pipeline } = broker;
   const dequeueCount = deliveryCount(context);
   const inserted = new Date(String(context.triggerMetadata?.insertionTime ?? ''));
   const outcome = await pipeline.process(message, {
@@ -39,6 +35,15 @@ async function handle(
     );
     throw outcome.error;
   }
+  if (outcome.kind === 'defer') {
+    // The queue's deliveries are used up, the request is not: a fresh copy waits its turn. If sending it fails,
+    // this throws and the message goes to the poison queue, which ends it as GAVE_UP (never lost).
+    await broker.deferRequest(messageText(message), outcome.delaySeconds);
+    context.warn(
+      `request ${outcome.requestId}: ${outcome.error.code} on the last delivery, back on the queue in ${outcome.delaySeconds} s: ${outcome.error.message}`,
+    );
+    return;
+  }
   const { result } = outcome;
   const replay = outcome.replayed ? ' (stored result published again)' : '';
   if (result.status === 'issued') {
@@ -49,6 +54,11 @@ async function handle(
     );
   }
   context.extraOutputs.set(resultQueueOutput, outcome.json);
+}
+
+/** The message as it came: the Functions host hands JSON messages over parsed, other text as a string. */
+function messageText(message: unknown): string {
+  return typeof message === 'string' ? message : JSON.stringify(message);
 }
 
 /** The queue's dequeueCount (1 on first delivery); a host that does not say is taken as a first delivery. */

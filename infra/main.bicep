@@ -107,6 +107,16 @@ param telemetryIncludePersonalData bool = false
 @maxValue(100)
 param queueMaxDequeueCount int = 5
 
+@description('REQUEST_MAX_WAIT_MINUTES: how long a request waits out an unreachable CA or Key Vault before it ends GAVE_UP; 0 for only the queue deliveries.')
+@minValue(0)
+@maxValue(10020)
+param requestMaxWaitMinutes int = 240
+
+@description('REQUEST_DEFER_MIN_SECONDS: shortest delay before a waiting request is tried again (grows with its age, up to 15 minutes).')
+@minValue(1)
+@maxValue(900)
+param requestDeferMinSeconds int = 60
+
 // ---- Hosting, vault and monitoring ----
 
 @description('Flex Consumption: most instances the app scales out to (bounds the load on the CA: instances × CA_MAX_CONCURRENCY).')
@@ -227,6 +237,8 @@ var brokerAppSettings = {
   PROFILE_FIELD_MAP: profileFieldMap
   TELEMETRY_INCLUDE_PERSONAL_DATA: telemetryIncludePersonalData ? 'true' : 'false'
   QUEUE_MAX_DEQUEUE_COUNT: string(queueMaxDequeueCount)
+  REQUEST_MAX_WAIT_MINUTES: string(requestMaxWaitMinutes)
+  REQUEST_DEFER_MIN_SECONDS: string(requestDeferMinSeconds)
 }
 
 module functionApp 'modules/functionapp.bicep' = {

@@ -7,6 +7,7 @@ import { PkiWsClient } from './digicert';
 import { createRequestLedger } from './ledger/tableLedger';
 import { CertificatePipeline } from './pipeline';
 import { createRaCredentialSource } from './ra-credential';
+import { createQueueServiceClient } from './storage/clients';
 import type { StorageConnection } from './storage/connection';
 import {
   caCallObserver,
@@ -20,6 +21,8 @@ export interface Broker {
   settings: BrokerSettings;
   /** Where the queues and the ledger are (AzureWebJobsStorage, required). */
   storage: StorageConnection;
+  /** Puts a request message back on the request queue, invisible for `delaySeconds` (a deferral). */
+  deferRequest(messageText: string, delaySeconds: number): Promise<void>;
   pipeline: CertificatePipeline;
   telemetry: Telemetry;
 }
@@ -42,9 +45,13 @@ export function createBroker(env: Record<string, string | undefined> = process.e
     );
   }
   const ledger = createRequestLedger(settings.storage, settings.ledgerTable);
+  const requestQueue = createQueueServiceClient(settings.storage).getQueueClient(settings.requestQueue);
   return {
     settings,
     storage: settings.storage,
+    deferRequest: async (messageText, delaySeconds) => {
+      await requestQueue.sendMessage(messageText, { visibilityTimeout: delaySeconds });
+    },
     telemetry,
     pipeline: new CertificatePipeline({ settings, ca, ledger, telemetry }),
   };

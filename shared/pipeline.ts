@@ -5,7 +5,9 @@
  *
  * Guarantees (README "Delivery"):
  * - every message ends as exactly one published result, or — for a transient failure while the queue still
- *   has deliveries left — `retry`, and the request waits in the queue;
+ *   has deliveries left — `retry`, and the request waits in the queue; when the deliveries are used up but
+ *   the request is younger than REQUEST_MAX_WAIT_MINUTES, `defer`: it goes back on the queue with a delay
+ *   (an outage of the CA or Key Vault is waited out, not reported);
  * - a requestId is enrolled at most once at a time and never again once it has a result: a repeated or
  *   redelivered message replays the stored result byte for byte;
  * - an enrollment whose answer was lost is reconciled with the CA before anything is sent again: a
@@ -48,7 +50,12 @@ export interface Delivery {
 export type PipelineOutcome =
   /** Publish `json` (the result exactly as stored, so repeats are byte-identical). */
   | { kind: 'result'; result: PkcsResult; json: string; replayed: boolean }
-  | { kind: 'retry'; error: BrokerError; requestId: string | null };
+  | { kind: 'retry'; error: BrokerError; requestId: string | null }
+  /** Put the message back on the request queue, invisible for `delaySeconds`; publish nothing. */
+  | { kind: 'defer'; error: BrokerError; requestId: string; delaySeconds: number };
+
+/** The longest a deferred request waits before its next round of deliveries. */
+export const MAX_DEFER_SECONDS = 900;
 
 export interface PipelineDependencies {
   settings: BrokerSettings;
@@ -65,6 +72,11 @@ class LedgerEntry {
     private readonly telemetry: Telemetry,
     public record: LedgerRecord,
   ) {}
+
+  /** Records that the request went back on the queue to wait out an outage. */
+  async deferred(text: string): Promise<void> {
+    this.record = await this.ledger.recordEvent(this.record, text);
+  }
 
   /** Records what reconciliation did, in the ledger and in telemetry. */
   async reconciled(event: ReconciliationTelemetry, text: string): Promise<void> {
@@ -145,7 +157,9 @@ export class CertificatePipeline {
       const error = toBrokerError(caught);
       const requestId = request?.requestId ?? readRequestIdLoosely(message);
       const willRetry = error.retryable && delivery.dequeueCount < this.deps.settings.maxDequeueCount;
-      track(willRetry ? 'retrying' : 'failed', { errorCode: error.code });
+      const deferSeconds =
+        !willRetry && entry !== undefined && isOutage(error) ? this.deferral(entry.record) : undefined;
+      track(willRetry || deferSeconds !== undefined ? 'retrying' : 'failed', { errorCode: error.code });
       if (entry) {
         await this.deps.ledger
           .recordTransientFailure(entry.record, { code: error.code, message: error.message })
@@ -153,11 +167,33 @@ export class CertificatePipeline {
           .catch(() => undefined);
       }
       if (willRetry) return { kind: 'retry', error, requestId };
+      if (entry !== undefined && deferSeconds !== undefined) {
+        await entry
+          .deferred(
+            `deliveries used up by ${error.code}; back on the queue in ${deferSeconds} s (waits up to REQUEST_MAX_WAIT_MINUTES from ${entry.record.createdAt})`,
+          )
+          .catch(() => undefined);
+        return { kind: 'defer', error, requestId: entry.record.requestId, delaySeconds: deferSeconds };
+      }
       if (entry && error.retryable) await this.settleLostEnrollment(entry).catch(() => undefined);
       const reported = error.retryable ? gaveUp(error, delivery.dequeueCount) : error;
       const failed = this.failure(reported, requestId, request?.context ?? readContextLoosely(message));
       return entry ? await this.complete(entry, failed) : this.publish(failed);
     }
+  }
+
+  /**
+   * Seconds the request should wait before its next round of deliveries, or undefined when it has waited
+   * REQUEST_MAX_WAIT_MINUTES already. The delay grows with the request's age (half of it, within
+   * REQUEST_DEFER_MIN_SECONDS..15 minutes), so a short outage is retried soon and a long one is not hammered.
+   */
+  private deferral(record: LedgerRecord): number | undefined {
+    const { requestMaxWaitMinutes, requestDeferMinSeconds } = this.deps.settings;
+    const ageSeconds = Math.max(0, (this.now().getTime() - Date.parse(record.createdAt)) / 1000);
+    const leftSeconds = requestMaxWaitMinutes * 60 - ageSeconds;
+    if (!(leftSeconds > 0)) return undefined;
+    const delay = Math.min(Math.max(ageSeconds / 2, requestDeferMinSeconds), MAX_DEFER_SECONDS, leftSeconds);
+    return Math.max(1, Math.ceil(delay));
   }
 
   /**
@@ -469,6 +505,14 @@ function toBrokerError(caught: unknown): BrokerError {
     retryable: true,
     cause: caught,
   });
+}
+
+/**
+ * A dependency that is down (the CA, Key Vault): worth waiting for. Unforeseen failures and conflicts
+ * (reported as retryable GAVE_UP) are not: they end when the deliveries do.
+ */
+function isOutage(error: BrokerError): boolean {
+  return error.retryable && error.code !== 'GAVE_UP';
 }
 
 /** A transient failure that outlasted every delivery of the message is reported as GAVE_UP with its cause. */

@@ -48,6 +48,14 @@ export interface BrokerSettings {
   telemetryIncludePersonalData: boolean;
   appInsightsConnectionString?: string;
   maxDequeueCount: number;
+  /**
+   * REQUEST_MAX_WAIT_MINUTES: how long a request may wait out an unreachable CA or Key Vault. When the queue's
+   * deliveries are used up sooner, the request goes back on the queue with a delay instead of ending GAVE_UP.
+   * 0: no waiting beyond the queue's deliveries.
+   */
+  requestMaxWaitMinutes: number;
+  /** REQUEST_DEFER_MIN_SECONDS: the shortest such delay (it grows with the request's age, up to 15 minutes). */
+  requestDeferMinSeconds: number;
   /** PROFILE_OIDS: the DigiCert certificate profile OIDs in use (the doctor reads their policies). */
   profileOids: string[];
 }
@@ -169,6 +177,9 @@ export function readSettings(env: Env = process.env): BrokerSettings {
     telemetryIncludePersonalData: flag(env, 'TELEMETRY_INCLUDE_PERSONAL_DATA'),
     appInsightsConnectionString: text(env, 'APPLICATIONINSIGHTS_CONNECTION_STRING'),
     maxDequeueCount: integer(env, 'QUEUE_MAX_DEQUEUE_COUNT', 5, 1, 100),
+    // A message lives 7 days on the queue: a request cannot wait longer than that.
+    requestMaxWaitMinutes: integer(env, 'REQUEST_MAX_WAIT_MINUTES', 240, 0, 7 * 24 * 60 - 60),
+    requestDeferMinSeconds: integer(env, 'REQUEST_DEFER_MIN_SECONDS', 60, 1, 900),
     profileOids: profileOids(env),
   };
   return settings;

@@ -76,6 +76,10 @@ beforeAll(async () => {
       RA_CERTIFICATE_NAME,
       RA_CERT_THUMBPRINT: pki.ra.thumbprint,
       CA_ALLOWED_HOSTS: simulator.authority,
+      // One attempt, one delivery: a CA outage goes straight to waiting (deferral) after a second.
+      CA_MAX_ATTEMPTS: '1',
+      QUEUE_MAX_DEQUEUE_COUNT: '1',
+      REQUEST_DEFER_MIN_SECONDS: '1',
       APPLICATIONINSIGHTS_CONNECTION_STRING: ingestion.connectionString,
       NODE_EXTRA_CA_CERTS: hostTrustPath,
     },
@@ -178,5 +182,17 @@ describe('identity-based storage, as deployed (shared keys off)', () => {
     const { code, out } = await runSubmit(['first-request.json', '--recipient-key', pki.ra.keyPath]);
     expect(code).toBe(64);
     expect(out).toContain("is not the private key of the request's recipientCertificate: nothing was sent");
+  });
+
+  it('waits out a CA outage that outlasts the deliveries: the request goes back on the queue, then issues', async () => {
+    simulator.faults.enqueue({ kind: 'http', status: 503, service: 'enrollmentService' });
+    writeFileSync(path.join(dir, 'recipient.pem'), pki.recipient.certPem);
+    const { code, out } = await runSubmit(['first-request.json', '--timeout', '60']);
+    expect({ code, out: code === 0 ? 'ok' : `${out}\n--- host ---\n${host.log}` }).toEqual({
+      code: 0,
+      out: 'ok',
+    });
+    expect(out).toMatch(/: ISSUED at /);
+    expect(host.log).toMatch(/CA_UNAVAILABLE on the last delivery, back on the queue in 1 s/);
   });
 });

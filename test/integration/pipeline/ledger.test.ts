@@ -251,3 +251,70 @@ describe('the poison queue', () => {
     expect(replay.kind === 'result' && issued.kind === 'result' && replay.json === issued.json).toBe(true);
   });
 });
+
+describe('an outage longer than the queue deliveries', () => {
+  it('is waited out: back on the queue with a delay growing with age, GAVE_UP only after REQUEST_MAX_WAIT_MINUTES', async () => {
+    const settings = settingsFor({
+      CA_MAX_ATTEMPTS: '1',
+      QUEUE_MAX_DEQUEUE_COUNT: '1',
+      REQUEST_MAX_WAIT_MINUTES: '60',
+      REQUEST_DEFER_MIN_SECONDS: '30',
+    });
+    const body = request();
+    const at = (minutes: number) => () => new Date(Date.now() + minutes * 60_000);
+    for (let i = 0; i < 3; i += 1)
+      simulator.faults.enqueue({ kind: 'http', status: 503, service: 'policyService' });
+
+    // Every call is the last delivery of its message (QUEUE_MAX_DEQUEUE_COUNT=1).
+    const fresh = await pipelineWith({ settings }).process(body, { dequeueCount: 1 });
+    expect(fresh).toMatchObject({
+      kind: 'defer',
+      delaySeconds: 30,
+      requestId: body.requestId,
+      error: { code: 'CA_UNAVAILABLE' },
+    });
+    const older = await pipelineWith({ settings, now: at(20) }).process(body, { dequeueCount: 1 });
+    // Half of its age (20 minutes and the seconds this test has run so far).
+    expect(older.kind === 'defer' && older.delaySeconds).toBeGreaterThanOrEqual(600);
+    expect(older.kind === 'defer' && older.delaySeconds).toBeLessThanOrEqual(630);
+    const record = await ledger.get(String(body.requestId));
+    expect(record?.events.filter((event) => event.includes('back on the queue in'))).toHaveLength(2);
+
+    const tooOld = resultOf(await pipelineWith({ settings, now: at(61) }).process(body, { dequeueCount: 1 }));
+    expect(tooOld).toMatchObject({ status: 'failed', error: { code: 'GAVE_UP' } });
+    expect(tooOld.status === 'failed' && tooOld.error.message).toContain('CA_UNAVAILABLE');
+    expect(seatOf(body).total).toBe(0);
+  });
+
+  it('caps the delay at 15 minutes and at the time left', async () => {
+    const settings = settingsFor({
+      CA_MAX_ATTEMPTS: '1',
+      QUEUE_MAX_DEQUEUE_COUNT: '1',
+      REQUEST_MAX_WAIT_MINUTES: '240',
+    });
+    const body = request();
+    for (let i = 0; i < 3; i += 1)
+      simulator.faults.enqueue({ kind: 'http', status: 503, service: 'policyService' });
+    const at = (minutes: number) => () => new Date(Date.now() + minutes * 60_000);
+    expect(await pipelineWith({ settings, now: at(0) }).process(body, { dequeueCount: 1 })).toMatchObject({
+      kind: 'defer',
+      delaySeconds: 60,
+    });
+    expect(await pipelineWith({ settings, now: at(120) }).process(body, { dequeueCount: 1 })).toMatchObject({
+      kind: 'defer',
+      delaySeconds: 900,
+    });
+    const nearTheEnd = await pipelineWith({ settings, now: at(238) }).process(body, { dequeueCount: 1 });
+    expect(nearTheEnd.kind).toBe('defer');
+    expect(nearTheEnd.kind === 'defer' && nearTheEnd.delaySeconds).toBeLessThanOrEqual(120);
+  });
+
+  it('is not waited for a permanent failure, which is reported at once', async () => {
+    const settings = settingsFor({ QUEUE_MAX_DEQUEUE_COUNT: '1', REQUEST_MAX_WAIT_MINUTES: '60' });
+    const outcome = await pipelineWith({ settings }).process(
+      request({ certificateTemplateName: '2.16.840.1.113733.1.16.1.2.3.1.1.99999999' }),
+      { dequeueCount: 1 },
+    );
+    expect(resultOf(outcome)).toMatchObject({ status: 'failed', error: { code: 'PROFILE_NOT_FOUND' } });
+  });
+});

@@ -436,8 +436,12 @@ describe('failures the administrator can act on', () => {
 });
 
 describe('transient failures wait in the queue', () => {
-  it('asks for redelivery while deliveries remain, then gives up with the cause', async () => {
-    const settings = settingsFor({ CA_MAX_ATTEMPTS: '2', QUEUE_MAX_DEQUEUE_COUNT: '2' });
+  it('asks for redelivery while deliveries remain, then gives up with the cause (no waiting set)', async () => {
+    const settings = settingsFor({
+      CA_MAX_ATTEMPTS: '2',
+      QUEUE_MAX_DEQUEUE_COUNT: '2',
+      REQUEST_MAX_WAIT_MINUTES: '0',
+    });
     for (let i = 0; i < 4; i += 1)
       simulator.faults.enqueue({ kind: 'http', status: 503, service: 'policyService' });
     const body = request({
