@@ -50,7 +50,11 @@ function serviceUrl(setting: string, raw: string): string {
   try {
     url = new URL(raw);
   } catch {
-    throw new SettingsError(setting, `"${raw}" is not a URL (e.g. https://<account>.queue.core.windows.net)`);
+    // Only what comes before a query is repeated: the query may be a SAS token, which is a secret.
+    throw new SettingsError(
+      setting,
+      `"${raw.split(/[?#]/)[0]}" is not a URL (e.g. https://<account>.queue.core.windows.net)`,
+    );
   }
   // Storage refuses bearer tokens over plain HTTP, and so does the SDK before sending one.
   if (url.protocol !== 'https:') {

@@ -97,6 +97,14 @@ describe('readStorageConnection (AzureWebJobsStorage as the Functions host reads
     [
       {
         AzureWebJobsStorage__accountName: 'a1b2c3',
+        AzureWebJobsStorage__queueServiceUri: 'a.queue.core.windows.net/?sv=2024&sig=abc',
+      },
+      'AzureWebJobsStorage__queueServiceUri',
+      /"a\.queue\.core\.windows\.net\/" is not a URL/,
+    ],
+    [
+      {
+        AzureWebJobsStorage__accountName: 'a1b2c3',
         AzureWebJobsStorage__queueServiceUri: 'https://a.queue.core.windows.net/?sv=2024&sig=abc',
       },
       'AzureWebJobsStorage__queueServiceUri',
