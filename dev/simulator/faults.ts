@@ -23,8 +23,12 @@ export type SimulatorService = (typeof SIMULATOR_SERVICES)[number];
 export type FaultMoment = 'processing';
 
 export type InjectedFault =
-  /** Wait, then answer normally (with `after`, do the work first, then wait). */
-  | { kind: 'delay'; ms: number; after?: FaultMoment; service?: SimulatorService }
+  /**
+   * Wait, then answer normally (with `after`, do the work first, then wait). Without `after` the CA drops the
+   * request if the client gave up meanwhile — unless `late`: a slow CA that does the work anyway (issues a
+   * certificate nobody waits for any more), the case a reconciliation right after the timeout cannot see.
+   */
+  | { kind: 'delay'; ms: number; after?: FaultMoment; late?: boolean; service?: SimulatorService }
   /** Answer with this HTTP status (and Retry-After, if given) instead of SOAP (with `after`: once the work is done). */
   | {
       kind: 'http';
@@ -55,6 +59,7 @@ export const RANDOM_FAULT_KINDS = [
   'reset',
   'resetAfter',
   'transientSoapFault',
+  'lateIssue',
 ] as const;
 
 export type RandomFaultKind = (typeof RANDOM_FAULT_KINDS)[number];
@@ -68,7 +73,7 @@ export interface RandomFaultOptions {
   seed?: number;
   /** Default: every kind but http429 with weight 1. */
   mix?: RandomFaultMix;
-  /** How long delayBefore / delayAfter wait; required when either has weight. */
+  /** How long delayBefore / delayAfter / lateIssue wait; required when any of them has weight. */
   delayMs?: number;
   /** Sent as Retry-After on http503 / http429 when given. */
   retryAfterSeconds?: number;
@@ -94,6 +99,7 @@ export const DEFAULT_RANDOM_MIX: Readonly<Record<RandomFaultKind, number>> = {
   reset: 1,
   resetAfter: 1,
   transientSoapFault: 1,
+  lateIssue: 0,
 };
 
 /** Server + "temporarily unavailable … try again": what a client should classify as transient. */
@@ -124,11 +130,12 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-/** `delayBefore`, `delayAfter`, `reset`, `resetAfter`, `http503`, `http504After`, `soapFault`. */
+/** `delayBefore`, `delayAfter`, `lateIssue`, `reset`, `resetAfter`, `http503`, `http504After`, `soapFault`. */
 export function faultLabel(fault: InjectedFault): string {
   const after = 'after' in fault && fault.after === 'processing' ? 'After' : '';
   switch (fault.kind) {
     case 'delay':
+      if (fault.late === true && after === '') return 'lateIssue';
       return after === '' ? 'delayBefore' : 'delayAfter';
     case 'reset':
       return `reset${after}`;
@@ -241,6 +248,8 @@ function randomFault(
       return { kind: 'reset', after: 'processing', service };
     case 'transientSoapFault':
       return { kind: 'soapFault', ...TRANSIENT_SOAP_FAULT, service };
+    case 'lateIssue':
+      return { kind: 'delay', ms: settings.delayMs, late: true, service };
   }
 }
 
@@ -291,7 +300,11 @@ export function parseInjectedFault(input: unknown): InjectedFault {
       if (!wholeNumber(ms, 0, 600_000)) {
         throw new InjectedFaultError('fault.ms must be a whole number of milliseconds (0..600000)');
       }
-      return { kind: 'delay', ms, ...whenOf(input), ...scope };
+      const late = input.late;
+      if (late !== undefined && typeof late !== 'boolean') {
+        throw new InjectedFaultError('fault.late must be true or false');
+      }
+      return { kind: 'delay', ms, ...whenOf(input), ...(late === true ? { late } : {}), ...scope };
     }
     case 'http': {
       const status = input.status;
@@ -387,13 +400,13 @@ export function parseRandomFaults(input: unknown): RandomFaultSettings | undefin
   }
 
   const delayMs = input.delayMs;
-  const delays = mix.delayBefore > 0 || mix.delayAfter > 0;
+  const delays = mix.delayBefore > 0 || mix.delayAfter > 0 || mix.lateIssue > 0;
   if (delayMs !== undefined && !wholeNumber(delayMs, 0, 600_000)) {
     throw new InjectedFaultError('random faults: delayMs must be a whole number of milliseconds (0..600000)');
   }
   if (delays && delayMs === undefined) {
     throw new InjectedFaultError(
-      'random faults: delayMs is required when delayBefore or delayAfter has weight',
+      'random faults: delayMs is required when delayBefore, delayAfter or lateIssue has weight',
     );
   }
   const retryAfterSeconds = input.retryAfterSeconds;

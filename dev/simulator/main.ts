@@ -1,10 +1,12 @@
 /**
  * Runs the PKI-WS simulator on its own:
  *   node dist/dev/simulator/main.js --pki .local/pki --port 8443 [--host 127.0.0.1] [--profiles file]
+ *     [--search-start-index 0|1] [--search-count page|total] [--search-no-more-flag]
  * Creates (or reuses) the dev PKI in --pki, prints the listening URL and the files a client needs, and stops
  * cleanly on SIGTERM / SIGINT.
  */
 import { ensureDevPki } from '../pki/devPki';
+import type { SearchReading } from './management';
 import { startPkiWsSimulator, type Simulator } from './server';
 
 export interface SimulatorCliOptions {
@@ -13,13 +15,22 @@ export interface SimulatorCliOptions {
   host: string;
   profilesFile?: string;
   quiet: boolean;
+  /** How searchCertificate pages (the readings no document settles). */
+  searchReading: Partial<Omit<SearchReading, 'pageSize'>>;
 }
 
 export const SIMULATOR_USAGE =
-  'usage: node dist/dev/simulator/main.js [--pki <dir>] [--port <n>] [--host <address>] [--profiles <file>] [--quiet]';
+  'usage: node dist/dev/simulator/main.js [--pki <dir>] [--port <n>] [--host <address>] [--profiles <file>] [--quiet]\n' +
+  '       [--search-start-index 0|1] [--search-count page|total] [--search-no-more-flag]';
 
 export function parseSimulatorArgs(argv: string[]): SimulatorCliOptions {
-  const options: SimulatorCliOptions = { pkiDir: '.local/pki', port: 8443, host: '127.0.0.1', quiet: false };
+  const options: SimulatorCliOptions = {
+    pkiDir: '.local/pki',
+    port: 8443,
+    host: '127.0.0.1',
+    quiet: false,
+    searchReading: {},
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = (): string => {
@@ -48,6 +59,23 @@ export function parseSimulatorArgs(argv: string[]): SimulatorCliOptions {
       case '--quiet':
         options.quiet = true;
         break;
+      case '--search-start-index': {
+        const text = value();
+        if (text !== '0' && text !== '1') throw new Error(`--search-start-index takes 0 or 1, not "${text}"`);
+        options.searchReading.startIndexBase = text === '0' ? 0 : 1;
+        break;
+      }
+      case '--search-count': {
+        const text = value();
+        if (text !== 'page' && text !== 'total') {
+          throw new Error(`--search-count takes page or total, not "${text}"`);
+        }
+        options.searchReading.certificateCount = text;
+        break;
+      }
+      case '--search-no-more-flag':
+        options.searchReading.moreFlag = false;
+        break;
       default:
         throw new Error(`unknown argument "${arg}"\n${SIMULATOR_USAGE}`);
     }
@@ -67,6 +95,7 @@ export async function runSimulatorCli(
     port: options.port,
     host: options.host,
     profilesFile: options.profilesFile,
+    searchReading: options.searchReading,
     log: options.quiet ? undefined : print,
   });
   print(

@@ -150,10 +150,33 @@ function optionalLong(body: ParsedElement, name: string): void {
 }
 
 /**
+ * How this simulated CA reads the searchCertificate fields no document defines (pki-ws-protocol.md,
+ * "searchCertificate paging"), so that the broker is tested under every reading.
+ */
+export interface SearchReading {
+  /** Certificates per answer (default 50, as KFG and KFP page). */
+  pageSize: number;
+  /**
+   * Where `startIndex` counts from: 1 (default; a missing startIndex is 1, and 0 is refused) or 0 (a missing
+   * startIndex is 0; Keyfactor's SOAP inventory begins at 0).
+   */
+  startIndexBase: 0 | 1;
+  /** `certificateCount`: this page's count (default) or the number of all matches (KFG's reading). */
+  certificateCount: 'page' | 'total';
+  /** Whether `moreCertificateAvailable` (minOccurs 0) is sent at all (default true). */
+  moreFlag: boolean;
+}
+
+export const DEFAULT_SEARCH_READING: Readonly<SearchReading> = {
+  pageSize: DEFAULT_SEARCH_PAGE_SIZE,
+  startIndexBase: 1,
+  certificateCount: 'page',
+  moreFlag: true,
+};
+
+/**
  * searchCertificateRequest: every filter given must match (seatId and emailAddress case-insensitively, the
- * serial number as hex), answered a page at a time in issuing order. `startIndex` is taken as 1-based (0 is
- * read as 1): public clients page with it but none says where it starts. `certificateCount` is the number
- * of certificates in this answer; `moreCertificateAvailable` says whether a later page holds more.
+ * serial number as hex), answered a page at a time in issuing order, paged as `reading` says.
  * issuingCA, validFrom and validTo are checked for form but do not filter (one issuing CA; no public client
  * says what the two dates select).
  */
@@ -161,7 +184,7 @@ export function searchCertificate(
   body: ParsedElement,
   issued: IssuedCertificate[],
   serverTransactionId: string,
-  pageSize: number = DEFAULT_SEARCH_PAGE_SIZE,
+  reading: SearchReading = DEFAULT_SEARCH_READING,
 ): XmlElement {
   const now = Date.now();
   const filter = {
@@ -182,10 +205,16 @@ export function searchCertificate(
   optionalLong(body, 'validFrom');
   optionalLong(body, 'validTo');
   const startText = childText(body, 'startIndex');
-  const startIndex = startText === undefined ? 1 : Number(startText);
+  const startIndex = startText === undefined ? reading.startIndexBase : Number(startText);
   if (!Number.isInteger(startIndex) || startIndex < 0) {
     throw notUnderstoodFault(
       `startIndex "${startText}" is not a whole number.`,
+      ERROR_CODES.malformedRequest,
+    );
+  }
+  if (startIndex < reading.startIndexBase) {
+    throw notUnderstoodFault(
+      `startIndex ${startIndex} is out of range: the first certificate is ${reading.startIndexBase}.`,
       ERROR_CODES.malformedRequest,
     );
   }
@@ -201,7 +230,8 @@ export function searchCertificate(
       (filter.serialNumber === undefined ||
         certificate.serialNumber === normalizeSerial(filter.serialNumber)),
   );
-  const offset = Math.max(startIndex - 1, 0);
+  const { pageSize } = reading;
+  const offset = startIndex - reading.startIndexBase;
   const page = found.slice(offset, offset + pageSize);
   const clientTransactionId = childText(body, 'clientTransactionID');
   return el(
@@ -209,7 +239,7 @@ export function searchCertificate(
     { xmlns: MANAGEMENT_NS },
     clientTransactionId !== undefined && leaf('clientTransactionID', clientTransactionId),
     leaf('serverTransactionID', serverTransactionId),
-    leaf('certificateCount', page.length),
+    leaf('certificateCount', reading.certificateCount === 'total' ? found.length : page.length),
     page.length > 0 &&
       el(
         'certificateList',
@@ -244,7 +274,7 @@ export function searchCertificate(
           ),
         ),
       ),
-    leaf('moreCertificateAvailable', offset + pageSize < found.length),
+    reading.moreFlag && leaf('moreCertificateAvailable', offset + pageSize < found.length),
     leaf('version', childText(body, 'version') ?? '1.0'),
   );
 }

@@ -25,6 +25,8 @@ import { issueCertificate, prepareIssuingAuthority, type SubjectEntry } from './
 import {
   accountAudit,
   DEFAULT_SEARCH_PAGE_SIZE,
+  DEFAULT_SEARCH_READING,
+  type SearchReading,
   managementOperation,
   searchCertificate,
   updateCertificateStatus,
@@ -77,6 +79,11 @@ export interface SimulatorOptions {
   maxReceived?: number;
   /** Certificates per searchCertificate answer (default 50), smaller to exercise paging. */
   searchPageSize?: number;
+  /**
+   * How searchCertificate reads startIndex and certificateCount and whether it sends moreCertificateAvailable
+   * (default: 1-based, the page's count, sent): no document says, so tests run the broker under each reading.
+   */
+  searchReading?: Partial<Omit<SearchReading, 'pageSize'>>;
 }
 
 export interface ReceivedRequest {
@@ -136,6 +143,10 @@ export interface Simulator {
   readonly health: Readonly<HealthState>;
   serviceUrl(service: SimulatorService): string;
   setHealth(status: 'UP' | 'DOWN', message?: string): void;
+  /** How searchCertificate pages from now on (the fields given; the others stay). */
+  setSearchReading(reading: Partial<Omit<SearchReading, 'pageSize'>>): void;
+  /** The search reading in force. */
+  readonly searchReading: Readonly<SearchReading>;
   /**
    * Refuses the client certificate with this thumbprint (SHA-1 or SHA-256 hex; colons, spaces and case do
    * not matter): each of its requests to /pki-ws/… is dropped by closing the connection before a byte of
@@ -239,6 +250,20 @@ export async function startPkiWsSimulator(options: SimulatorOptions): Promise<Si
   if (!Number.isInteger(searchPageSize) || searchPageSize < 1) {
     throw new TypeError('startPkiWsSimulator: searchPageSize must be a whole number ≥ 1');
   }
+  let searchReading: SearchReading = { ...DEFAULT_SEARCH_READING, pageSize: searchPageSize };
+  const setSearchReading = (reading: Partial<Omit<SearchReading, 'pageSize'>>): void => {
+    const next = { ...searchReading, ...reading, pageSize: searchPageSize };
+    if (next.startIndexBase !== 0 && next.startIndexBase !== 1) {
+      throw new TypeError('searchReading.startIndexBase must be 0 or 1');
+    }
+    if (next.certificateCount !== 'page' && next.certificateCount !== 'total') {
+      throw new TypeError('searchReading.certificateCount must be "page" or "total"');
+    }
+    if (typeof next.moreFlag !== 'boolean')
+      throw new TypeError('searchReading.moreFlag must be true or false');
+    searchReading = next;
+  };
+  setSearchReading(options.searchReading ?? {});
   const issuerName = new X509Certificate(pki.caIssuing.certPem).subject.split('\n').join(', ');
   const host = options.host ?? '127.0.0.1';
 
@@ -346,7 +371,7 @@ export async function startPkiWsSimulator(options: SimulatorOptions): Promise<Si
         checkCommonElements(body);
         return operation === 'update'
           ? updateCertificateStatus(body, issued, serverTransactionId)
-          : searchCertificate(body, issued, serverTransactionId, searchPageSize);
+          : searchCertificate(body, issued, serverTransactionId, searchReading);
       }
     }
   }
@@ -521,6 +546,25 @@ export async function startPkiWsSimulator(options: SimulatorOptions): Promise<Si
       simulator.setHealth(status, message);
       return sendJson(response, 200, health);
     }
+    if (route === 'search-reading' && method === 'GET') return sendJson(response, 200, searchReading);
+    if (route === 'search-reading' && method === 'POST') {
+      const parsed = readJson(body);
+      const value = parsed.ok ? parsed.value : undefined;
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        sendJson(response, 400, {
+          error:
+            'send {"startIndexBase"?: 0 | 1, "certificateCount"?: "page" | "total", "moreFlag"?: boolean}',
+        });
+        return;
+      }
+      try {
+        setSearchReading(value as Partial<Omit<SearchReading, 'pageSize'>>);
+      } catch (error) {
+        if (error instanceof TypeError) return sendJson(response, 400, { error: error.message });
+        throw error;
+      }
+      return sendJson(response, 200, searchReading);
+    }
     sendJson(response, 404, { error: `no admin route ${method} /__simulator/${route}` });
   }
 
@@ -681,13 +725,20 @@ export async function startPkiWsSimulator(options: SimulatorOptions): Promise<Si
           return;
         case 'delay':
           await sleep(fault.ms);
-          // The client gave up while we waited: the CA never looks at the request.
-          if (request.socket.destroyed) return;
+          // The client gave up while we waited: the CA never looks at the request — unless it is a slow CA
+          // that carries it out anyway (late).
+          if (request.socket.destroyed && fault.late !== true) return;
           break;
       }
     }
 
     const answer = soapAnswer(service, contentType, body);
+    if (request.socket.destroyed) {
+      options.log?.(
+        `${request.method} ${path} ${answer.operation || '?'} done late, nobody waiting${faultNote}`,
+      );
+      return;
+    }
 
     if (fault !== undefined && afterProcessing) {
       // The CA did the work (a certificate issued and recorded, a status changed); the client does not learn it.
@@ -783,6 +834,10 @@ export async function startPkiWsSimulator(options: SimulatorOptions): Promise<Si
       health.status = status;
       health.message =
         message ?? (status === 'UP' ? UP_MESSAGE : 'The PKI-WS simulator is down for maintenance.');
+    },
+    setSearchReading,
+    get searchReading() {
+      return { ...searchReading };
     },
     refuseClientCertificate(thumbprint) {
       const normalized = requireThumbprint(thumbprint);

@@ -784,7 +784,14 @@ describe('CLI', () => {
       host: '127.0.0.1',
       profilesFile: 'p.json',
       quiet: false,
+      searchReading: {},
     });
+    expect(
+      parseSimulatorArgs(['--search-start-index', '0', '--search-count', 'total', '--search-no-more-flag'])
+        .searchReading,
+    ).toEqual({ startIndexBase: 0, certificateCount: 'total', moreFlag: false });
+    expect(() => parseSimulatorArgs(['--search-start-index', '2'])).toThrow(/takes 0 or 1/);
+    expect(() => parseSimulatorArgs(['--search-count', 'all'])).toThrow(/takes page or total/);
     expect(() => parseSimulatorArgs(['--port', 'eighty'])).toThrow(/not a port/);
     expect(() => parseSimulatorArgs(['--verbose'])).toThrow(/unknown argument/);
     expect(() => parseSimulatorArgs(['--pki'])).toThrow(/needs a value/);

@@ -193,6 +193,7 @@ describe('random faults', () => {
       'reset',
       'resetAfter',
       'transientSoapFault',
+      'lateIssue',
     ] as const;
     const built = new Map<string, ChosenFault['fault']>();
     for (const kind of kinds) {
@@ -211,6 +212,7 @@ describe('random faults', () => {
     expect(built.get('http503')).toMatchObject({ kind: 'http', status: 503, retryAfter: 2 });
     expect(built.get('http429')).toMatchObject({ kind: 'http', status: 429, retryAfter: 2 });
     expect(built.get('reset')).toEqual({ kind: 'reset', service: 'policyService' });
+    expect(built.get('lateIssue')).toEqual({ kind: 'delay', ms: 250, late: true, service: 'policyService' });
     expect(built.get('resetAfter')).toEqual({ kind: 'reset', after: 'processing', service: 'policyService' });
     expect(built.get('transientSoapFault')).toMatchObject({
       kind: 'soapFault',
@@ -249,6 +251,7 @@ describe('random faults', () => {
         reset: 1,
         resetAfter: 0,
         transientSoapFault: 0,
+        lateIssue: 0,
       },
       delayMs: 0,
       services: ['policyService', 'enrollmentService', 'healthcheckService', 'certificateManagementService'],
@@ -264,6 +267,7 @@ describe('random faults', () => {
       reset: 1,
       resetAfter: 1,
       transientSoapFault: 1,
+      lateIssue: 0,
     });
   });
 

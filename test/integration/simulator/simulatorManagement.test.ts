@@ -68,6 +68,7 @@ interface SearchPage {
   certificateCount: number;
   more: boolean;
   certificates: XmlObject[];
+  body: string;
 }
 
 async function search(children: [string, string][]): Promise<SearchPage> {
@@ -81,10 +82,11 @@ async function search(children: [string, string][]): Promise<SearchPage> {
   if (name !== 'searchCertificateResponse') throw new Error(`expected a search answer: ${answer.body}`);
   return {
     certificateCount: Number(textOf(value.certificateCount)),
-    more: textOf(value.moreCertificateAvailable) === 'true',
+    more: value.moreCertificateAvailable !== undefined && textOf(value.moreCertificateAvailable) === 'true',
     certificates:
       ((value.certificateList as XmlObject | undefined)?.certificateInformation as XmlObject[] | undefined) ??
       [],
+    body: answer.body,
   };
 }
 
@@ -155,12 +157,17 @@ describe('searchCertificate', () => {
     expect((await search([['accountId', 'another-account']])).certificateCount).toBe(0);
   });
 
-  it('pages with startIndex (1-based) and moreCertificateAvailable', async () => {
-    const first = await search([
-      ['seatId', SEAT_A],
-      ['startIndex', '1'],
-    ]);
+  it('pages with startIndex (1-based by default: missing is the first page, 0 is refused) and moreCertificateAvailable', async () => {
+    const first = await search([['seatId', SEAT_A]]);
     expect(first).toMatchObject({ certificateCount: 2, more: true });
+    expect(
+      (
+        await search([
+          ['seatId', SEAT_A],
+          ['startIndex', '1'],
+        ])
+      ).certificates.map((c) => textOf(c.serialNumber)),
+    ).toEqual(first.certificates.map((c) => textOf(c.serialNumber)));
     const second = await search([
       ['seatId', SEAT_A],
       ['startIndex', '3'],
@@ -169,13 +176,17 @@ describe('searchCertificate', () => {
     expect(second.certificates.map((information) => textOf(information.serialNumber))).toEqual([
       serials.aName,
     ]);
-    const zero = await search([
-      ['seatId', SEAT_A],
-      ['startIndex', '0'],
-    ]);
-    expect(zero.certificates.map((c) => textOf(c.serialNumber))).toEqual(
-      first.certificates.map((c) => textOf(c.serialNumber)),
+    const zero = await post(
+      simulator,
+      agent,
+      'certificateManagementService',
+      managementRequestXml('searchCertificateRequest', [
+        ['seatId', SEAT_A],
+        ['startIndex', '0'],
+        ['version', '1.0'],
+      ]),
     );
+    expect(fault(zero.body).message).toMatch(/startIndex 0 is out of range: the first certificate is 1/);
     const everything = await searchAll([]);
     expect(everything.pages).toBe(2);
     expect(everything.certificates.map((c) => textOf(c.serialNumber))).toEqual([
@@ -184,6 +195,30 @@ describe('searchCertificate', () => {
       serials.aName,
       serials.b,
     ]);
+  });
+
+  it('reads startIndex from 0, certificateCount as the total and leaves out moreCertificateAvailable when told', async () => {
+    simulator.setSearchReading({ startIndexBase: 0, certificateCount: 'total', moreFlag: false });
+    try {
+      const first = await search([['seatId', SEAT_A]]);
+      const fromZero = await search([
+        ['seatId', SEAT_A],
+        ['startIndex', '0'],
+      ]);
+      const third = await search([
+        ['seatId', SEAT_A],
+        ['startIndex', '2'],
+      ]);
+      expect(first.certificates.map((c) => textOf(c.serialNumber))).toEqual([serials.a1, serials.a2]);
+      expect(fromZero.certificates.map((c) => textOf(c.serialNumber))).toEqual([serials.a1, serials.a2]);
+      expect(third.certificates.map((c) => textOf(c.serialNumber))).toEqual([serials.aName]);
+      // The total, on every page; no moreCertificateAvailable element at all.
+      expect([first.certificateCount, third.certificateCount]).toEqual([3, 3]);
+      expect(third.body).not.toMatch(/moreCertificateAvailable/);
+    } finally {
+      simulator.setSearchReading({ startIndexBase: 1, certificateCount: 'page', moreFlag: true });
+    }
+    expect(() => simulator.setSearchReading({ startIndexBase: 2 as 0 })).toThrow(/0 or 1/);
   });
 
   it('faults filters that break the schema', async () => {
