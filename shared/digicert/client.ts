@@ -26,6 +26,7 @@ import {
   parseUpdateCertificateStatusResponse,
 } from './management';
 import { buildGetPoliciesEnvelope, parseGetPoliciesResponse } from './policy';
+import { SearchPaging, SearchPagingError } from './searchPaging';
 import { PkiWsService, SOAP_ACTIONS } from './soap';
 import { CircuitStatus } from './resilience';
 import { PkiWsTransport, TransportOptions, resolveCaHost } from './transport';
@@ -112,9 +113,9 @@ export class PkiWsClient implements DigicertCa {
   }
 
   /**
-   * Every certificate matching the search, page by page (startIndex from 1, stepped by the number each page
-   * returned, while moreCertificateAvailable). Serial numbers come back as upper-case hex without leading
-   * zeros, statuses in upper case.
+   * Every certificate matching the search, page by page, each serial once (see SearchPaging: right whether
+   * the CA counts startIndex from 0 or 1). Serial numbers come back as upper-case hex without leading zeros,
+   * statuses in upper case.
    */
   async searchCertificates(caHost: string, search: CertificateSearch): Promise<CaCertificateRecord[]> {
     const context = this.context(
@@ -123,36 +124,25 @@ export class PkiWsClient implements DigicertCa {
       'certificateManagementService',
       search.profileOid,
     );
-    const records: CaCertificateRecord[] = [];
-    const seen = new Set<string>();
-    let startIndex = 1;
+    const paging = new SearchPaging(this.maxSearchResults);
     for (;;) {
       const answer = await this.transport.call({
         ...context,
         soapAction: SOAP_ACTIONS.searchCertificate,
-        envelope: buildSearchCertificateEnvelope(search, startIndex, this.newTransactionId(), context),
+        envelope: buildSearchCertificateEnvelope(
+          search,
+          paging.nextStartIndex,
+          this.newTransactionId(),
+          context,
+        ),
       });
       const page = parseSearchCertificateResponse(answer.body, context);
-      for (const record of page.records) {
-        // A page boundary that moved between two requests (a certificate issued meanwhile) repeats one.
-        if (seen.has(record.serialNumber)) continue;
-        seen.add(record.serialNumber);
-        records.push(record);
+      try {
+        if (!paging.accept(page)) return paging.records;
+      } catch (error) {
+        if (error instanceof SearchPagingError) throw unexpectedAnswerError(context, error.message);
+        throw error;
       }
-      if (!page.more) return records;
-      if (page.records.length === 0) {
-        throw unexpectedAnswerError(
-          context,
-          `moreCertificateAvailable is true but the page from startIndex ${startIndex} holds no certificate`,
-        );
-      }
-      if (startIndex - 1 + page.records.length >= this.maxSearchResults) {
-        throw unexpectedAnswerError(
-          context,
-          `more than ${this.maxSearchResults} certificates match the search; the broker stops paging there`,
-        );
-      }
-      startIndex += page.records.length;
     }
   }
 

@@ -66,10 +66,13 @@ function checkSendable(context: CallContext, field: string, value: string): void
 // ---------------------------------------------------------------------------------------------------------
 // searchCertificate
 
-/** One page of a search; `startIndex` is 1-based (the first certificate is 1). */
+/**
+ * One page of a search. `startIndex` is left out for the first page (the CA's own beginning, whether it counts
+ * from 0 or 1): see {@link SearchPaging}.
+ */
 export function buildSearchCertificateEnvelope(
   search: CertificateSearch,
-  startIndex: number,
+  startIndex: number | undefined,
   clientTransactionId: string,
   context: CallContext,
 ): string {
@@ -92,7 +95,7 @@ export function buildSearchCertificateEnvelope(
         search.seatId !== undefined && el('mgmt:seatId', search.seatId),
         search.profileOid !== undefined && el('mgmt:profileOID', search.profileOid),
         search.status !== undefined && el('mgmt:status', search.status),
-        el('mgmt:startIndex', String(startIndex)),
+        startIndex !== undefined && el('mgmt:startIndex', String(startIndex)),
         el('mgmt:version', MANAGEMENT_REQUEST_VERSION),
       ],
       { 'xmlns:mgmt': PKI_WS_NAMESPACES.management },
@@ -102,8 +105,10 @@ export function buildSearchCertificateEnvelope(
 
 export interface SearchCertificatePage {
   records: CaCertificateRecord[];
-  /** moreCertificateAvailable: a later page holds more. */
-  more: boolean;
+  /** moreCertificateAvailable: a later page holds more; undefined when the CA left it out (minOccurs 0). */
+  more: boolean | undefined;
+  /** certificateCount: this page's count or the number of all matches (no document says which). */
+  certificateCount: number | undefined;
 }
 
 function decodeBase64(text: string): Buffer | undefined {
@@ -197,7 +202,14 @@ export function parseSearchCertificateResponse(
   const records = childElements(list, 'certificateInformation').map((information, index) =>
     readCertificateInformation(information, index + 1, context),
   );
-  return { records, more: parseBoolean(childText(response, 'moreCertificateAvailable')) };
+  const moreText = childText(response, 'moreCertificateAvailable');
+  const countText = childText(response, 'certificateCount');
+  return {
+    records,
+    more: moreText === undefined ? undefined : parseBoolean(moreText),
+    certificateCount:
+      countText !== undefined && /^\s*\d+\s*$/.test(countText) ? Number(countText) : undefined,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------

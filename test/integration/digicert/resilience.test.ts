@@ -201,7 +201,36 @@ interface StoredCertificate {
   status: string;
 }
 
-function searchAnswer(page: StoredCertificate[], more: boolean): Reply {
+/** How an independent CA may read searchCertificate paging (no document says). */
+interface PagingReading {
+  base: 0 | 1;
+  count: 'page' | 'total';
+  /** false: moreCertificateAvailable left out (minOccurs 0). */
+  moreFlag: boolean;
+}
+
+/** One page of `all` as a CA with that reading answers the request in `exchange`. */
+function pagedAnswer(
+  exchange: Exchange,
+  all: StoredCertificate[],
+  pageSize: number,
+  reading: PagingReading,
+): Reply {
+  const text = requestField(exchange, 'searchCertificateRequest', 'startIndex');
+  const start = text === undefined ? reading.base : Number(text);
+  if (start < reading.base) return { status: 500, body: 'startIndex out of range' };
+  const offset = start - reading.base;
+  const page = all.slice(offset, offset + pageSize);
+  return searchAnswer(page, reading.moreFlag ? offset + pageSize < all.length : undefined, {
+    certificateCount: reading.count === 'total' ? all.length : page.length,
+  });
+}
+
+function searchAnswer(
+  page: StoredCertificate[],
+  more: boolean | undefined,
+  options: { certificateCount?: number } = {},
+): Reply {
   const list =
     page.length === 0
       ? ''
@@ -221,8 +250,10 @@ function searchAnswer(page: StoredCertificate[], more: boolean): Reply {
     body:
       '<S:Envelope xmlns:S="http://schemas.xmlsoap.org/soap/envelope/"><S:Body>' +
       '<m:searchCertificateResponse xmlns:m="http://schemas.verisign.com/pkiservices/2009/07/management">' +
-      `<m:serverTransactionID>S-1</m:serverTransactionID><m:certificateCount>${page.length}</m:certificateCount>` +
-      `${list}<m:moreCertificateAvailable>${more}</m:moreCertificateAvailable><m:version>1.0</m:version>` +
+      `<m:serverTransactionID>S-1</m:serverTransactionID>` +
+      `<m:certificateCount>${options.certificateCount ?? page.length}</m:certificateCount>${list}` +
+      (more === undefined ? '' : `<m:moreCertificateAvailable>${more}</m:moreCertificateAvailable>`) +
+      '<m:version>1.0</m:version>' +
       '</m:searchCertificateResponse></S:Body></S:Envelope>',
   };
 }
@@ -230,6 +261,14 @@ function searchAnswer(page: StoredCertificate[], more: boolean): Reply {
 function requestField(exchange: Exchange | undefined, element: string, field: string): string | undefined {
   return childText(findDescendant(parseXml(exchange?.body ?? ''), element), field);
 }
+
+const PAGING_READINGS: PagingReading[] = [0, 1].flatMap((base) =>
+  (['page', 'total'] as const).flatMap((count) =>
+    [true, false].map((moreFlag) => ({ base: base as 0 | 1, count, moreFlag })),
+  ),
+);
+// The first reading is the one the dev simulator has by default: 1-based, page count, flag sent.
+PAGING_READINGS.sort((a, b) => b.base - a.base);
 
 describe('searchCertificates and revokeCertificate', () => {
   let stored: StoredCertificate[];
@@ -247,13 +286,9 @@ describe('searchCertificates and revokeCertificate', () => {
     });
   });
 
-  it('pages from startIndex 1 by the count each page returned until moreCertificateAvailable is false', async () => {
+  it('pages without startIndex first, then from the count returned so far, until moreCertificateAvailable is false', async () => {
     const pageSize = 2;
-    const server = await ca((exchange) => {
-      const start = Number(requestField(exchange, 'searchCertificateRequest', 'startIndex'));
-      const page = stored.slice(start - 1, start - 1 + pageSize);
-      return searchAnswer(page, start - 1 + pageSize < stored.length);
-    });
+    const server = await ca((exchange) => pagedAnswer(exchange, stored, pageSize, PAGING_READINGS[0]!));
     const { client } = clientFor(server.host);
     const records = await client.searchCertificates(server.host, { seatId: SEAT, profileOid: PROFILE });
     expect(records.map((record) => record.serialNumber)).toEqual(
@@ -262,9 +297,11 @@ describe('searchCertificates and revokeCertificate', () => {
     expect(records.map((record) => record.status)).toEqual(['VALID', 'REVOKED', 'VALID', 'VALID', 'VALID']);
     expect(records[0]?.certificateDer?.equals(stored[0]!.der)).toBe(true);
     expect(records[0]?.validFrom).toEqual(new Date('2026-01-01T00:00:00Z'));
+    // 1-based CA: the first page is its own beginning, each later page repeats the previous page's last
+    // certificate (dropped by serial); a 0-based CA would have been read without a gap either way.
     expect(
       server.exchanges.map((exchange) => requestField(exchange, 'searchCertificateRequest', 'startIndex')),
-    ).toEqual(['1', '3', '5']);
+    ).toEqual([undefined, '2', '4']);
     for (const exchange of server.exchanges) {
       expect(exchange.path).toBe('/pki-ws/certificateManagementService');
       expect(exchange.headers.soapaction).toBe(
@@ -281,14 +318,44 @@ describe('searchCertificates and revokeCertificate', () => {
     expect(new Set(transactionIds).size).toBe(3);
   });
 
+  // Every reading a CA may have × page sizes from 1 (each page one certificate) to more than all of them.
+  const matrix = PAGING_READINGS.flatMap((reading) =>
+    [1, 2, 3, 5, 50].flatMap((pageSize) => [1, 2, 5].map((count) => ({ reading, pageSize, count }))),
+  );
+  it.each(matrix)(
+    'finds each of $count certificate(s) exactly once: startIndex from $reading.base, certificateCount = $reading.count, moreFlag $reading.moreFlag, page size $pageSize',
+    async ({ reading, pageSize, count }) => {
+      const all = stored.slice(0, count);
+      const server = await ca((exchange) => pagedAnswer(exchange, all, pageSize, reading));
+      const { client } = clientFor(server.host);
+      const records = await client.searchCertificates(server.host, { seatId: SEAT, profileOid: PROFILE });
+      expect(records.map((record) => record.serialNumber)).toEqual(
+        all.map((certificate) => certificate.serial.replace(/^0+/, '')),
+      );
+      // Never startIndex 0 (a 1-based CA may refuse it), and not more than two pages beyond what is needed.
+      const starts = server.exchanges.map((exchange) =>
+        requestField(exchange, 'searchCertificateRequest', 'startIndex'),
+      );
+      expect(starts).not.toContain('0');
+      expect(server.exchanges.length).toBeLessThanOrEqual(Math.ceil(count / Math.max(1, pageSize - 1)) + 2);
+    },
+  );
+
+  it('a CA that ignores startIndex (the same page again and again, more follow) is refused, not looped on', async () => {
+    const server = await ca(() => searchAnswer(stored.slice(0, 2), true));
+    const { client } = clientFor(server.host);
+    const error = await failureOf(client.searchCertificates(server.host, { seatId: SEAT }));
+    expect(error.code).toBe('CA_REJECTED');
+    expect(error.message).toMatch(/ignore startIndex/);
+    expect(server.exchanges).toHaveLength(3);
+  });
+
   it('a page that says more follow but holds nothing → CA_REJECTED instead of an endless loop', async () => {
     const server = await ca(() => searchAnswer([], true));
     const { client } = clientFor(server.host);
     const error = await failureOf(client.searchCertificates(server.host, { seatId: SEAT }));
     expect(error.code).toBe('CA_REJECTED');
-    expect(error.message).toMatch(
-      /moreCertificateAvailable is true but the page from startIndex 1 holds no certificate/,
-    );
+    expect(error.message).toMatch(/moreCertificateAvailable is true but the first page holds no certificate/);
     expect(server.exchanges).toHaveLength(1);
   });
 

@@ -181,6 +181,7 @@ describe('searchCertificate answer', () => {
     ).toEqual({
       records: [],
       more: false,
+      certificateCount: 0,
     });
   });
 
