@@ -13,7 +13,7 @@
  * - an enrollment whose answer was lost is reconciled with the CA before anything is sent again: a
  *   certificate for the key still in hand is used, one whose key was lost is revoked (Superseded).
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID, type KeyObject } from 'node:crypto';
 import type { BrokerSettings } from './config/settings';
 import { BrokerError, isBrokerError } from './contract/errors';
 import type { FailedResult, IssuedResult, PkcsRequest, PkcsResult } from './contract/types';
@@ -34,10 +34,10 @@ import {
   parseRecipientCertificate,
   summarizeCertificate,
 } from './crypto';
-import type { DigicertCa, EnrollmentResponse } from './digicert/types';
+import type { CaCertificateRecord, DigicertCa, EnrollmentResponse } from './digicert/types';
 import { LedgerConflictError, type LedgerRecord, type RequestLedger } from './ledger/types';
-import { parseSubjectName, planEnrollment } from './mapping';
-import { findCertificatesForAttempt, publicKeySha256 } from './reconciliation';
+import { parseSubjectName, planEnrollment, type EnrollmentPlan } from './mapping';
+import { findCertificatesForAttempt, HeldEnrollmentKeys, publicKeySha256 } from './reconciliation';
 import { withRequestCorrelation, type ReconciliationTelemetry, type Telemetry } from './telemetry/telemetry';
 
 export interface Delivery {
@@ -63,6 +63,14 @@ export interface PipelineDependencies {
   ledger: RequestLedger;
   telemetry: Telemetry;
   now?: () => Date;
+  /** Keys of enrollments whose answer was lost, shared by every pipeline of this process (default: its own). */
+  heldKeys?: HeldEnrollmentKeys;
+}
+
+/** The key pair and the CA's token for it: what the PFX is built from. */
+interface KeyAndToken {
+  keys: { privateKey: KeyObject; publicKey: KeyObject };
+  response: EnrollmentResponse;
 }
 
 /** The ledger record of the request in hand, kept current across the steps that write it. */
@@ -87,9 +95,11 @@ class LedgerEntry {
 
 export class CertificatePipeline {
   private readonly now: () => Date;
+  private readonly heldKeys: HeldEnrollmentKeys;
 
   constructor(private readonly deps: PipelineDependencies) {
     this.now = deps.now ?? (() => new Date());
+    this.heldKeys = deps.heldKeys ?? new HeldEnrollmentKeys();
   }
 
   /** Everything tracked while handling the message (also the CA and Key Vault calls) carries its requestId. */
@@ -243,86 +253,12 @@ export class CertificatePipeline {
     entry: LedgerEntry,
     finalDelivery: boolean,
   ): Promise<IssuedResult> {
-    const { settings, ca, ledger } = this.deps;
-    await this.settleEarlierAttempt(entry, finalDelivery);
+    const { settings, ca } = this.deps;
     const recipient = parseRecipientCertificate(request.recipientCertificate, this.now());
     const policy = await ca.getPolicy(request.certificateAuthority, request.certificateTemplateName);
     const plan = planEnrollment(request, policy, { fieldMap: settings.profileFieldMap });
-
-    const keys = await generateKeyPair(plan.keySize);
-    const csrDer = createCsr(plan, keys);
-    const attempt = {
-      attempt: (entry.record.enrollment?.attempt ?? 0) + 1,
-      clientTransactionId: randomUUID(),
-      publicKeySha256: publicKeySha256(keys.publicKey),
-      startedAt: this.now().toISOString(),
-      ...(plan.seatId === undefined ? {} : { seatId: plan.seatId }),
-    };
-    // Recorded before sending: whatever happens next, the ledger knows which key to look for at the CA.
-    entry.record = await ledger.recordEnrollment(entry.record, attempt);
-    let response: EnrollmentResponse;
-    try {
-      response = await ca.enroll(request.certificateAuthority, {
-        profileOid: request.certificateTemplateName,
-        clientTransactionId: attempt.clientTransactionId,
-        csrDer,
-        nameValuePairs: plan.nameValuePairs,
-      });
-    } catch (caught) {
-      // Only the CA's own "no" proves nothing was issued; an unforeseen failure may have come after it did.
-      const ambiguous = !isBrokerError(caught) || caught.ambiguous;
-      const ended = async (): Promise<void> => {
-        const error = toBrokerError(caught);
-        entry.record = await ledger.recordAttemptEnded(entry.record, {
-          nothingIssued: !ambiguous,
-          error: { code: error.code, message: error.message },
-        });
-      };
-      if (!ambiguous) {
-        await ended();
-        throw caught;
-      }
-      // The CA may have issued although its answer was lost. The key is still in hand: ask, and use it.
-      const found = await findCertificatesForAttempt(
-        ca,
-        request.certificateAuthority,
-        request.certificateTemplateName,
-        attempt,
-      );
-      if (found.length === 0) {
-        // It may still issue late; the next delivery asks again (and revokes what it finds: this key is gone).
-        await ended();
-        throw caught;
-      }
-      const [kept, ...extra] = found;
-      for (const duplicate of extra) {
-        await ca.revokeCertificate(
-          request.certificateAuthority,
-          duplicate.serialNumber,
-          'Superseded',
-          `duplicate for request ${request.requestId}`,
-        );
-        await entry.reconciled(
-          {
-            requestId: request.requestId,
-            attempt: attempt.attempt,
-            action: 'revoked-duplicate',
-            serialNumber: duplicate.serialNumber,
-          },
-          `revoked duplicate certificate ${duplicate.serialNumber} of attempt ${attempt.attempt}`,
-        );
-      }
-      await entry.reconciled(
-        {
-          requestId: request.requestId,
-          attempt: attempt.attempt,
-          action: 'used-issued-certificate',
-          serialNumber: kept!.serialNumber,
-        },
-        `enrollment attempt ${attempt.attempt} got no answer (${toBrokerError(caught).code}); the CA had issued ${kept!.serialNumber} for our key, which is used`,
-      );
-      response = { tokenDer: kept!.certificateDer!, tokenType: 'X509v3' };
-    }
+    const late = await this.settleEarlierAttempt(entry, finalDelivery);
+    const { keys, response } = late ?? (await this.enroll(request, entry, plan));
     const { leafPem, chainPem } = parseIssuedToken(
       response,
       keys.publicKey,
@@ -348,14 +284,111 @@ export class CertificatePipeline {
     };
   }
 
+  /** A new key, its CSR and one enrollment, reconciled with the CA when the answer is lost. */
+  private async enroll(request: PkcsRequest, entry: LedgerEntry, plan: EnrollmentPlan): Promise<KeyAndToken> {
+    const { ca, ledger } = this.deps;
+    const keys = await generateKeyPair(plan.keySize);
+    const csrDer = createCsr(plan, keys);
+    const attempt = {
+      attempt: (entry.record.enrollment?.attempt ?? 0) + 1,
+      clientTransactionId: randomUUID(),
+      publicKeySha256: publicKeySha256(keys.publicKey),
+      startedAt: this.now().toISOString(),
+      ...(plan.seatId === undefined ? {} : { seatId: plan.seatId }),
+    };
+    // Recorded before sending: whatever happens next, the ledger knows which key to look for at the CA.
+    entry.record = await ledger.recordEnrollment(entry.record, attempt);
+    try {
+      const response = await ca.enroll(request.certificateAuthority, {
+        profileOid: request.certificateTemplateName,
+        clientTransactionId: attempt.clientTransactionId,
+        csrDer,
+        nameValuePairs: plan.nameValuePairs,
+      });
+      return { keys, response };
+    } catch (caught) {
+      // Only the CA's own "no" proves nothing was issued; an unforeseen failure may have come after it did.
+      const ambiguous = !isBrokerError(caught) || caught.ambiguous;
+      const ended = async (): Promise<void> => {
+        const error = toBrokerError(caught);
+        entry.record = await ledger.recordAttemptEnded(entry.record, {
+          nothingIssued: !ambiguous,
+          error: { code: error.code, message: error.message },
+        });
+      };
+      if (!ambiguous) {
+        await ended();
+        throw caught;
+      }
+      // The CA may have issued although its answer was lost. The key is still in hand: ask, and use it.
+      const found = await findCertificatesForAttempt(
+        ca,
+        request.certificateAuthority,
+        request.certificateTemplateName,
+        attempt,
+      );
+      if (found.length === 0) {
+        // It may still issue late: the next delivery asks again before anything else, and uses what it finds
+        // if it runs on this instance (the key is held here), else revokes it.
+        this.heldKeys.hold(request.requestId, attempt.attempt, {
+          privateKey: keys.privateKey,
+          publicKey: keys.publicKey,
+          publicKeySha256: attempt.publicKeySha256,
+        });
+        await ended();
+        throw caught;
+      }
+      const kept = await this.keepOne(entry, attempt.attempt, found, 'revoked-duplicate');
+      await entry.reconciled(
+        {
+          requestId: request.requestId,
+          attempt: attempt.attempt,
+          action: 'used-issued-certificate',
+          serialNumber: kept.serialNumber,
+        },
+        `enrollment attempt ${attempt.attempt} got no answer (${toBrokerError(caught).code}); the CA had issued ${kept.serialNumber} for our key, which is used`,
+      );
+      return { keys, response: { tokenDer: kept.certificateDer!, tokenType: 'X509v3' } };
+    }
+  }
+
+  /** Keeps the first of several certificates issued for one key and revokes the others (Superseded). */
+  private async keepOne(
+    entry: LedgerEntry,
+    attempt: number,
+    found: CaCertificateRecord[],
+    action: 'revoked-duplicate' | 'revoked-stray',
+  ): Promise<CaCertificateRecord> {
+    const [kept, ...extra] = found;
+    const { caHost, requestId } = entry.record;
+    for (const duplicate of extra) {
+      await this.deps.ca.revokeCertificate(
+        caHost,
+        duplicate.serialNumber,
+        'Superseded',
+        `duplicate for request ${requestId}`,
+      );
+      await entry.reconciled(
+        { requestId, attempt, action, serialNumber: duplicate.serialNumber },
+        `revoked duplicate certificate ${duplicate.serialNumber} of attempt ${attempt}`,
+      );
+    }
+    return kept!;
+  }
+
   /**
    * The record says an earlier delivery sent an enrollment and never finished. If that delivery may still
-   * be running (within its time budget), wait: the message comes back later. Otherwise its key is lost, so
-   * any certificate the CA issued for it is a stray: revoke it before enrolling again.
+   * be running (within its time budget), wait: the message comes back later. Otherwise ask the CA what it
+   * issued for that attempt: a certificate whose key this instance still holds is used (returned); one whose
+   * key is lost is a stray, revoked before enrolling again; nothing found is waited on while the CA may still
+   * issue late (CA_LATE_ISSUE_WINDOW_SECONDS).
    */
-  private async settleEarlierAttempt(entry: LedgerEntry, finalDelivery: boolean): Promise<void> {
+  private async settleEarlierAttempt(
+    entry: LedgerEntry,
+    finalDelivery: boolean,
+  ): Promise<KeyAndToken | undefined> {
     const attempt = entry.record.enrollment;
-    if (entry.record.state !== 'enrolling' || attempt === undefined) return;
+    if (entry.record.state !== 'enrolling' || attempt === undefined) return undefined;
     // How long the delivery that sent it could still be at it: every attempt's connect and answer time, plus
     // room for the waits between attempts.
     const { caConnectTimeoutMs, caRequestTimeoutMs, caMaxAttempts } = this.deps.settings;
@@ -369,16 +402,42 @@ export class CertificatePipeline {
         { retryable: true },
       );
     }
-    await this.settleLostEnrollment(entry);
+    return this.settleLostEnrollment(entry, { awaitLateIssue: true });
   }
 
-  /** Revokes what the CA issued for an attempt whose key is gone (best effort is the caller's choice). */
-  private async settleLostEnrollment(entry: LedgerEntry): Promise<void> {
+  /**
+   * Settles what the CA issued for an attempt whose answer was lost: with a held key the certificate is used
+   * (returned), without one it is revoked. With `awaitLateIssue`, finding nothing while the CA may still issue
+   * is a retryable wait, not the last word. Best effort is the caller's choice.
+   */
+  private async settleLostEnrollment(
+    entry: LedgerEntry,
+    options: { awaitLateIssue: boolean } = { awaitLateIssue: false },
+  ): Promise<KeyAndToken | undefined> {
     const attempt = entry.record.enrollment;
-    if (entry.record.state !== 'enrolling' || attempt === undefined || attempt.nothingIssued) return;
+    if (entry.record.state !== 'enrolling' || attempt === undefined || attempt.nothingIssued)
+      return undefined;
     const { caHost, profileOid, requestId } = entry.record;
-    const strays = await findCertificatesForAttempt(this.deps.ca, caHost, profileOid, attempt);
-    for (const stray of strays) {
+    const found = await findCertificatesForAttempt(this.deps.ca, caHost, profileOid, attempt);
+    const held =
+      found.length > 0 ? this.heldKeys.take(requestId, attempt.attempt, attempt.publicKeySha256) : undefined;
+    if (held !== undefined) {
+      const kept = await this.keepOne(entry, attempt.attempt, found, 'revoked-duplicate');
+      await entry.reconciled(
+        {
+          requestId,
+          attempt: attempt.attempt,
+          action: 'used-issued-certificate',
+          serialNumber: kept.serialNumber,
+        },
+        `the CA issued ${kept.serialNumber} late for attempt ${attempt.attempt}, whose key this instance still held; it is used`,
+      );
+      return {
+        keys: { privateKey: held.privateKey, publicKey: held.publicKey },
+        response: { tokenDer: kept.certificateDer!, tokenType: 'X509v3' },
+      };
+    }
+    for (const stray of found) {
       await this.deps.ca.revokeCertificate(
         caHost,
         stray.serialNumber,
@@ -390,12 +449,25 @@ export class CertificatePipeline {
         `revoked stray certificate ${stray.serialNumber} of attempt ${attempt.attempt}: its private key was lost with the delivery that enrolled it`,
       );
     }
-    if (strays.length === 0) {
+    if (found.length === 0) {
+      const lateUntil = Date.parse(attempt.startedAt) + this.deps.settings.caLateIssueWindowSeconds * 1000;
+      if (options.awaitLateIssue && this.now().getTime() < lateUntil) {
+        throw new BrokerError(
+          'CA_UNAVAILABLE',
+          `Enrollment attempt ${attempt.attempt} of request ${requestId} got no answer and the CA shows no certificate for it yet; the CA may still issue it until ${new Date(lateUntil).toISOString()} (CA_LATE_ISSUE_WINDOW_SECONDS), so the request waits rather than enroll a second certificate for the seat.`,
+          {
+            retryable: true,
+            remedy:
+              'Nothing to do: the request is tried again shortly. If the CA is known to answer slowly, CA_REQUEST_TIMEOUT_MS may be too short.',
+          },
+        );
+      }
       await entry.reconciled(
         { requestId, attempt: attempt.attempt, action: 'nothing-issued' },
         `attempt ${attempt.attempt} left no certificate at the CA`,
       );
     }
+    return undefined;
   }
 
   /** Stores the result as it will be published, then hands it over for publishing. */

@@ -56,6 +56,12 @@ export interface BrokerSettings {
   requestMaxWaitMinutes: number;
   /** REQUEST_DEFER_MIN_SECONDS: the shortest such delay (it grows with the request's age, up to 15 minutes). */
   requestDeferMinSeconds: number;
+  /**
+   * CA_LATE_ISSUE_WINDOW_SECONDS: how long after an enrollment whose answer was lost the CA may still issue
+   * for it. Until then a search that finds nothing is not the last word: the request waits and asks again
+   * rather than enroll a second certificate for the seat.
+   */
+  caLateIssueWindowSeconds: number;
   /** PROFILE_OIDS: the DigiCert certificate profile OIDs in use (the doctor reads their policies). */
   profileOids: string[];
 }
@@ -180,6 +186,7 @@ export function readSettings(env: Env = process.env): BrokerSettings {
     // A message lives 7 days on the queue: a request cannot wait longer than that.
     requestMaxWaitMinutes: integer(env, 'REQUEST_MAX_WAIT_MINUTES', 240, 0, 7 * 24 * 60 - 60),
     requestDeferMinSeconds: integer(env, 'REQUEST_DEFER_MIN_SECONDS', 60, 1, 900),
+    caLateIssueWindowSeconds: integer(env, 'CA_LATE_ISSUE_WINDOW_SECONDS', 120, 0, 3600),
     profileOids: profileOids(env),
   };
   return settings;

@@ -11,6 +11,7 @@ import type { DigicertCa } from '../../../shared/digicert/types';
 import { createRequestLedger } from '../../../shared/ledger/tableLedger';
 import type { RequestLedger } from '../../../shared/ledger/types';
 import { CertificatePipeline, type PipelineOutcome } from '../../../shared/pipeline';
+import { HeldEnrollmentKeys } from '../../../shared/reconciliation';
 import type { ReconciliationTelemetry, Telemetry } from '../../../shared/telemetry/telemetry';
 import { devCaClient, startDevSimulator, type DevSimulator } from '../../support/devSimulator';
 
@@ -41,7 +42,12 @@ function settingsFor(extra: Record<string, string> = {}): BrokerSettings {
 }
 
 function pipelineWith(
-  options: { settings?: BrokerSettings; ca?: DigicertCa; now?: () => Date } = {},
+  options: {
+    settings?: BrokerSettings;
+    ca?: DigicertCa;
+    now?: () => Date;
+    heldKeys?: HeldEnrollmentKeys;
+  } = {},
 ): CertificatePipeline {
   const settings = options.settings ?? settingsFor();
   return new CertificatePipeline({
@@ -50,6 +56,7 @@ function pipelineWith(
     ledger,
     telemetry: quiet,
     ...(options.now ? { now: options.now } : {}),
+    ...(options.heldKeys ? { heldKeys: options.heldKeys } : {}),
   });
 }
 
@@ -70,8 +77,12 @@ function request(overrides: Record<string, unknown> = {}): Record<string, unknow
   };
 }
 
+function seatIdOf(body: Record<string, unknown>): string {
+  return (body.subjectAlternativeNames as { value: string }[])[0]!.value.toLowerCase();
+}
+
 function seatOf(body: Record<string, unknown>): { valid: number; revoked: number; total: number } {
-  const mail = (body.subjectAlternativeNames as { value: string }[])[0]!.value.toLowerCase();
+  const mail = seatIdOf(body);
   const seat = simulator.accountAudit().seats.find((entry) => entry.seatId.toLowerCase() === mail);
   return { valid: seat?.valid ?? 0, revoked: seat?.revoked ?? 0, total: seat?.total ?? 0 };
 }
@@ -200,6 +211,100 @@ describe('an enrollment whose answer is lost', () => {
         serialNumber: revoked?.serialNumber,
       }),
     );
+  });
+});
+
+/** Waits until the simulator holds `count` certificates for the request's seat (a late issue has happened). */
+async function seatReaches(body: Record<string, unknown>, count: number): Promise<void> {
+  for (let waited = 0; seatOf(body).total < count; waited += 50) {
+    if (waited > 20_000) throw new Error(`the simulator never issued certificate ${count} for the seat`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+// No document says where searchCertificate's startIndex counts from: reconciliation must find the one
+// certificate of a seat under either reading (a 1-based search on a 0-based CA skips exactly that one).
+describe.each([0, 1] as const)('a lost answer, with searchCertificate counting from %i', (base) => {
+  beforeAll(() => simulator.setSearchReading({ startIndexBase: base }));
+  afterAll(() => simulator.setSearchReading({ startIndexBase: 1 }));
+
+  it('finds the certificate issued before the timeout and uses it: one VALID certificate', async () => {
+    const body = request();
+    simulator.faults.enqueue({ kind: 'delay', ms: 4500, after: 'processing', service: 'enrollmentService' });
+    const result = resultOf(await pipelineWith().process(body, { dequeueCount: 1 }));
+    expect(result.status).toBe('issued');
+    expect(seatOf(body)).toEqual({ valid: 1, revoked: 0, total: 1 });
+    expect(result.status === 'issued' && result.certificate.serialNumber).toBe(
+      simulator.accountAudit().seats.find((seat) => seat.seatId === seatIdOf(body))?.validSerials[0],
+    );
+  });
+
+  it('a certificate the CA issues after the search: the next delivery on this instance uses it', async () => {
+    const body = request();
+    const heldKeys = new HeldEnrollmentKeys();
+    // The CA takes 3.5 s and issues even though the broker gave up after 2 s and found nothing.
+    simulator.faults.enqueue({ kind: 'delay', ms: 3500, late: true, service: 'enrollmentService' });
+    const first = await pipelineWith({ heldKeys }).process(body, { dequeueCount: 1 });
+    expect(first).toMatchObject({ kind: 'retry', error: { code: 'CA_TIMEOUT' } });
+    expect(seatOf(body).total).toBe(0);
+    expect(heldKeys.size).toBe(1);
+    await seatReaches(body, 1);
+
+    const result = resultOf(await pipelineWith({ heldKeys }).process(body, { dequeueCount: 2 }));
+    expect(result.status).toBe('issued');
+    expect(seatOf(body)).toEqual({ valid: 1, revoked: 0, total: 1 });
+    const record = await ledger.get(String(body.requestId));
+    expect(record?.events.join('\n')).toMatch(
+      /issued .* late for attempt 1, whose key this instance still held/,
+    );
+    expect(heldKeys.size).toBe(0);
+  });
+
+  it('a certificate the CA issues after the search: another instance revokes it, then enrolls once', async () => {
+    const body = request();
+    simulator.faults.enqueue({ kind: 'delay', ms: 3500, late: true, service: 'enrollmentService' });
+    expect((await pipelineWith().process(body, { dequeueCount: 1 })).kind).toBe('retry');
+    await seatReaches(body, 1);
+    // A fresh pipeline: another instance, or this one restarted — the key is gone.
+    const result = resultOf(await pipelineWith().process(body, { dequeueCount: 2 }));
+    expect(result.status).toBe('issued');
+    expect(seatOf(body)).toEqual({ valid: 1, revoked: 1, total: 2 });
+    const stray = simulator.issued.find((c) => c.seatId === seatIdOf(body) && c.status === 'REVOKED');
+    expect(stray?.revocationReason).toBe('Superseded');
+    expect(result.status === 'issued' && result.certificate.serialNumber).not.toBe(stray?.serialNumber);
+  });
+
+  it('finding nothing is not the last word while the CA may still issue: the request waits, then settles', async () => {
+    const body = request();
+    simulator.faults.enqueue({ kind: 'delay', ms: 3500, late: true, service: 'enrollmentService' });
+    expect((await pipelineWith().process(body, { dequeueCount: 1 })).kind).toBe('retry');
+    // Redelivered before the CA issued: nothing to find yet, and no second enrollment either.
+    const early = await pipelineWith().process(body, { dequeueCount: 2 });
+    expect(early).toMatchObject({ kind: 'retry', error: { code: 'CA_UNAVAILABLE' } });
+    expect(early.kind === 'retry' && early.error.message).toMatch(/may still issue it until/);
+    expect(seatOf(body).total).toBe(0);
+    await seatReaches(body, 1);
+    const result = resultOf(await pipelineWith().process(body, { dequeueCount: 3 }));
+    expect(result.status).toBe('issued');
+    expect(seatOf(body)).toEqual({ valid: 1, revoked: 1, total: 2 });
+  });
+});
+
+describe('a lost answer for which the CA never issues', () => {
+  it('is enrolled again once CA_LATE_ISSUE_WINDOW_SECONDS has passed', async () => {
+    const settings = settingsFor({ CA_LATE_ISSUE_WINDOW_SECONDS: '60' });
+    const body = request();
+    // The connection is reset after the request was sent, before the CA looked at it.
+    simulator.faults.enqueue({ kind: 'delay', ms: 3000, service: 'enrollmentService' });
+    expect((await pipelineWith({ settings }).process(body, { dequeueCount: 1 })).kind).toBe('retry');
+    const within = await pipelineWith({ settings }).process(body, { dequeueCount: 2 });
+    expect(within).toMatchObject({ kind: 'retry', error: { code: 'CA_UNAVAILABLE' } });
+    const later = () => new Date(Date.now() + 61_000);
+    const result = resultOf(await pipelineWith({ settings, now: later }).process(body, { dequeueCount: 3 }));
+    expect(result.status).toBe('issued');
+    expect(seatOf(body)).toEqual({ valid: 1, revoked: 0, total: 1 });
+    const record = await ledger.get(String(body.requestId));
+    expect(record?.events.join('\n')).toMatch(/attempt 1 left no certificate at the CA/);
   });
 });
 
