@@ -1,6 +1,6 @@
 /**
  * `npm run soak -- [--requests 1000] [--fault-rate 0.2] [--seed N] [--kill-at 0.5 | --no-kill]
- * [--max-outstanding K] [--timeout <seconds>] [--keep-logs] [--json <file>]`: runs the soak test and prints its
+ * [--max-outstanding K] [--search-start-index 0|1] [--timeout <seconds>] [--keep-logs] [--json <file>]`: runs the soak test and prints its
  * report; exits 0 only when every check passes.
  */
 import { writeFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { runSoak, type SoakOptions } from './soak';
 
 const USAGE =
   'usage: npm run soak -- [--requests 1000] [--fault-rate 0.2] [--seed N] [--kill-at 0.5 | --no-kill] ' +
-  '[--max-outstanding K] [--timeout <seconds>] [--keep-logs] [--json <file>]';
+  '[--max-outstanding K] [--search-start-index 0|1] [--timeout <seconds>] [--keep-logs] [--json <file>]';
 
 class UsageError extends Error {}
 
@@ -59,6 +59,11 @@ export function parseArguments(argv: readonly string[]): CliOptions {
       case '--timeout':
         timeoutSeconds = number((n) => n > 0, 'a number of seconds');
         break;
+      case '--search-start-index': {
+        const base = number((n) => n === 0 || n === 1, '0 or 1');
+        soak.searchStartIndexBase = base === 0 ? 0 : 1;
+        break;
+      }
       case '--keep-logs':
         soak.keepLogs = true;
         break;

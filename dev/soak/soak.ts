@@ -55,6 +55,11 @@ export interface SoakHostSettings {
    * visibility timeout × deliveries, or one open circuit turns every waiting message into GAVE_UP.
    */
   caCircuitHalfOpenMs: number;
+  /**
+   * CA_LATE_ISSUE_WINDOW_SECONDS: how long a lost enrollment is waited on before "nothing found" is final. Above
+   * the injected delays (a late issue lands within faultDelayMs), far below the production default of 120 s.
+   */
+  caLateIssueWindowSeconds: number;
 }
 
 export const DEFAULT_SOAK_HOST_SETTINGS: Readonly<SoakHostSettings> = {
@@ -65,9 +70,13 @@ export const DEFAULT_SOAK_HOST_SETTINGS: Readonly<SoakHostSettings> = {
   queueVisibilityTimeoutSeconds: 3,
   queueMaxDequeueCount: 8,
   caCircuitHalfOpenMs: 3000,
+  caLateIssueWindowSeconds: 10,
 };
 
-/** Every kind the simulator can inject that the brief asks for, with equal weight (no 429s). */
+/**
+ * Every kind the simulator can inject, with equal weight (no 429s): late answers (delayAfter) and a CA that
+ * issues after the broker gave up (lateIssue) among them.
+ */
 export const SOAK_FAULT_MIX: Readonly<RandomFaultMix> = {
   delayBefore: 1,
   delayAfter: 1,
@@ -75,6 +84,7 @@ export const SOAK_FAULT_MIX: Readonly<RandomFaultMix> = {
   reset: 1,
   resetAfter: 1,
   transientSoapFault: 1,
+  lateIssue: 1,
 };
 
 export const SOAK_FAULT_SERVICES: readonly SimulatorService[] = [
@@ -103,6 +113,11 @@ export interface SoakOptions {
   /** How long the injected delays last (default caRequestTimeoutMs + 1000: beyond the broker's timeout). */
   faultDelayMs?: number;
   host?: Partial<SoakHostSettings>;
+  /**
+   * Where the simulator's searchCertificate counts startIndex from (default 0: the reading a 1-based client
+   * gets wrong, skipping the one certificate a reconciliation looks for).
+   */
+  searchStartIndexBase?: 0 | 1;
   /** Further settings for the host process (e.g. circuit-breaker settings), added to the soak's own. */
   hostEnv?: Record<string, string>;
   allowedFailureCodes?: readonly string[];
@@ -444,11 +459,18 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   let host: HostProcess | undefined;
   let keepLogs = options.keepLogs === true;
   try {
-    log(`soak: ${options.requests} requests, fault rate ${options.faultRate}, seed ${seed}`);
+    log(
+      `soak: ${options.requests} requests, fault rate ${options.faultRate}, seed ${seed}, searchCertificate from ${options.searchStartIndexBase ?? 0}`,
+    );
     const pki = await ensureDevPki(path.join(dir, 'pki'));
     mkdirSync(logDir);
     azurite = await startAzurite();
-    simulator = await startPkiWsSimulator({ pki, recordBodies: false, maxReceived: 0 });
+    simulator = await startPkiWsSimulator({
+      pki,
+      recordBodies: false,
+      maxReceived: 0,
+      searchReading: { startIndexBase: options.searchStartIndexBase ?? 0 },
+    });
     simulator.faults.setRandom({
       rate: options.faultRate,
       seed,
@@ -475,6 +497,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       QUEUE_VISIBILITY_TIMEOUT_SECONDS: String(hostSettings.queueVisibilityTimeoutSeconds),
       QUEUE_MAX_DEQUEUE_COUNT: String(hostSettings.queueMaxDequeueCount),
       CA_CIRCUIT_HALF_OPEN_MS: String(hostSettings.caCircuitHalfOpenMs),
+      CA_LATE_ISSUE_WINDOW_SECONDS: String(hostSettings.caLateIssueWindowSeconds),
       ...options.hostEnv,
     };
     let generation = 0;
