@@ -117,6 +117,11 @@ param requestMaxWaitMinutes int = 240
 @maxValue(900)
 param requestDeferMinSeconds int = 60
 
+@description('CA_LATE_ISSUE_WINDOW_SECONDS: how long after an enrollment whose answer was lost the CA may still issue for it; until then a search that finds nothing waits instead of enrolling again.')
+@minValue(0)
+@maxValue(3600)
+param caLateIssueWindowSeconds int = 120
+
 // ---- Hosting, vault and monitoring ----
 
 @description('Flex Consumption: most instances the app scales out to (bounds the load on the CA: instances × CA_MAX_CONCURRENCY).')
@@ -239,6 +244,7 @@ var brokerAppSettings = {
   QUEUE_MAX_DEQUEUE_COUNT: string(queueMaxDequeueCount)
   REQUEST_MAX_WAIT_MINUTES: string(requestMaxWaitMinutes)
   REQUEST_DEFER_MIN_SECONDS: string(requestDeferMinSeconds)
+  CA_LATE_ISSUE_WINDOW_SECONDS: string(caLateIssueWindowSeconds)
 }
 
 module functionApp 'modules/functionapp.bicep' = {
