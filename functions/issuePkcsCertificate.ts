@@ -11,6 +11,12 @@ export const resultQueueOutput = output.storageQueue({
   connection: 'AzureWebJobsStorage',
 });
 
+/** The revocation of a certificate a request supersedes, sent to the broker's own revocation queue. */
+export const supersedeRevocationOutput = output.storageQueue({
+  queueName: '%PKCS_REVOKE_QUEUE%',
+  connection: 'AzureWebJobsStorage',
+});
+
 export async function issuePkcsCertificate(message: unknown, context: InvocationContext): Promise<void> {
   const broker = getBroker();
   try {
@@ -54,6 +60,12 @@ async function handle(broker: Broker, message: unknown, context: InvocationConte
     );
   }
   context.extraOutputs.set(resultQueueOutput, outcome.json);
+  setSupersedeRevocation(context, outcome.revocation);
+}
+
+/** Hands a superseded certificate's revocation to the revocation queue (the same message on every replay). */
+export function setSupersedeRevocation(context: InvocationContext, revocation: string | undefined): void {
+  if (revocation !== undefined) context.extraOutputs.set(supersedeRevocationOutput, revocation);
 }
 
 /** The message as it came: the Functions host hands JSON messages over parsed, other text as a string. */
@@ -72,6 +84,6 @@ function deliveryCount(context: InvocationContext): number {
 app.storageQueue('issuePkcsCertificate', {
   queueName: '%PKCS_REQUEST_QUEUE%',
   connection: 'AzureWebJobsStorage',
-  extraOutputs: [resultQueueOutput],
+  extraOutputs: [resultQueueOutput, supersedeRevocationOutput],
   handler: issuePkcsCertificate,
 });

@@ -6,7 +6,7 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { getBroker } from '../shared/broker';
 import { flushWithin } from '../shared/telemetry/telemetry';
-import { resultQueueOutput } from './issuePkcsCertificate';
+import { resultQueueOutput, setSupersedeRevocation, supersedeRevocationOutput } from './issuePkcsCertificate';
 
 export async function pkcsRequestPoison(message: unknown, context: InvocationContext): Promise<void> {
   const { pipeline, telemetry } = getBroker();
@@ -18,6 +18,7 @@ export async function pkcsRequestPoison(message: unknown, context: InvocationCon
       `request ${result.requestId ?? '(unreadable)'}: poison message, ${outcome.replayed ? 'stored result published again' : `failed ${result.status === 'failed' ? result.error.code : ''}`}`,
     );
     context.extraOutputs.set(resultQueueOutput, outcome.json);
+    setSupersedeRevocation(context, outcome.revocation);
   } finally {
     await flushWithin(telemetry);
   }
@@ -26,6 +27,6 @@ export async function pkcsRequestPoison(message: unknown, context: InvocationCon
 app.storageQueue('pkcsRequestPoison', {
   queueName: '%PKCS_REQUEST_QUEUE%-poison',
   connection: 'AzureWebJobsStorage',
-  extraOutputs: [resultQueueOutput],
+  extraOutputs: [resultQueueOutput, supersedeRevocationOutput],
   handler: pkcsRequestPoison,
 });

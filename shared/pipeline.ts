@@ -16,7 +16,13 @@
 import { createHash, randomUUID, type KeyObject } from 'node:crypto';
 import type { BrokerSettings } from './config/settings';
 import { BrokerError, isBrokerError } from './contract/errors';
-import type { FailedResult, IssuedResult, PkcsRequest, PkcsResult } from './contract/types';
+import type {
+  FailedResult,
+  IssuedCertificateSummary,
+  IssuedResult,
+  PkcsRequest,
+  PkcsResult,
+} from './contract/types';
 import {
   parseRequestMessage,
   readContextLoosely,
@@ -38,6 +44,7 @@ import type { CaCertificateRecord, DigicertCa, EnrollmentResponse } from './digi
 import { LedgerConflictError, type LedgerRecord, type RequestLedger } from './ledger/types';
 import { parseSubjectName, planEnrollment, type EnrollmentPlan } from './mapping';
 import { findCertificatesForAttempt, HeldEnrollmentKeys, publicKeySha256 } from './reconciliation';
+import { supersededSerial, supersedeRevocationMessage } from './supersede';
 import { withRequestCorrelation, type ReconciliationTelemetry, type Telemetry } from './telemetry/telemetry';
 
 export interface Delivery {
@@ -49,7 +56,14 @@ export interface Delivery {
 
 export type PipelineOutcome =
   /** Publish `json` (the result exactly as stored, so repeats are byte-identical). */
-  | { kind: 'result'; result: PkcsResult; json: string; replayed: boolean }
+  | {
+      kind: 'result';
+      result: PkcsResult;
+      json: string;
+      replayed: boolean;
+      /** A revocation message to send on PKCS_REVOKE_QUEUE with the result (a superseded certificate). */
+      revocation?: string;
+    }
   | { kind: 'retry'; error: BrokerError; requestId: string | null }
   /** Put the message back on the request queue, invisible for `delaySeconds`; publish nothing. */
   | { kind: 'defer'; error: BrokerError; requestId: string; delaySeconds: number };
@@ -278,7 +292,10 @@ export class CertificatePipeline {
       requestId: request.requestId,
       status: 'issued',
       completedAt: this.now().toISOString(),
-      certificate: summarizeCertificate(leafPem, chainPem),
+      certificate: withSuperseded(
+        summarizeCertificate(leafPem, chainPem),
+        supersededSerial(request.supersedes),
+      ),
       pfx: { data: pfx.toString('base64'), password: encryptPasswordForRecipient(password, recipient) },
       ...(request.context === undefined ? {} : { context: request.context }),
     };
@@ -475,7 +492,7 @@ export class CertificatePipeline {
     assertPublishable(result);
     const json = JSON.stringify(result);
     entry.record = await this.deps.ledger.recordOutcome(entry.record, result, json);
-    return { kind: 'result', result, json, replayed: false };
+    return withFollowUp({ kind: 'result', result, json, replayed: false }, entry.record.caHost);
   }
 
   private publish(result: PkcsResult): PipelineOutcome {
@@ -509,12 +526,34 @@ export class CertificatePipeline {
 function replayOf(record: LedgerRecord): PipelineOutcome | undefined {
   if ((record.state !== 'issued' && record.state !== 'failed') || record.resultJson === undefined)
     return undefined;
-  return {
-    kind: 'result',
-    result: JSON.parse(record.resultJson) as PkcsResult,
-    json: record.resultJson,
-    replayed: true,
-  };
+  // The supersede revocation goes out again too: a host that died after storing the result may not have
+  // sent it, and the revocation queue answers a repeated revocationId with its stored result.
+  return withFollowUp(
+    {
+      kind: 'result',
+      result: JSON.parse(record.resultJson) as PkcsResult,
+      json: record.resultJson,
+      replayed: true,
+    },
+    record.caHost,
+  );
+}
+
+/** Adds the revocation of the superseded certificate to an issued result that names one. */
+function withFollowUp(
+  outcome: Extract<PipelineOutcome, { kind: 'result' }>,
+  caHost: string,
+): Extract<PipelineOutcome, { kind: 'result' }> {
+  if (outcome.result.status !== 'issued') return outcome;
+  const revocation = supersedeRevocationMessage(outcome.result, caHost);
+  return revocation === undefined ? outcome : { ...outcome, revocation };
+}
+
+function withSuperseded(
+  certificate: IssuedCertificateSummary,
+  superseded: string | undefined,
+): IssuedCertificateSummary {
+  return superseded === undefined ? certificate : { ...certificate, supersededSerialNumber: superseded };
 }
 
 /** SHA-256 of the request with its keys sorted: the same request always hashes the same. */

@@ -4,7 +4,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { issuePkcsCertificate, resultQueueOutput } from '../../functions/issuePkcsCertificate';
+import {
+  issuePkcsCertificate,
+  resultQueueOutput,
+  supersedeRevocationOutput,
+} from '../../functions/issuePkcsCertificate';
 import { pkcsRequestPoison } from '../../functions/pkcsRequestPoison';
 import { getBroker } from '../../shared/broker';
 import { SettingsError } from '../../shared/config/settings';
@@ -76,6 +80,7 @@ export async function runHost(): Promise<LocalQueueHost[]> {
     storage: settings.storage,
     outputQueue: settings.resultQueue,
     output: resultQueueOutput,
+    extraOutputs: [{ binding: supersedeRevocationOutput, queue: settings.revokeQueue }],
     batchSize: queues.batchSize,
     maxDequeueCount: settings.maxDequeueCount,
     visibilityTimeoutSeconds: visibilityTimeoutSeconds(seconds(queues.visibilityTimeout, 30)),

@@ -24,6 +24,8 @@ export interface QueueHostOptions {
   functionName: string;
   handler: QueueHandler;
   output: StorageQueueOutput;
+  /** Further output bindings the handler may set, each with the queue it writes to. */
+  extraOutputs?: { binding: StorageQueueOutput; queue: string }[];
   /** Mirrors host.json extensions.queues. */
   batchSize?: number;
   maxDequeueCount?: number;
@@ -37,6 +39,7 @@ export interface QueueHostOptions {
 export class LocalQueueHost {
   private readonly input: QueueClient;
   private readonly output: QueueClient;
+  private readonly extraOutputs: { binding: StorageQueueOutput; queue: QueueClient }[];
   private readonly poison?: QueueClient;
   private running = false;
   private loop?: Promise<void>;
@@ -46,6 +49,10 @@ export class LocalQueueHost {
     const service = createQueueServiceClient(options.storage);
     this.input = service.getQueueClient(options.queue);
     this.output = service.getQueueClient(options.outputQueue);
+    this.extraOutputs = (options.extraOutputs ?? []).map(({ binding, queue }) => ({
+      binding,
+      queue: service.getQueueClient(queue),
+    }));
     if (options.poisonQueue) this.poison = service.getQueueClient(options.poisonQueue);
     this.log = options.log ?? ((line) => console.log(line));
   }
@@ -54,6 +61,7 @@ export class LocalQueueHost {
     await Promise.all([
       this.input.createIfNotExists(),
       this.output.createIfNotExists(),
+      ...this.extraOutputs.map(({ queue }) => queue.createIfNotExists()),
       this.poison?.createIfNotExists(),
     ]);
     this.running = true;
@@ -127,9 +135,12 @@ export class LocalQueueHost {
     const lease = new VisibilityLease(this.input, message, this.visibilityTimeoutSeconds());
     try {
       await this.options.handler(triggerPayload(message.messageText), context);
-      const output = context.extraOutputs.get(this.options.output);
-      if (output !== undefined)
-        await this.output.sendMessage(typeof output === 'string' ? output : JSON.stringify(output));
+      const outputs = [{ binding: this.options.output, queue: this.output }, ...this.extraOutputs];
+      for (const { binding, queue } of outputs) {
+        const output = context.extraOutputs.get(binding);
+        if (output !== undefined)
+          await queue.sendMessage(typeof output === 'string' ? output : JSON.stringify(output));
+      }
       await lease.end();
       await this.input.deleteMessage(message.messageId, lease.popReceipt);
     } catch (error) {

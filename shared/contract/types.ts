@@ -22,6 +22,8 @@ export interface PkcsRequest {
   keySize?: KeySize;
   recipientCertificate: string;
   context?: Record<string, unknown>;
+  /** Serial number (hex) of the certificate this one replaces: revoked (Superseded) once the result is stored. */
+  supersedes?: string;
 }
 
 export interface IssuedCertificateSummary {
@@ -33,6 +35,8 @@ export interface IssuedCertificateSummary {
   notAfter: string;
   pem: string;
   chainPem: string[];
+  /** The superseded certificate's serial (upper-case hex, no leading zeros), revoked through the revocation queue. */
+  supersededSerialNumber?: string;
 }
 
 export interface EncryptedPassword {

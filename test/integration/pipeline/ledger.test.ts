@@ -308,6 +308,44 @@ describe('a lost answer for which the CA never issues', () => {
   });
 });
 
+describe('a request that supersedes an earlier certificate', () => {
+  it('names it in the result and hands its revocation over with the result, again on every replay', async () => {
+    const first = request();
+    const old = resultOf(await pipelineWith().process(first, { dequeueCount: 1 }));
+    if (old.status !== 'issued') throw new Error('the first certificate was not issued');
+    const oldSerial = old.certificate.serialNumber;
+    // Written the way an administrator may copy it: lower case, colon-separated, a leading zero.
+    const written = `0${oldSerial}`.toLowerCase().replace(/(..)(?=.)/g, '$1:');
+    const renewal = request({ subjectAlternativeNames: first.subjectAlternativeNames, supersedes: written });
+    const outcome = await pipelineWith().process(renewal, { dequeueCount: 1 });
+    const result = resultOf(outcome);
+    expect(result.status === 'issued' && result.certificate.supersededSerialNumber).toBe(oldSerial);
+    const revocation = outcome.kind === 'result' ? outcome.revocation : undefined;
+    expect(JSON.parse(revocation!)).toMatchObject({
+      revocationId: `${String(renewal.requestId)}/supersede`,
+      certificateAuthority: simulator.authority,
+      serialNumber: oldSerial,
+      reason: 'Superseded',
+    });
+    // The revocation itself is the revocation queue's job: both certificates are VALID until it runs.
+    expect(seatOf(first)).toEqual({ valid: 2, revoked: 0, total: 2 });
+
+    const replay = await pipelineWith().process(renewal, { dequeueCount: 2 });
+    expect(replay.kind === 'result' && replay.replayed && replay.revocation).toBe(revocation);
+    const poisoned = await pipelineWith().poisoned(renewal);
+    expect(poisoned.kind === 'result' && poisoned.revocation).toBe(revocation);
+  });
+
+  it('does not revoke anything when the new certificate is not issued', async () => {
+    const outcome = await pipelineWith().process(
+      request({ subjectName: 'CN=No Mail', subjectAlternativeNames: [], supersedes: '4F2A' }),
+      { dequeueCount: 1 },
+    );
+    expect(resultOf(outcome).status).toBe('failed');
+    expect(outcome.kind === 'result' && outcome.revocation).toBeUndefined();
+  });
+});
+
 describe('the last delivery', () => {
   it('settles a crashed delivery at once instead of waiting its budget out and giving up', async () => {
     const settings = settingsFor({ QUEUE_MAX_DEQUEUE_COUNT: '2' });
