@@ -1,5 +1,6 @@
 import { parseRequestMessage, validateResult } from '../../../shared/contract/validate';
 import { brokerErrorOf } from '../../support/brokerErrors';
+import { issuedResultFixture } from '../../support/issuedResult';
 
 const request = (supersedes: unknown): Record<string, unknown> => ({
   schemaVersion: 1,
@@ -35,31 +36,7 @@ describe('supersedes on a request', () => {
 });
 
 describe('supersededSerialNumber on an issued result', () => {
-  const issued = (supersededSerialNumber: string) => ({
-    schemaVersion: 1,
-    requestId: 'renewal-1',
-    status: 'issued',
-    completedAt: '2026-12-05T10:00:00.000Z',
-    certificate: {
-      serialNumber: '5B01',
-      thumbprint: 'EA7A4E0CD1A4F81CF0740527C31A57F6020C17C5',
-      subject: 'CN=IWUser0',
-      issuer: 'CN=Issuing CA',
-      notBefore: '2026-12-05T10:00:00.000Z',
-      notAfter: '2027-12-05T10:00:00.000Z',
-      pem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----',
-      chainPem: [],
-      supersededSerialNumber,
-    },
-    pfx: {
-      data: 'MIIB',
-      password: {
-        algorithm: 'RSA-OAEP-256',
-        recipientThumbprint: 'EA7A4E0CD1A4F81CF0740527C31A57F6020C17C5',
-        encryptedValue: 'AAAA',
-      },
-    },
-  });
+  const issued = (supersededSerialNumber: string) => issuedResultFixture({ supersededSerialNumber });
 
   it('is upper-case hex without separators', () => {
     expect(validateResult(issued('4F2A')).valid).toBe(true);

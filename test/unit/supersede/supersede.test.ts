@@ -1,26 +1,7 @@
-import type { IssuedResult } from '../../../shared/contract/types';
 import { supersededSerial, supersedeRevocationMessage } from '../../../shared/supersede';
+import { issuedResultFixture } from '../../support/issuedResult';
 
-const result = (extra: Partial<IssuedResult['certificate']> = {}, context?: Record<string, unknown>) =>
-  ({
-    schemaVersion: 1,
-    requestId: 'renewal-7',
-    status: 'issued',
-    completedAt: '2026-12-05T10:00:00.000Z',
-    certificate: {
-      serialNumber: '5B01',
-      thumbprint: 'EA7A4E0CD1A4F81CF0740527C31A57F6020C17C5',
-      subject: 'CN=IWUser0',
-      issuer: 'CN=Issuing CA',
-      notBefore: '2026-12-05T10:00:00.000Z',
-      notAfter: '2027-12-05T10:00:00.000Z',
-      pem: '',
-      chainPem: [],
-      ...extra,
-    },
-    pfx: { data: '', password: { algorithm: 'RSA-OAEP-256', recipientThumbprint: '', encryptedValue: '' } },
-    ...(context === undefined ? {} : { context }),
-  }) as IssuedResult;
+const result = issuedResultFixture;
 
 describe('supersede', () => {
   it('writes the serial as the CA does: upper-case hex, no separators, no leading zeros', () => {
