@@ -22,6 +22,8 @@ export interface PkcsRequest {
   keySize?: KeySize;
   recipientCertificate: string;
   context?: Record<string, unknown>;
+  /** The account's on-premises SID (`S-1-5-21-…`) for strong certificate mapping (KB5014754). */
+  securityIdentifier?: string;
 }
 
 export interface IssuedCertificateSummary {
