@@ -3,7 +3,7 @@
  * › RequestVSSecurityTokenResponse` (VS_WSTEP.xsd, ws-trust-1.3-verisign.xsd). The profile's `$variables`
  * are filled from the nameValuePairs (names matched case-insensitively, unknown names ignored) and checked
  * the way the CA does: mandatory values, the characters DigiCert refuses in mail_firstName/mail_lastName,
- * the key size, and otherName values that must be base64 of DER.
+ * the key size, otherName values that must be base64 of DER, and a SID field's value that must be a SID.
  */
 import type { NameValuePair } from '../../shared/digicert/types';
 import type { IssueRequest, SanEntry, SubjectEntry, SubjectRdn } from './issuer';
@@ -24,6 +24,8 @@ const BASE64_ENCODING =
 /** Characters DigiCert accepts in mail_firstName / mail_lastName (the seed's `_` problem). */
 const NAME_CHARACTERS = /^[\p{L}\p{M}\p{N} .'-]*$/u;
 const NAME_VARIABLES = ['mail_firstname', 'mail_lastname'];
+/** A SID in its text form (MS-DTYP 2.4.2.1). */
+const SID_TEXT = /^S-1-[0-9]+(-[0-9]+){1,14}$/;
 
 export interface EnrollmentRequestXml {
   profileOid: string;
@@ -87,6 +89,8 @@ export function readEnrollmentRequest(body: ParsedElement): EnrollmentRequestXml
 
 export interface EnrollmentDecision {
   issue: IssueRequest;
+  /** The PKCS#10 request as received. */
+  csrDer: Buffer;
   seatId?: string;
   commonName: string;
   emailAddress?: string;
@@ -199,13 +203,35 @@ export function decideEnrollment(
       });
   }
 
+  // The SID field's value goes into the 1.3.6.1.4.1.311.25.2 extension as ASCII text: only a SID in its text
+  // form is taken (our model of the CA; DigiCert does not publish what it checks).
+  let securityIdentifier: string | undefined;
+  const sidField = profile.sidAttribute;
+  if (sidField !== undefined) {
+    const where = `the SID extension (${sidField.attributeName})`;
+    securityIdentifier = resolve(sidField.value, sidField.mandatory, variables, where);
+    if (securityIdentifier !== undefined && !SID_TEXT.test(securityIdentifier)) {
+      policyVerificationFailed(
+        `The value of ${variableName(sidField.value) ?? sidField.attributeName} must be a security identifier such as S-1-5-21-1-2-3-1001.`,
+        ERROR_CODES.securityIdentifierInvalid,
+      );
+    }
+  }
+
   let seatId = variables.get('seat_id');
   if (seatId === undefined && profile.seatId !== undefined) {
     seatId = resolve(profile.seatId.value, profile.seatId.mandatory, variables, 'the seat id');
   }
 
   return {
-    issue: { publicKeyPem: csr.publicKeyPem, subject, san, validityDays: profile.validityDays },
+    issue: {
+      publicKeyPem: csr.publicKeyPem,
+      subject,
+      san,
+      validityDays: profile.validityDays,
+      ...(securityIdentifier === undefined ? {} : { securityIdentifier }),
+    },
+    csrDer: csr.der,
     seatId,
     commonName: subject.find((entry) => entry.rdn === 'CN')?.value ?? '',
     emailAddress:

@@ -14,6 +14,9 @@ const { getTBSCertificate } = forge.pki as typeof forge.pki & {
 };
 
 export const UPN_OID = '1.3.6.1.4.1.311.20.2.3';
+/** szOID_NTDS_CA_SECURITY_EXT and the otherName type inside it (MS-WCCE 2.2.2.7.7.4). */
+export const SID_EXTENSION_OID = '1.3.6.1.4.1.311.25.2';
+export const SID_OTHER_NAME_OID = '1.3.6.1.4.1.311.25.2.1';
 
 export type SubjectRdn = 'CN' | 'emailAddress' | 'O' | 'OU' | 'C' | 'L' | 'ST';
 
@@ -37,6 +40,8 @@ export class CsrError extends Error {
 }
 
 export interface ParsedCsr {
+  /** The request's DER as received. */
+  der: Buffer;
   publicKeyPem: string;
   keyBits: number;
 }
@@ -72,7 +77,11 @@ export function readCsr(token: string): ParsedCsr {
   const publicKey = csr.publicKey as forge.pki.rsa.PublicKey | null;
   if (publicKey === null || publicKey.n === undefined)
     throw new CsrError('the PKCS#10 request has no RSA public key');
-  return { publicKeyPem: forge.pki.publicKeyToPem(publicKey), keyBits: publicKey.n.bitLength() };
+  return {
+    der: Buffer.from(der, 'binary'),
+    publicKeyPem: forge.pki.publicKeyToPem(publicKey),
+    keyBits: publicKey.n.bitLength(),
+  };
 }
 
 /** Decodes base64 (whitespace allowed), refusing anything that is not base64 at all. Returns a binary string. */
@@ -100,6 +109,8 @@ export interface IssueRequest {
   subject: SubjectEntry[];
   san: SanEntry[];
   validityDays: number;
+  /** The SID of strong certificate mapping: the certificate gets the 1.3.6.1.4.1.311.25.2 extension. */
+  securityIdentifier?: string;
 }
 
 export interface IssuedChain {
@@ -249,6 +260,19 @@ export function issueCertificate(request: IssueRequest, authority: IssuingAuthor
       id: '2.5.29.17',
       critical: request.subject.length === 0,
       value: subjectAltNameValue(request.san),
+    });
+  }
+  if (request.securityIdentifier !== undefined) {
+    // Built here with forge, apart from the broker's encoder: the tests compare the two through openssl.
+    extensions.push({
+      id: SID_EXTENSION_OID,
+      critical: false,
+      value: universal(asn1.Type.SEQUENCE, true, [
+        otherName(
+          SID_OTHER_NAME_OID,
+          universal(asn1.Type.OCTETSTRING, false, Buffer.from(request.securityIdentifier).toString('binary')),
+        ),
+      ]),
     });
   }
   extensions.push({ name: 'subjectKeyIdentifier' });

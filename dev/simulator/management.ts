@@ -45,6 +45,8 @@ export interface IssuedCertificate {
   notAfter: Date;
   certificatePem: string;
   certificateDerBase64: string;
+  /** base64 DER of the PKCS#10 request the certificate was issued for, for tests. */
+  csrDerBase64: string;
   /** The pairs of the enrollment request, for tests (no secrets travel in them). */
   nameValuePairs: NameValuePair[];
   clientTransactionId?: string;

@@ -1,7 +1,8 @@
 /**
  * policyService: `getPolicies` → `getPoliciesResponse` (CertificateEnrollmentPolicy.xsd), modelled on
  * shared/reference/samples/getPoliciesResponse.xml: every OID goes through `oIDs` with a reference id, the
- * SAN is an `Extension` whose reference resolves to 2.5.29.17, and `cAs` carries the real DER certificates.
+ * SAN is an `Extension` whose reference resolves to 2.5.29.17 (the SID field one resolving to 1.3.6.1.4.1.311.25.2,
+ * as in getPoliciesResponse-sid.xml), and `cAs` carries the real DER certificates.
  */
 import type { PolicyAttribute } from '../../shared/digicert/types';
 import type { SimulatorProfile } from './profiles';
@@ -23,6 +24,8 @@ export const PKCS7_TOKEN_TYPE =
 const SAN_OID = '2.5.29.17';
 const EKU_OID = '2.5.29.37';
 const SHA256_RSA_OID = '1.2.840.113549.1.1.11';
+/** szOID_NTDS_CA_SECURITY_EXT, named as in our sample policy (getPoliciesResponse-sid.xml). */
+const SID_EXTENSION_OID = '1.3.6.1.4.1.311.25.2';
 const EKU_VALUES = ['1.3.6.1.5.5.7.3.2', '1.3.6.1.5.5.7.3.4'];
 
 export interface PolicyCa {
@@ -111,6 +114,8 @@ export function getPoliciesResponse(
     const sanReference = reference(SAN_OID, 6, 'Subject Alternative Name');
     const ekuReference = reference(EKU_OID, 6, 'Enhanced Key Usage');
     const algorithmReference = reference(SHA256_RSA_OID, 4, 'sha256RSA');
+    const sid = profile.sidAttribute;
+    const sidReference = sid === undefined ? 0 : reference(SID_EXTENSION_OID, 6, 'NTDS CA Security');
     return el(
       'policy',
       null,
@@ -167,6 +172,14 @@ export function getPoliciesResponse(
               EKU_VALUES.map((value) => leaf('extensionValue', value)),
             ),
           ),
+          sid !== undefined &&
+            el(
+              'Extension',
+              null,
+              leaf('extensionOIDReference', sidReference),
+              leaf('extensionCriticalFlag', false),
+              el('extensionSyntax', null, nameValuePair('extensionAttributeNameValuePair', sid)),
+            ),
         ),
         el(
           'privateKeyAttributes',

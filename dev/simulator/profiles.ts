@@ -65,6 +65,7 @@ const profileFileSchema = {
           keySize: { type: 'integer', minimum: 1024, maximum: 16384 },
           subjectAttributes: { type: 'array', items: attributeSchema },
           sanAttributes: { type: 'array', items: attributeSchema },
+          sidAttribute: attributeSchema,
           seatId: {
             type: 'object',
             required: ['value', 'mandatory'],
@@ -125,6 +126,10 @@ export function parseProfiles(json: unknown, source: string): SimulatorProfile[]
         problems.push(`${where}/sanAttributes/${i}: an otherName needs its type-id OID in "type"`);
       }
     });
+    const sid = profile.sidAttribute;
+    if (sid !== undefined && sid.value.startsWith('$') && !VARIABLE.test(sid.value)) {
+      problems.push(`${where}/sidAttribute: "${sid.value}" is not a valid $variable name`);
+    }
     if (
       profile.seatId !== undefined &&
       profile.seatId.value.startsWith('$') &&

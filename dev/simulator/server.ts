@@ -351,6 +351,7 @@ export async function startPkiWsSimulator(options: SimulatorOptions): Promise<Si
           notAfter: chain.notAfter,
           certificatePem: chain.leafPem,
           certificateDerBase64: chain.leafDer.toString('base64'),
+          csrDerBase64: decision.csrDer.toString('base64'),
           nameValuePairs: request.nameValuePairs,
           clientTransactionId: common.clientTransactionId,
           serverTransactionId,

@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   keySizeTooSmall: '3003',
   csrInvalid: '3004',
   otherNameInvalid: '3005',
+  securityIdentifierInvalid: '3006',
   certificateNotFound: '4001',
   certificateStatusConflict: '4002',
   internal: '5000',

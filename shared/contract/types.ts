@@ -24,6 +24,8 @@ export interface PkcsRequest {
   context?: Record<string, unknown>;
   /** Serial number (hex) of the certificate this one replaces: revoked (Superseded) once the result is stored. */
   supersedes?: string;
+  /** The account's on-premises SID (`S-1-5-21-…`) for strong certificate mapping (KB5014754). */
+  securityIdentifier?: string;
 }
 
 export interface IssuedCertificateSummary {

@@ -1,7 +1,7 @@
 /**
  * Validation of the queue messages of contract v1 against the published JSON Schemas
  * (schemas/request.v1.schema.json, schemas/result.v1.schema.json), plus the rules JSON Schema cannot express
- * (context size, the CA allow-list). Every refusal is a BrokerError whose message names the field by its JSON
+ * (context size, the CA allow-list, the range of a SID's numbers). Every refusal is a BrokerError whose message names the field by its JSON
  * path and says what is allowed, in words an administrator can act on.
  */
 import Ajv2020, { type ErrorObject } from 'ajv/dist/2020';
@@ -23,6 +23,7 @@ const MAX_PROBLEMS_LISTED = 3;
 const REQUEST_ID_PATTERN = new RegExp(requestSchema.properties.requestId.pattern, 'u');
 const CA_HOST_PATTERN = new RegExp(requestSchema.properties.certificateAuthority.pattern, 'u');
 const OID_PATTERN = new RegExp(requestSchema.$defs.oid.pattern, 'u');
+const SECURITY_IDENTIFIER_PATTERN = new RegExp(requestSchema.properties.securityIdentifier.pattern, 'u');
 
 const EXAMPLE_CA_HOST = 'pki-ws.symauth.com';
 const EXAMPLE_PROFILE_OID = '2.16.840.1.113733.1.16.1.2.3.1.1.47196109';
@@ -268,7 +269,7 @@ function isOidOnlyOnOtherNameError(error: ErrorObject): boolean {
   return error.keyword === 'const' && error.schemaPath.includes('/dependentSchemas/oid/');
 }
 
-/** Rules JSON Schema cannot state: the CA allow-list and the size of context. */
+/** Rules JSON Schema cannot state: the CA allow-list, the size of context, the range of a SID's numbers. */
 function checkRulesBeyondSchema(
   message: Record<string, unknown>,
   problemsSoFar: readonly Problem[],
@@ -289,6 +290,11 @@ function checkRulesBeyondSchema(
       });
     }
   }
+  const sid = message.securityIdentifier;
+  if (typeof sid === 'string' && SECURITY_IDENTIFIER_PATTERN.test(sid)) {
+    const sentence = describeSidOutOfRange(sid);
+    if (sentence !== undefined) problems.push({ ...rankOfField('securityIdentifier'), sentence });
+  }
   if (isJsonObject(message.context)) {
     const size = serializedSize(message.context);
     const sentence =
@@ -300,6 +306,25 @@ function checkRulesBeyondSchema(
     if (sentence !== undefined) problems.push({ ...rankOfField('context'), sentence });
   }
   return problems;
+}
+
+/** Largest identifier authority (48 bits) and sub-authority (32 bits) of a SID's binary form (MS-DTYP 2.4.2). */
+const SID_AUTHORITY_MAX = 2n ** 48n - 1n;
+const SID_SUB_AUTHORITY_MAX = 2n ** 32n - 1n;
+
+/**
+ * A SID in the right text form whose numbers cannot be a SID: a domain controller would never match it. The
+ * SID itself is not echoed (it identifies a person, like the subject).
+ */
+function describeSidOutOfRange(sid: string): string | undefined {
+  const [authority = '0', ...subAuthorities] = sid.slice('S-1-'.length).split('-');
+  if (BigInt(authority) > SID_AUTHORITY_MAX) {
+    return `securityIdentifier has an identifier authority (the number after S-1-) larger than a SID holds (at most ${SID_AUTHORITY_MAX})`;
+  }
+  const index = subAuthorities.findIndex((subAuthority) => BigInt(subAuthority) > SID_SUB_AUTHORITY_MAX);
+  return index < 0
+    ? undefined
+    : `securityIdentifier has a sub-authority (number ${index + 1} after the identifier authority) larger than a SID holds (at most ${SID_SUB_AUTHORITY_MAX})`;
 }
 
 // ---------------------------------------------------------------------------------------------------------

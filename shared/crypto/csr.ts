@@ -8,12 +8,12 @@ import type { EnrollmentPlan } from '../mapping/types';
 import {
   DerError,
   derBitString,
-  derExplicit,
   derImplicitConstructed,
   derImplicitPrimitive,
   derNull,
   derOctetString,
   derOid,
+  derOtherName,
   derSequence,
   derSet,
   derSmallInteger,
@@ -24,6 +24,7 @@ import {
 } from './der';
 import type { KeyPair } from './keys';
 import { encodeName } from './names';
+import { OID_SID_EXTENSION, sidExtensionValue } from './sidExtension';
 
 const OID_SHA256_WITH_RSA = '1.2.840.113549.1.1.11';
 const OID_EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
@@ -32,11 +33,6 @@ const OID_SUBJECT_ALT_NAME = '2.5.29.17';
 export const OID_UPN = '1.3.6.1.4.1.311.20.2.3';
 
 type CsrSanEntry = EnrollmentPlan['csrSan'][number];
-
-/** otherName ::= [0] IMPLICIT SEQUENCE { type-id OID, value [0] EXPLICIT ANY }. */
-function otherName(oid: string, valueDer: Buffer): Buffer {
-  return derImplicitConstructed(0, Buffer.concat([derOid(oid), derExplicit(0, valueDer)]));
-}
 
 function encodeGeneralName(entry: CsrSanEntry): Buffer {
   switch (entry.kind) {
@@ -59,7 +55,7 @@ function encodeGeneralName(entry: CsrSanEntry): Buffer {
       if (entry.value.length === 0) {
         throw new BrokerError('SAN_VALUE_MISSING', 'subjectAlternativeNames: the UPN for the SAN is empty.');
       }
-      return otherName(OID_UPN, derUtf8String(entry.value));
+      return derOtherName(OID_UPN, derUtf8String(entry.value));
     case 'otherName':
       if (!isValidOid(entry.oid)) {
         throw new BrokerError(
@@ -76,20 +72,39 @@ function encodeGeneralName(entry: CsrSanEntry): Buffer {
           { cause: error },
         );
       }
-      return otherName(entry.oid, entry.valueDer);
+      return derOtherName(entry.oid, entry.valueDer);
   }
 }
 
-function extensionRequestAttributes(san: readonly CsrSanEntry[], subjectIsEmpty: boolean): Buffer {
-  if (san.length === 0) return derImplicitConstructed(0, Buffer.alloc(0));
-  const generalNames = derSequence(...san.map(encodeGeneralName));
-  // RFC 5280 §4.2.1.6: the SAN is critical when the subject is empty.
-  const extension = derSequence(
-    derOid(OID_SUBJECT_ALT_NAME),
-    ...(subjectIsEmpty ? [Buffer.from([0x01, 0x01, 0xff])] : []),
-    derOctetString(generalNames),
-  );
-  const attribute = derSequence(derOid(OID_EXTENSION_REQUEST), derSet(derSequence(extension)));
+type CsrExtensions = Pick<EnrollmentPlan, 'csrSan' | 'csrSecurityIdentifier'>;
+
+/** The Extension SEQUENCEs the CSR asks for: the SAN, and the SID extension of strong mapping. */
+function requestedExtensions(plan: CsrExtensions, subjectIsEmpty: boolean): Buffer[] {
+  const extensions: Buffer[] = [];
+  if (plan.csrSan.length > 0) {
+    const generalNames = derSequence(...plan.csrSan.map(encodeGeneralName));
+    // RFC 5280 §4.2.1.6: the SAN is critical when the subject is empty.
+    extensions.push(
+      derSequence(
+        derOid(OID_SUBJECT_ALT_NAME),
+        ...(subjectIsEmpty ? [Buffer.from([0x01, 0x01, 0xff])] : []),
+        derOctetString(generalNames),
+      ),
+    );
+  }
+  if (plan.csrSecurityIdentifier !== undefined) {
+    // Non-critical, as Microsoft's CA issues it: readers that do not know it must still accept the certificate.
+    extensions.push(
+      derSequence(derOid(OID_SID_EXTENSION), derOctetString(sidExtensionValue(plan.csrSecurityIdentifier))),
+    );
+  }
+  return extensions;
+}
+
+function extensionRequestAttributes(plan: CsrExtensions, subjectIsEmpty: boolean): Buffer {
+  const extensions = requestedExtensions(plan, subjectIsEmpty);
+  if (extensions.length === 0) return derImplicitConstructed(0, Buffer.alloc(0));
+  const attribute = derSequence(derOid(OID_EXTENSION_REQUEST), derSet(derSequence(...extensions)));
   // attributes [0] IMPLICIT SET OF Attribute: with one member, the content is that attribute.
   return derImplicitConstructed(0, attribute);
 }
@@ -99,7 +114,10 @@ function extensionRequestAttributes(san: readonly CsrSanEntry[], subjectIsEmpty:
  * the order of `csrSubject` (its first entry is the first RDN of the DER, i.e. the most general one); each
  * value is a PrintableString where it can be, else a UTF8String (E and DC: IA5String, C: PrintableString).
  */
-export function createCsr(plan: Pick<EnrollmentPlan, 'csrSubject' | 'csrSan'>, keys: KeyPair): Buffer {
+export function createCsr(
+  plan: Pick<EnrollmentPlan, 'csrSubject' | 'csrSan' | 'csrSecurityIdentifier'>,
+  keys: KeyPair,
+): Buffer {
   if (keys.privateKey.asymmetricKeyType !== 'rsa') {
     throw new TypeError(`createCsr needs an RSA key, got ${String(keys.privateKey.asymmetricKeyType)}`);
   }
@@ -109,7 +127,7 @@ export function createCsr(plan: Pick<EnrollmentPlan, 'csrSubject' | 'csrSan'>, k
       derSmallInteger(0),
       encodeName(plan.csrSubject),
       keys.publicKey.export({ type: 'spki', format: 'der' }),
-      extensionRequestAttributes(plan.csrSan, plan.csrSubject.length === 0),
+      extensionRequestAttributes(plan, plan.csrSubject.length === 0),
     );
   } catch (error) {
     if (error instanceof DerError || error instanceof RangeError) {

@@ -97,6 +97,14 @@ export function derImplicitConstructed(tagNumber: number, content: Buffer): Buff
   return encodeTlv(0xa0 | tagNumber, content);
 }
 
+/**
+ * GeneralName otherName: [0] IMPLICIT SEQUENCE { type-id OID, value [0] EXPLICIT ANY } (RFC 5280 §4.2.1.6).
+ * `valueDer` is one complete element, placed byte for byte inside the [0] EXPLICIT.
+ */
+export function derOtherName(typeId: string, valueDer: Buffer): Buffer {
+  return derImplicitConstructed(0, Buffer.concat([derOid(typeId), derExplicit(0, valueDer)]));
+}
+
 /** [n] IMPLICIT over a primitive type (IA5String, OCTET STRING…). */
 export function derImplicitPrimitive(tagNumber: number, content: Buffer): Buffer {
   return encodeTlv(0x80 | tagNumber, content);

@@ -4,6 +4,7 @@
  * here. Reading is tolerant: any prefix, any element casing, optional parts missing, one or many elements.
  */
 import type { PolicyAttribute, PolicyCaCertificates, ProfilePolicy } from './types';
+import { OID_SID_EXTENSION, OID_SID_OTHER_NAME } from '../crypto/sidExtension';
 import { CallContext, profileNotInPolicyError, unexpectedAnswerError } from './faults';
 import { PKI_WS_NAMESPACES, soapEnvelope } from './soap';
 import {
@@ -222,16 +223,41 @@ function isSubjectAltName(
   );
 }
 
-function readSubjectAltName(attributes: XmlElement, oids: Map<string, OidEntry>): PolicyAttribute[] {
+function extensionsOf(attributes: XmlElement): XmlElement[] {
   // Tolerated: Extension elements straight under attributes, without the extensions wrapper.
-  const extensions = [
+  return [
     ...childElements(childElement(attributes, 'extensions'), 'Extension'),
     ...childElements(attributes, 'Extension'),
   ];
-  return extensions.flatMap((extension) => {
+}
+
+function readSubjectAltName(attributes: XmlElement, oids: Map<string, OidEntry>): PolicyAttribute[] {
+  return extensionsOf(attributes).flatMap((extension) => {
     const pairs = readPairs(extensionPairs(extension));
     return isSubjectAltName(extension, pairs, oids) ? pairs : [];
   });
+}
+
+/**
+ * The SID field: an attribute of the extension whose OID is 1.3.6.1.4.1.311.25.2 (the one typed
+ * 1.3.6.1.4.1.311.25.2.1, else the first holding a variable, else the first), or — the extension's reference
+ * resolving to nothing — an attribute typed 1.3.6.1.4.1.311.25.2.1 in any extension but the SAN. The
+ * variable's name does not matter (`$objectSid` in our sample, anything in a real profile).
+ */
+function readSidAttribute(attributes: XmlElement, oids: Map<string, OidEntry>): PolicyAttribute | undefined {
+  const isSidTyped = (pair: PolicyAttribute): boolean => oidText(pair.type) === OID_SID_OTHER_NAME;
+  for (const extension of extensionsOf(attributes)) {
+    const pairs = readPairs(extensionPairs(extension));
+    const oid = resolveOid(childText(extension, 'extensionOIDReference', 'extensionOID', 'oid'), oids);
+    if (oid === OID_SID_EXTENSION) {
+      const chosen = pairs.find(isSidTyped) ?? pairs.find((pair) => pair.value.includes('$')) ?? pairs[0];
+      if (chosen !== undefined) return chosen;
+    } else if (oid === undefined && !isSubjectAltName(extension, pairs, oids)) {
+      const typed = pairs.find(isSidTyped);
+      if (typed !== undefined) return typed;
+    }
+  }
+  return undefined;
 }
 
 function readSeatId(attributes: XmlElement): ProfilePolicy['seatId'] {
@@ -305,6 +331,8 @@ export function parseGetPoliciesResponse(
   const oidReference = childText(policy, 'policyOIDReference');
   const friendlyName = oidEntry(oidReference, oids)?.defaultName ?? childText(response, 'policyFriendlyName');
   if (friendlyName !== undefined) result.friendlyName = friendlyName;
+  const sidAttribute = readSidAttribute(attributes, oids);
+  if (sidAttribute !== undefined) result.sidAttribute = sidAttribute;
   const seatId = readSeatId(attributes);
   if (seatId !== undefined) result.seatId = seatId;
   const keySize = integer(childText(childElement(attributes, 'privateKeyAttributes'), 'keysize'));

@@ -31,6 +31,12 @@ export interface ProfilePolicy {
   subjectAttributes: PolicyAttribute[];
   /** Attributes of the subjectAltName extension (OID 2.5.29.17). */
   sanAttributes: PolicyAttribute[];
+  /**
+   * The SID field of strong certificate mapping (Microsoft KB5014754): the attribute of the profile's
+   * extension 1.3.6.1.4.1.311.25.2, usually `$objectSid` of type 1.3.6.1.4.1.311.25.2.1. Absent when the
+   * profile cannot carry a SID.
+   */
+  sidAttribute?: PolicyAttribute;
   /** seatIdInfo: usually a variable such as `$mail_email`. */
   seatId?: { value: string; mandatory: boolean };
   keySize?: number;

@@ -17,9 +17,11 @@ export {
   type PolicyCaCertificates,
 } from './caCertificates';
 export {
+  describeSidField,
   describeVariable,
   summarizeProfile,
   type ProfileSummary,
+  type SidFieldSummary,
   type VariableSummary,
 } from './profileSummary';
 export {

@@ -11,6 +11,7 @@ import {
   describeOccurrence,
   formatSource,
   SOURCE_NAMES,
+  variableNameOf,
   type SourceDecider,
 } from '../mapping/variables';
 
@@ -35,6 +36,15 @@ export interface ProfileSummary {
   fixed: string[];
   /** mail_firstName / mail_lastName: DigiCert refuses special characters in them (the seed's row). */
   mailNameVariables: string[];
+  /** The SID field of strong certificate mapping (extension 1.3.6.1.4.1.311.25.2); absent: the profile has none. */
+  sidField?: SidFieldSummary;
+}
+
+export interface SidFieldSummary {
+  /** The variable without `$` (`objectSid`), or undefined when the profile fixes the value. */
+  variable?: string;
+  /** Mandatory: requests without securityIdentifier fail; optional: they are issued without the SID. */
+  mandatory: boolean;
 }
 
 const MAIL_NAME_KEYS = new Set(['mail_firstname', 'mail_lastname']);
@@ -81,7 +91,25 @@ export function summarizeProfile(
       .map((variable) => variable.name),
   };
   if (fieldMapError !== undefined) summary.fieldMapError = fieldMapError;
+  if (policy.sidAttribute !== undefined) {
+    const variable = variableNameOf(policy.sidAttribute.value);
+    summary.sidField =
+      variable === undefined
+        ? { mandatory: policy.sidAttribute.mandatory }
+        : { variable, mandatory: policy.sidAttribute.mandatory };
+  }
   return summary;
+}
+
+/** Whether the profile can carry a SID, and what that means for requests with and without securityIdentifier. */
+export function describeSidField(sidField: SidFieldSummary | undefined): string {
+  if (sidField === undefined)
+    return 'SID field: none (requests with securityIdentifier fail with POLICY_MISMATCH)';
+  if (sidField.variable === undefined)
+    return 'SID field: fixed by the profile (requests with securityIdentifier fail with POLICY_MISMATCH)';
+  return sidField.mandatory
+    ? `SID field: $${sidField.variable}, mandatory (requests without securityIdentifier fail with POLICY_MISMATCH)`
+    : `SID field: $${sidField.variable}, optional (filled when the request has securityIdentifier)`;
 }
 
 /** One line per variable: `$mail_email (mandatory) subject attribute "e", seatIdInfo ← email (by attribute)`. */

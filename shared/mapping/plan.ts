@@ -45,7 +45,12 @@ interface MappingInput {
   subject: ParsedSubjectName;
   san: ResolvedSanValues;
   otherNames: BoundOtherName[];
+  securityIdentifier?: string;
 }
+
+/** Where the admin turns to when the SID and the profile disagree: the connector's advice too. */
+const SID_PROFILE_REMEDY =
+  'Use DigiCert certificate profiles that match the request: one with the SID field (an extension 1.3.6.1.4.1.311.25.2 whose value is a variable such as $objectSid) for accounts with an on-premises SID, another without it for accounts without one, and send securityIdentifier only with the first.';
 
 const NAME_VARIABLES = new Set(['mail_firstname', 'mail_lastname']);
 
@@ -90,6 +95,14 @@ function missingValueError(variable: PolicyVariable, source: VariableSource): Br
         'SAN_VALUE_MISSING',
         `The DigiCert certificate profile requires $${variable.name} (${where}) to be the subject e-mail, but the request has none: tried ${SUBJECT_EMAIL_FALLBACKS}.`,
       );
+    case 'securityIdentifier':
+      return new BrokerError(
+        'POLICY_MISMATCH',
+        `The DigiCert certificate profile requires a SID for strong certificate mapping ($${variable.name}, ${where}), but the request has no securityIdentifier.`,
+        {
+          remedy: `Send the account's on-premises SID (onPremisesSecurityIdentifier in Entra ID, S-1-5-21-…) in securityIdentifier, or, for accounts without one, use a DigiCert profile whose SID field is optional or absent. ${SID_PROFILE_REMEDY}`,
+        },
+      );
     case 'otherName': {
       const type = source.oid === undefined ? 'an otherName' : `the otherName of type ${source.oid}`;
       const wanted =
@@ -128,6 +141,8 @@ function valueFrom(source: VariableSource, input: MappingInput): string | undefi
       return findOtherName(input.otherNames, source)?.value.base64;
     case 'const':
       return source.text;
+    case 'securityIdentifier':
+      return input.securityIdentifier;
   }
 }
 
@@ -264,6 +279,20 @@ function csrSanOf(
   return entries;
 }
 
+/** A SID was sent for a profile that has no SID field to carry it (or fixes its value). */
+function sidWithoutFieldError(policy: ProfilePolicy): BrokerError {
+  const sidField = policy.sidAttribute;
+  const why =
+    sidField === undefined
+      ? 'has no SID field (no extension 1.3.6.1.4.1.311.25.2)'
+      : `fixes its SID field (attribute "${sidField.attributeName}") to a value that is no variable the broker fills`;
+  return new BrokerError(
+    'POLICY_MISMATCH',
+    `securityIdentifier was sent, but the DigiCert certificate profile ${policy.profileOid} ${why}: the certificate could not carry the SID for strong certificate mapping.`,
+    { remedy: SID_PROFILE_REMEDY },
+  );
+}
+
 /** The seat: fixed by the profile, or its variables filled (undefined when one has no value). */
 function seatOf(policy: ProfilePolicy, values: VariableValues): { seatId?: string; fromVariables: boolean } {
   if (policy.seatId === undefined) return { fromVariables: false };
@@ -296,12 +325,17 @@ export function planEnrollment(
     // An optional variable nobody can fill is left out: the CA does not need it.
   }
 
+  const carriesSid = decided.some(({ decision }) => decision.source.kind === 'securityIdentifier');
+  if (request.securityIdentifier !== undefined && !carriesSid) throw sidWithoutFieldError(policy);
+
   const otherNames = bindRequestOtherNames(
     san.otherNames,
     policy,
     decided.map(({ decision }) => decision.source),
   );
-  const values = resolveVariableValues(decided, { subject, san, otherNames });
+  const input: MappingInput = { subject, san, otherNames };
+  if (request.securityIdentifier !== undefined) input.securityIdentifier = request.securityIdentifier;
+  const values = resolveVariableValues(decided, input);
 
   const nameValuePairs: NameValuePair[] = [];
   const { seatId, fromVariables } = seatOf(policy, values);
@@ -322,5 +356,8 @@ export function planEnrollment(
     keySize,
   };
   if (seatId !== undefined) plan.seatId = seatId;
+  // The CA fills its extension from the variable; the CSR asks for the same one so the request says it all.
+  if (policy.sidAttribute !== undefined && carriesSid && request.securityIdentifier !== undefined)
+    plan.csrSecurityIdentifier = request.securityIdentifier;
   return plan;
 }

@@ -6,6 +6,11 @@ export interface EnrollmentPlan {
   csrSubject: { shortName: string; value: string }[];
   /** SAN entries placed in the CSR (e-mail, UPN, otherName) so the request is self-describing. */
   csrSan: CsrSanEntry[];
+  /**
+   * The SID for the CSR's 1.3.6.1.4.1.311.25.2 extension (strong certificate mapping), when the profile has
+   * a SID field and the request sent one.
+   */
+  csrSecurityIdentifier?: string;
   nameValuePairs: NameValuePair[];
   /** The seat the certificate is counted against (the seat_id pair). */
   seatId?: string;

@@ -1,4 +1,5 @@
 import { BrokerError } from '../contract/errors';
+import { OID_SID_EXTENSION } from '../crypto/sidExtension';
 import type { PolicyAttribute, ProfilePolicy } from '../digicert/types';
 import {
   isOtherNameAttribute,
@@ -24,6 +25,7 @@ import { isDottedOid } from './text';
  *                     only otherName), sent as base64 of its DER.
  * - `otherName:<oid>` the request's otherName whose oid is `<oid>`, base64 of its DER.
  * - `const:<text>`    the literal `<text>`.
+ * - `securityIdentifier` the request's securityIdentifier (the account's SID, strong certificate mapping).
  *
  * A variable called `seat_id` uses the seat source, `email` (a DigiCert seat is normally the user's e-mail).
  */
@@ -35,7 +37,8 @@ export type VariableSource =
   | { kind: 'firstName' }
   | { kind: 'lastName' }
   | { kind: 'otherName'; oid?: string }
-  | { kind: 'const'; text: string };
+  | { kind: 'const'; text: string }
+  | { kind: 'securityIdentifier' };
 
 export const SOURCE_NAMES = [
   'commonName',
@@ -47,6 +50,7 @@ export const SOURCE_NAMES = [
   'otherName',
   'otherName:<oid>',
   'const:<text>',
+  'securityIdentifier',
 ] as const;
 
 const SIMPLE_SOURCES: Record<string, VariableSource> = {
@@ -57,6 +61,7 @@ const SIMPLE_SOURCES: Record<string, VariableSource> = {
   firstname: { kind: 'firstName' },
   lastname: { kind: 'lastName' },
   othername: { kind: 'otherName' },
+  securityidentifier: { kind: 'securityIdentifier' },
 };
 
 /** Parses a PROFILE_FIELD_MAP source name; undefined when it is not one of SOURCE_NAMES. */
@@ -81,7 +86,8 @@ export function formatSource(source: VariableSource): string {
   return source.kind;
 }
 
-export type AttributeLocation = 'subject' | 'san' | 'seatId';
+/** Where a variable sits: the subject, the SAN, the seat, or the SID extension (1.3.6.1.4.1.311.25.2). */
+export type AttributeLocation = 'subject' | 'san' | 'seatId' | 'sidExtension';
 
 export interface VariableOccurrence {
   location: AttributeLocation;
@@ -102,7 +108,7 @@ export interface PolicyVariable {
   name: string;
   /** Mandatory where any of its occurrences is. */
   mandatory: boolean;
-  /** Every place the variable sits, in profile order: subject attributes, SAN attributes, seatIdInfo. */
+  /** Every place the variable sits, in profile order: subject, SAN, SID extension, seatIdInfo. */
   occurrences: VariableOccurrence[];
 }
 
@@ -115,6 +121,8 @@ export function variableNameOf(value: string): string | undefined {
 
 export function describeOccurrence(occurrence: VariableOccurrence): string {
   if (occurrence.location === 'seatId') return 'seatIdInfo';
+  if (occurrence.location === 'sidExtension')
+    return `SID extension ${OID_SID_EXTENSION} attribute "${occurrence.attributeName}"`;
   const where = occurrence.location === 'subject' ? 'subject attribute' : 'SAN attribute';
   const type =
     isOtherNameAttribute(occurrence.attributeName) && occurrence.type !== undefined
@@ -161,6 +169,7 @@ export function collectPolicyVariables(policy: ProfilePolicy): PolicyVariable[] 
     for (const attribute of field.attributes) addAll('subject', attribute, field.attributes.length === 1);
   }
   for (const attribute of policy.sanAttributes) addAll('san', attribute, true);
+  if (policy.sidAttribute !== undefined) addAll('sidExtension', policy.sidAttribute, true);
   if (policy.seatId !== undefined) {
     addAll('seatId', { attributeName: 'seatIdInfo', ...policy.seatId }, true);
   }
@@ -250,7 +259,8 @@ function firstSource(
 /**
  * Decides where a variable's value comes from, first that applies:
  * (a) PROFILE_FIELD_MAP;
- * (b) a SAN field that is wholly the variable (rfc822Name → e-mail, otherNameUPN → UPN, otherName → its type);
+ * (b) a SAN field that is wholly the variable (rfc822Name → e-mail, otherNameUPN → UPN, otherName → its type),
+ *     or the SID extension's field (→ the request's securityIdentifier);
  * (c) its well-known name (`mail_firstName` → first name, even on a `cn` field: DigiCert's default CN);
  * (d) a subject field that is wholly the variable (cn → the CN, e → the e-mail).
  * Undefined when none applies. A PROFILE_FIELD_MAP entry that names no known source is a POLICY_MISMATCH.
@@ -281,6 +291,8 @@ export function decideVariableSource(
 
   const fromSan = firstSource(variable, 'san', sourceFromSanAttribute);
   if (fromSan !== undefined) return { source: fromSan, decidedBy: 'attribute' };
+  const fromSid = firstSource(variable, 'sidExtension', () => ({ kind: 'securityIdentifier' }));
+  if (fromSid !== undefined) return { source: fromSid, decidedBy: 'attribute' };
 
   const wellKnown = WELL_KNOWN_VARIABLES[variableKey(variable.name)];
   if (wellKnown !== undefined && wellKnown !== 'const' && wellKnown !== 'otherName') {

@@ -16,10 +16,12 @@ import type { IssuedResult, PkcsResult } from '../../shared/contract/types';
 import { validateResult } from '../../shared/contract/validate';
 import { startDevSimulator, type DevSimulator } from '../support/devSimulator';
 import { startHostProcess, type HostProcess } from '../support/hostProcess';
+import { sidReadByOpenssl } from '../support/opensslSid';
 import { describeWithTeamShared } from '../support/teamShared';
 import { validateReceivedBodies } from '../support/xsd';
 
 const USER_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.47196109';
+const SID_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.47196110';
 const GUID_HEX = '04 10 b8 ba 65 41 f2 d4 07 41 a9 f7 47 08 f3 e4 28 5c';
 
 let devSimulator: DevSimulator;
@@ -184,6 +186,27 @@ describe('the broker on the queues', () => {
     );
     expect(keytool).toContain('PrivateKeyEntry');
     expect(keytool).toMatch(/Certificate chain length: 3/);
+  });
+
+  it('issues on the SID profile a certificate with the SID extension, and refuses the two mismatches', async () => {
+    const sid = 'S-1-5-21-1004336348-1177238915-682003330-512';
+    const result = await submit(request({ certificateTemplateName: SID_PROFILE, securityIdentifier: sid }));
+    if (result.status !== 'issued') throw new Error(`expected issued, got ${result.error.code}`);
+    const leafFile = path.join(dir, 'sid-leaf.pem');
+    writeFileSync(leafFile, result.certificate.pem);
+    expect(sidReadByOpenssl(leafFile, 'PEM')).toBe(sid);
+    const csr = simulator.issued.find(
+      (c) => c.serialNumber === result.certificate.serialNumber,
+    )!.csrDerBase64;
+    const csrFile = path.join(dir, 'sid-request.der');
+    writeFileSync(csrFile, Buffer.from(csr, 'base64'));
+    expect(sidReadByOpenssl(csrFile, 'DER')).toBe(sid);
+
+    for (const overrides of [{ securityIdentifier: sid }, { certificateTemplateName: SID_PROFILE }]) {
+      const refused = await submit(request(overrides));
+      expect(refused).toMatchObject({ status: 'failed', error: { code: 'POLICY_MISMATCH' } });
+      expect(refused.status === 'failed' && refused.error.message).toContain('securityIdentifier');
+    }
   });
 
   it('lets a request wait in the queue while the CA is down, and issues on redelivery', async () => {

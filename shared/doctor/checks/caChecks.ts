@@ -14,7 +14,7 @@ import { resolveCaHost, type CaEndpoint } from '../../digicert/transport';
 import type { RaCredential } from '../../ra-credential/types';
 import { policyCaCertificates } from '../caCertificates';
 import { daysBetween, errorText, failureOutcome, withRow } from '../outcomes';
-import { describeVariable, summarizeProfile, unfillableRemedy } from '../profileSummary';
+import { describeSidField, describeVariable, summarizeProfile, unfillableRemedy } from '../profileSummary';
 import type { CheckOutcome, DoctorCheck, DoctorContext, JsonValue } from '../types';
 import { RA_CERTIFICATE_CHECK_ID } from './raChecks';
 import { SETTINGS_CHECK_ID } from './settingsCheck';
@@ -331,6 +331,7 @@ async function checkPolicy(context: DoctorContext, profileOid: string, host: str
   const notes = [
     ...summary.variables.map(describeVariable),
     ...summary.fixed.map((fixed) => `fixed: ${fixed}`),
+    describeSidField(summary.sidField),
     ...cas.certificates.map(
       (certificate) =>
         `CA certificate (${certificate.role}): ${certificate.subject}, SHA-1 ${certificate.thumbprint}, until ${certificate.notAfter.toISOString().slice(0, 10)}`,
@@ -351,6 +352,10 @@ async function checkPolicy(context: DoctorContext, profileOid: string, host: str
       decidedBy: variable.decidedBy ?? null,
       brokerCanFill: variable.source !== undefined,
     })),
+    sidField:
+      summary.sidField === undefined
+        ? null
+        : { variable: summary.sidField.variable ?? null, mandatory: summary.sidField.mandatory },
     caCertificates: cas.certificates.map((certificate) => ({
       role: certificate.role,
       subject: certificate.subject,
@@ -379,6 +384,9 @@ async function checkPolicy(context: DoctorContext, profileOid: string, host: str
     `${summary.variables.length} variable(s), ${filled === summary.variables.length ? 'all' : filled} filled by the broker`,
     ...(policy.keySize === undefined ? [] : [`key ${policy.keySize} bits`]),
     ...(policy.validityDays === undefined ? [] : [`${policy.validityDays} days`]),
+    summary.sidField === undefined
+      ? 'no SID field'
+      : `SID field ${summary.sidField.mandatory ? 'mandatory' : 'optional'}`,
     `${cas.certificates.length} CA certificate(s)`,
   ].join(', ');
   if (summary.mailNameVariables.length > 0) {

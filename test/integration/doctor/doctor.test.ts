@@ -12,6 +12,7 @@ import {
   DEFAULT_CN_PROFILE,
   DEVICE_PROFILE,
   RA_CERTIFICATE_NAME,
+  SID_PROFILE,
   startDoctorStack,
   UNKNOWN_PROFILE,
   USER_PROFILE,
@@ -306,6 +307,21 @@ describe('the doctor against broken configurations', () => {
     );
     expect(text).toContain('      code:     PROFILE_NOT_FOUND');
     expect(text).toMatch(/1 failed, 1 skipped \(\d+ ms\) — FAILED\n$/);
+  });
+
+  it('says per profile in PROFILE_OIDS whether it has a SID field', async () => {
+    const host = stack.simulator.authority;
+    const report = await doctor(stack.env({ PROFILE_OIDS: `${SID_PROFILE},${USER_PROFILE}` }));
+    const sid = check(report, `policy:${SID_PROFILE}@${host}`);
+    expect(sid.status).toBe('pass');
+    expect(sid.detail).toContain('SID field mandatory');
+    expect(sid.data?.sidField).toEqual({ variable: 'objectSid', mandatory: true });
+    expect(sid.notes).toContain(
+      'SID field: $objectSid, mandatory (requests without securityIdentifier fail with POLICY_MISMATCH)',
+    );
+    const user = check(report, `policy:${USER_PROFILE}@${host}`);
+    expect(user.detail).toContain('no SID field');
+    expect(user.data?.sidField).toBeNull();
   });
 
   it('a profile variable nothing fills: "Verificatie van beleid is mislukt", until PROFILE_FIELD_MAP maps it', async () => {

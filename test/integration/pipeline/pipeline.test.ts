@@ -4,6 +4,8 @@
  * the seed's fallbacks, and the XSD validity of every SOAP body the simulator received.
  */
 import { constants, privateDecrypt, X509Certificate } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { createSecureContext } from 'node:tls';
 import forge from 'node-forge';
 import { startAzurite, type RunningAzurite } from '../../../dev/host/azurite';
@@ -24,6 +26,7 @@ import {
   type Telemetry,
 } from '../../../shared/telemetry/telemetry';
 import { devCaClient, startDevSimulator, type DevSimulator } from '../../support/devSimulator';
+import { sidReadByOpenssl } from '../../support/opensslSid';
 import { describeWithTeamShared } from '../../support/teamShared';
 import { validateReceivedBodies } from '../../support/xsd';
 
@@ -32,6 +35,8 @@ const NAME_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.61904612';
 const DEVICE_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.52840011';
 const BIG_KEY_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.70010004';
 const RENAMED_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.70010005';
+const SID_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.47196110';
+const SID = 'S-1-5-21-3623811015-3361044348-30300820-1013';
 const GUID_OID = '1.3.6.1.4.1.311.25.1';
 const GUID_HEX = '04 10 b8 ba 65 41 f2 d4 07 41 a9 f7 47 08 f3 e4 28 5c';
 
@@ -469,6 +474,52 @@ describe('transient failures wait in the queue', () => {
     const outcome = await pipelineWith({ settings }).process(body, { dequeueCount: 1 });
     expect(outcome).toMatchObject({ kind: 'retry', error: { code: 'CA_TIMEOUT' } });
   });
+});
+
+describe('strong certificate mapping (securityIdentifier)', () => {
+  it('issues on the SID profile a certificate whose SID extension openssl reads as the SID, as the CSR had it', async () => {
+    const result = issued(
+      await pipelineWith().process(
+        request({ certificateTemplateName: SID_PROFILE, securityIdentifier: SID }),
+        { dequeueCount: 1 },
+      ),
+    );
+    const leafFile = path.join(devSimulator.dir, 'sid-leaf.pem');
+    writeFileSync(leafFile, result.certificate.pem);
+    expect(sidReadByOpenssl(leafFile, 'PEM')).toBe(SID);
+
+    // What reached the CA: the CSR asked for the same extension, and the variable carried the SID.
+    const record = simulator.issued.find(
+      (certificate) => certificate.serialNumber === result.certificate.serialNumber,
+    );
+    expect(record?.nameValuePairs).toContainEqual({ name: 'objectSid', value: SID });
+    const csrFile = path.join(devSimulator.dir, 'sid-request.der');
+    writeFileSync(csrFile, Buffer.from(record!.csrDerBase64, 'base64'));
+    expect(sidReadByOpenssl(csrFile, 'DER')).toBe(SID);
+  });
+
+  it.each<[string, Record<string, unknown>, RegExp]>([
+    [
+      'a SID for a profile without the SID field',
+      { certificateTemplateName: USER_PROFILE, securityIdentifier: SID },
+      /securityIdentifier was sent, but the DigiCert certificate profile .* has no SID field/,
+    ],
+    [
+      'no SID for a profile whose SID field is mandatory',
+      { certificateTemplateName: SID_PROFILE },
+      /requires a SID .* but the request has no securityIdentifier/,
+    ],
+  ])(
+    'refuses %s with POLICY_MISMATCH naming securityIdentifier, before enrolling',
+    async (_case, overrides, message) => {
+      const before = enrollments();
+      const result = failed(await pipelineWith().process(request(overrides), { dequeueCount: 1 }));
+      expect(result.error).toMatchObject({ code: 'POLICY_MISMATCH', retryable: false });
+      expect(result.error.message).toMatch(message);
+      expect(result.error.remedy).toContain('securityIdentifier');
+      expect(enrollments()).toBe(before);
+    },
+  );
 });
 
 describeWithTeamShared('wire format', () => {

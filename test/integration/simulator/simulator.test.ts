@@ -8,12 +8,14 @@ import type { DevPki } from '../../../dev/pki/devPki';
 import { parseSimulatorArgs, runSimulatorCli } from '../../../dev/simulator/main';
 import { ProfileFileError, loadProfilesFile } from '../../../dev/simulator/profiles';
 import { startPkiWsSimulator, type Simulator } from '../../../dev/simulator/server';
+import { sidReadByOpenssl } from '../../support/opensslSid';
 import {
   admin as adminRequest,
   failureCode,
   DEVICE_PROFILE,
   NAME_PROFILE,
   RSA4096_PROFILE,
+  SID_PROFILE,
   UNKNOWN_PROFILE,
   USER_MAIL_PROFILE,
   USER_PROFILE,
@@ -224,6 +226,37 @@ describe('policyService getPolicies', () => {
     ).toEqual(['$mail_firstName', '$mail_lastName']);
   });
 
+  it('declares the SID profile its SID field as extension 1.3.6.1.4.1.311.25.2, like the sample', async () => {
+    const answer = await post(simulator, agent, 'policyService', policyRequestXml([SID_PROFILE]));
+    const { value } = soapBody(answer.body);
+    const oids = ((value.oIDs as XmlObject).oID as XmlObject[]).map(
+      (o) => [textOf(o.oIDReferenceID), textOf(o.value), textOf(o.defaultName)] as const,
+    );
+    const policy = (((value.response as XmlObject).policies as XmlObject).policy as XmlObject[])[0]!;
+    const extensions = ((policy.attributes as XmlObject).extensions as XmlObject).Extension as XmlObject[];
+    const sid = extensions.find(
+      (e) => oids.find(([ref]) => ref === textOf(e.extensionOIDReference))?.[1] === '1.3.6.1.4.1.311.25.2',
+    );
+    expect(sid).toBeDefined();
+    expect(oids.find(([, oid]) => oid === '1.3.6.1.4.1.311.25.2')?.[2]).toBe('NTDS CA Security');
+    expect(textOf(sid!.extensionCriticalFlag)).toBe('false');
+    const pairs = (sid!.extensionSyntax as XmlObject).extensionAttributeNameValuePair as XmlObject[];
+    expect(
+      pairs.map((pair) => [
+        textOf(pair.attributeName),
+        textOf(pair.attributeNameValue),
+        (pair.attributeNameValue as XmlObject)['@type'],
+        (pair.attributeNameValue as XmlObject)['@mandatory'],
+      ]),
+    ).toEqual([['objectSid', '$objectSid', '1.3.6.1.4.1.311.25.2.1', 'true']]);
+
+    // The other profiles declare no SID field.
+    const user = soapBody(
+      (await post(simulator, agent, 'policyService', policyRequestXml([USER_PROFILE]))).body,
+    );
+    expect(JSON.stringify(user.value)).not.toContain('1.3.6.1.4.1.311.25.2');
+  });
+
   it('answers every profile when the filter names none', async () => {
     const answer = await post(simulator, agent, 'policyService', policyRequestXml([]));
     const policies = ((soapBody(answer.body).value.response as XmlObject).policies as XmlObject)
@@ -371,7 +404,48 @@ describe('enrollmentService RequestSecurityToken', () => {
     expect(names[0]!.otherValueDer!.equals(guidOctetStringDer(guid))).toBe(true);
   });
 
+  it('issues on the SID profile a certificate carrying the SID extension, and records the CSR', async () => {
+    const sid = 'S-1-5-21-3623811015-3361044348-30300820-1013';
+    const xml = enrollmentRequestXml({
+      profileOid: SID_PROFILE,
+      csr,
+      pairs: [...userPairs(), ['objectSid', sid]],
+    });
+    const answer = await post(simulator, agent, 'enrollmentService', xml);
+    expect(answer.status).toBe(200);
+    const leaf = leafOf(pkcs7Certificates(answer.body));
+    const leafFile = path.join(dir, 'sid-leaf.pem');
+    writeFileSync(leafFile, forge.pki.certificateToPem(leaf));
+    expect(sidReadByOpenssl(leafFile, 'PEM')).toBe(sid);
+    expect(simulator.issued[0]?.csrDerBase64).toBe(csr);
+
+    // Without the SID field (the user profile), the same pair is ignored like any unknown name.
+    const plain = await post(
+      simulator,
+      agent,
+      'enrollmentService',
+      enrollmentRequestXml({ profileOid: USER_PROFILE, csr, pairs: [...userPairs(), ['objectSid', sid]] }),
+    );
+    const plainFile = path.join(dir, 'plain-leaf.pem');
+    writeFileSync(plainFile, forge.pki.certificateToPem(leafOf(pkcs7Certificates(plain.body))));
+    expect(sidReadByOpenssl(plainFile, 'PEM')).toBeUndefined();
+  });
+
   const faultCases: [string, string, [string, string][], string, RegExp][] = [
+    [
+      'a missing mandatory SID',
+      SID_PROFILE,
+      userPairs(),
+      '3001',
+      /objectSid is mandatory for the SID extension/,
+    ],
+    [
+      'a SID field value that is no SID',
+      SID_PROFILE,
+      [...userPairs(), ['objectSid', 'S-1-5-21-x']],
+      '3006',
+      /objectSid must be a security identifier/,
+    ],
     [
       'a missing mandatory variable',
       USER_PROFILE,

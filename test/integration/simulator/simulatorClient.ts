@@ -21,6 +21,7 @@ export const NAME_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.61904612';
 export const DEVICE_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.52840011';
 export const RSA4096_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.70010004';
 export const USER_MAIL_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.70010005';
+export const SID_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.47196110';
 export const UNKNOWN_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.99999999';
 
 export function temporaryDir(prefix: string): string {

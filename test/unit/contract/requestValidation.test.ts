@@ -87,6 +87,12 @@ describe('parseRequestMessage: valid requests', () => {
     ['a listed host in other letter case', { certificateAuthority: 'PKI-WS.SymAuth.com' }, []],
     ['a listed host with the https default port', { certificateAuthority: 'pki-ws.symauth.com:443' }, []],
     ['a requestId of 64 allowed characters', { requestId: 'Az09._:-'.repeat(8) }, []],
+    ['a domain user SID', { securityIdentifier: 'S-1-5-21-3623811015-3361044348-30300820-1013' }, []],
+    [
+      'a SID with 14 sub-authorities at their 32-bit limit',
+      { securityIdentifier: `S-1-281474976710655${'-4294967295'.repeat(14)}` },
+      [],
+    ],
     [
       'a context of exactly 4 KB',
       { context: { pad: 'x'.repeat(CONTEXT_MAX_BYTES - '{"pad":""}'.length) } },
@@ -454,6 +460,40 @@ describe('parseRequestMessage: each rule broken alone', () => {
     const error = refusal(contractExample(), { caAllowedHosts: [] });
     expect(error.code).toBe('CA_NOT_ALLOWED');
     expect(error.message).toContain('CA_ALLOWED_HOSTS is empty');
+  });
+});
+
+describe('parseRequestMessage: securityIdentifier', () => {
+  const SID_RULE = 'securityIdentifier must be a SID in its text form';
+  // Each is refused with INVALID_REQUEST naming the field, never echoing the value.
+  it.each<[string, unknown, string]>([
+    ['lower-case s', 's-1-5-21-1-2-3-1013', SID_RULE],
+    ['no sub-authority', 'S-1-5', SID_RULE],
+    ['revision 2', 'S-2-5-21-1', SID_RULE],
+    ['a trailing newline', 'S-1-5-21-424242-2-3-1013\n', SID_RULE],
+    ['a newline inside', 'S-1-5-21-424242\n-2-3-1013', SID_RULE],
+    ['a leading space', ' S-1-5-21-424242-2-3-1013', SID_RULE],
+    ['a trailing space', 'S-1-5-21-424242-2-3-1013 ', SID_RULE],
+    ['a space inside', 'S-1-5-21 -424242-2-3-1013', SID_RULE],
+    ['a trailing hyphen', 'S-1-5-21-424242-2-3-1013-', SID_RULE],
+    ['two hyphens', 'S-1-5--21-424242', SID_RULE],
+    ['letters', 'S-1-5-21-424242-abc', SID_RULE],
+    ['hex', 'S-1-0x5-21-424242', SID_RULE],
+    ['Arabic-Indic digits', 'S-1-5-21-424242-\u0661\u0662', SID_RULE],
+    ['fullwidth digits', 'S-1-5-21-424242-\uff11', SID_RULE],
+    ['a NUL character', 'S-1-5-21-424242\u0000', SID_RULE],
+    ['15 sub-authorities', `S-1-5-424242${'-1'.repeat(14)}`, SID_RULE],
+    ['an empty string', '', SID_RULE],
+    ['a number', 1, 'securityIdentifier must be a string'],
+    ['a sub-authority over 32 bits', 'S-1-5-21-424242-4294967296', 'number 3 after the identifier authority'],
+    ['an identifier authority over 48 bits', 'S-1-281474976710656-21-424242', 'identifier authority'],
+  ])('refuses %s', (_label, sid, fragment) => {
+    const error = refusal(withChanges({ securityIdentifier: sid }));
+    expect(error.code).toBe('INVALID_REQUEST');
+    expect(error.message).toContain(fragment);
+    // The value is not echoed (a SID identifies a person); 424242 marks it.
+    expect(error.message).not.toContain('424242');
+    expect(error.message).not.toContain(';');
   });
 });
 

@@ -221,3 +221,34 @@ describe('getPoliciesResponse', () => {
     });
   });
 });
+
+describe('the SID field of strong certificate mapping (extension 1.3.6.1.4.1.311.25.2)', () => {
+  const PROFILE = (suffix: string) => `2.16.840.1.113733.1.16.1.2.3.1.1.8100000${suffix}`;
+
+  it.each([
+    [
+      'is the attribute of the extension resolving to 1.3.6.1.4.1.311.25.2, whatever its variable is called',
+      '1',
+      { attributeName: 'sid', value: '$user_sid', mandatory: false, type: 'OID.1.3.6.1.4.1.311.25.2.1' },
+      ['rfc822Name'],
+    ],
+    [
+      'is recognised by its type 1.3.6.1.4.1.311.25.2.1 when the extension reference resolves to nothing',
+      '2',
+      { attributeName: 'objectSid', value: '$objectSid', mandatory: true, type: '1.3.6.1.4.1.311.25.2.1' },
+      [],
+    ],
+  ])('%s', (_name, suffix, sidAttribute, sanNames) => {
+    const policy = policyFrom('policy-sid.xml', PROFILE(suffix));
+    expect(policy.sidAttribute).toEqual(sidAttribute);
+    // It is no SAN attribute: the SAN keeps only its own.
+    expect(policy.sanAttributes.map((attribute) => attribute.attributeName)).toEqual(sanNames);
+  });
+
+  it('is absent from a profile with only SAN and EKU extensions', () => {
+    expect(policyFrom('policy-sid.xml', PROFILE('3')).sidAttribute).toBeUndefined();
+    expect(
+      policyFrom('policy-default-namespace.xml', '2.16.840.1.113733.1.16.1.2.3.1.1.61234567').sidAttribute,
+    ).toBeUndefined();
+  });
+});

@@ -42,6 +42,27 @@ describeWithTeamShared('the reference samples', () => {
     expect(caCertificatesOfPolicy(policy.cas)).toEqual([]);
   });
 
+  it('getPoliciesResponse-sid gives the profile with its SID field ($objectSid)', () => {
+    const sidProfile = '2.16.840.1.113733.1.16.1.2.3.1.1.47196110';
+    const policy = parseGetPoliciesResponse(
+      parseSoapAnswer(sample('getPoliciesResponse-sid.xml')).body,
+      sidProfile,
+      { operation: 'getPolicies', caHost: 'pki-ws.symauth.com', service: 'policyService' },
+    );
+    expect(policy.friendlyName).toBe('Contoso Intune User with SID');
+    expect(policy.sidAttribute).toEqual({
+      attributeName: 'objectSid',
+      value: '$objectSid',
+      mandatory: true,
+      type: '1.3.6.1.4.1.311.25.2.1',
+    });
+    expect(policy.sanAttributes.map((attribute) => attribute.attributeName)).toEqual([
+      'rfc822Name',
+      'otherNameUPN',
+      'otherName',
+    ]);
+  });
+
   it('requestSecurityTokenResponse gives the PKCS#7 token', () => {
     const context: CallContext = {
       operation: 'requestSecurityToken',

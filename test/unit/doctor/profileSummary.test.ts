@@ -1,5 +1,10 @@
 import type { PolicyAttribute, ProfilePolicy } from '../../../shared/digicert/types';
-import { describeVariable, summarizeProfile, unfillableRemedy } from '../../../shared/doctor/profileSummary';
+import {
+  describeSidField,
+  describeVariable,
+  summarizeProfile,
+  unfillableRemedy,
+} from '../../../shared/doctor/profileSummary';
 
 function attribute(attributeName: string, value: string, mandatory = true, type?: string): PolicyAttribute {
   return type === undefined ? { attributeName, value, mandatory } : { attributeName, value, mandatory, type };
@@ -118,5 +123,50 @@ describe('summarizeProfile', () => {
     );
     expect(summary.mailNameVariables).toEqual(['mail_firstName', 'mail_lastName']);
     expect(summary.variables.map((variable) => variable.source)).toEqual(['firstName', 'lastName', 'email']);
+  });
+});
+
+describe('the SID field (strong certificate mapping)', () => {
+  const sidType = '1.3.6.1.4.1.311.25.2.1';
+
+  it('is reported absent for a profile without it', () => {
+    const summary = summarizeProfile(userProfile, {});
+    expect(summary.sidField).toBeUndefined();
+    expect(describeSidField(summary.sidField)).toBe(
+      'SID field: none (requests with securityIdentifier fail with POLICY_MISMATCH)',
+    );
+  });
+
+  it('names its variable and whether it is mandatory, and lists the variable as filled by securityIdentifier', () => {
+    const summary = summarizeProfile(
+      { ...userProfile, sidAttribute: attribute('objectSid', '$objectSid', true, sidType) },
+      {},
+    );
+    expect(summary.sidField).toEqual({ variable: 'objectSid', mandatory: true });
+    expect(describeSidField(summary.sidField)).toBe(
+      'SID field: $objectSid, mandatory (requests without securityIdentifier fail with POLICY_MISMATCH)',
+    );
+    const sid = summary.variables.find((variable) => variable.name === 'objectSid')!;
+    expect(describeVariable(sid)).toBe(
+      '$objectSid (mandatory) SID extension 1.3.6.1.4.1.311.25.2 attribute "objectSid" ← securityIdentifier (by attribute)',
+    );
+    expect(summary.unfillable).toEqual([]);
+
+    const optional = summarizeProfile(
+      { ...userProfile, sidAttribute: attribute('sid', '$user_sid', false, sidType) },
+      {},
+    );
+    expect(describeSidField(optional.sidField)).toBe(
+      'SID field: $user_sid, optional (filled when the request has securityIdentifier)',
+    );
+  });
+
+  it('says when the profile fixes the SID field', () => {
+    const summary = summarizeProfile(
+      { ...userProfile, sidAttribute: attribute('objectSid', 'S-1-5-21-1-2-3-500', true, sidType) },
+      {},
+    );
+    expect(summary.sidField).toEqual({ mandatory: true });
+    expect(describeSidField(summary.sidField)).toMatch(/^SID field: fixed by the profile/);
   });
 });

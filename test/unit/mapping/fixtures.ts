@@ -52,6 +52,18 @@ export function intuneUserPolicy(): ProfilePolicy {
   });
 }
 
+export const SID_TYPE = '1.3.6.1.4.1.311.25.2.1';
+
+/** The user profile with the SID field of strong certificate mapping, as our SID sample policy has it. */
+export function sidUserPolicy(sidField: Partial<PolicyAttribute> = {}): ProfilePolicy {
+  return {
+    ...intuneUserPolicy(),
+    profileOid: '2.16.840.1.113733.1.16.1.2.3.1.1.47196110',
+    friendlyName: 'Contoso Intune User with SID',
+    sidAttribute: { ...attribute('objectSid', '$objectSid', true, SID_TYPE), ...sidField },
+  };
+}
+
 /** A new DigiCert profile's default: the CN field surfaces as mail_firstName + mail_lastName. */
 export function firstLastNamePolicy(mandatory = true): ProfilePolicy {
   return policyWith({
