@@ -21,6 +21,8 @@ export const ERROR_CODES = [
   'NAME_CHARACTERS_UNSUPPORTED',
   'CA_REJECTED',
   'GAVE_UP',
+  'REQUEST_NOT_ALLOWED',
+  'CERTIFICATE_NOT_FOUND',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -58,6 +60,10 @@ export const DEFAULT_REMEDIES: Record<ErrorCode, string> = {
     'The DigiCert CA refused the request; its own words are in caMessage. Correct what it names in the DigiCert profile or the Intune profile.',
   GAVE_UP:
     'The request kept failing with a transient error through every retry; fix the cause named in the message, then submit the request again with a new requestId (this requestId keeps this result: sending it again returns it again).',
+  REQUEST_NOT_ALLOWED:
+    'A guardrail of the broker refused the request; the message says which. Change the request, or the setting the message names if the request should be allowed.',
+  CERTIFICATE_NOT_FOUND:
+    'Check the serial number (hexadecimal, as in the issued result or the DigiCert portal) and the CA host, or the requestId: it must name a request this broker issued a certificate for.',
 };
 
 export interface BrokerErrorOptions {
@@ -74,6 +80,23 @@ export interface BrokerErrorOptions {
 
 /** Codes that describe a condition that may pass by itself (retried before they are reported). */
 const RETRYABLE_BY_DEFAULT: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['CA_TIMEOUT', 'CA_UNAVAILABLE']);
+
+/** The `error` object of a failed result (requests and revocations alike). */
+export function resultErrorOf(error: BrokerError): {
+  code: ErrorCode;
+  message: string;
+  remedy: string;
+  retryable: boolean;
+  caMessage?: string;
+} {
+  return {
+    code: error.code,
+    message: error.message,
+    remedy: error.remedy,
+    retryable: error.retryable,
+    ...(error.caMessage === undefined ? {} : { caMessage: error.caMessage }),
+  };
+}
 
 export class BrokerError extends Error {
   readonly code: ErrorCode;

@@ -75,3 +75,52 @@ export interface FailedResult extends ResultBase {
 }
 
 export type PkcsResult = IssuedResult | FailedResult;
+
+/** PKI-WS RevokeReasonCodeEnum. */
+export type RevocationReasonCode =
+  | 'Unspecified'
+  | 'KeyCompromise'
+  | 'CACompromise'
+  | 'AffiliationChanged'
+  | 'Superseded'
+  | 'CessationOfOperation'
+  | 'PrivilegeWithdrawn'
+  | 'AACompromise';
+
+/** One message on PKCS_REVOKE_QUEUE (revocation.v1.schema.json): exactly one of serialNumber and requestId. */
+export interface RevocationRequest {
+  schemaVersion: 1;
+  revocationId: string;
+  certificateAuthority?: string;
+  serialNumber?: string;
+  requestId?: string;
+  reason?: RevocationReasonCode;
+  comment?: string;
+  context?: Record<string, unknown>;
+}
+
+export interface RevokedResult {
+  schemaVersion: 1;
+  revocationId: string;
+  status: 'revoked';
+  completedAt: string;
+  /** Upper-case hex without separators or leading zeros. */
+  serialNumber: string;
+  /** With a revocation by requestId: the issuance whose certificate was revoked. */
+  requestId?: string;
+  reason: RevocationReasonCode;
+  /** The CA had revoked it before this revocation. */
+  alreadyRevoked: boolean;
+  context?: Record<string, unknown>;
+}
+
+export interface FailedRevocationResult {
+  schemaVersion: 1;
+  revocationId: string | null;
+  status: 'failed';
+  completedAt: string;
+  error: FailedResult['error'];
+  context?: Record<string, unknown>;
+}
+
+export type RevocationResult = RevokedResult | FailedRevocationResult;

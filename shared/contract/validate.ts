@@ -7,9 +7,11 @@
 import Ajv2020, { type ErrorObject } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { BrokerError, type ErrorCode } from './errors';
-import type { PkcsRequest } from './types';
+import type { PkcsRequest, RevocationRequest } from './types';
 import requestSchema from './schemas/request.v1.schema.json';
 import resultSchema from './schemas/result.v1.schema.json';
+import revocationSchema from './schemas/revocation.v1.schema.json';
+import revocationResultSchema from './schemas/revocation-result.v1.schema.json';
 
 export const REQUEST_SCHEMA_ID: string = requestSchema.$id;
 export const RESULT_SCHEMA_ID: string = resultSchema.$id;
@@ -43,6 +45,13 @@ ajv.addKeyword({ keyword: 'x-rule', schemaType: 'string' });
 
 const validateRequestShape = ajv.compile<PkcsRequest>(requestSchema);
 const validateResultShape = ajv.compile(resultSchema);
+// The revocation result refers to the result schema's definitions (error, completedAt, context) by its $id.
+const validateRevocationShape = ajv.compile<RevocationRequest>(revocationSchema);
+const validateRevocationResultShape = ajv.compile(revocationResultSchema);
+
+export const REVOCATION_SCHEMA_ID: string = revocationSchema.$id;
+export const REVOCATION_RESULT_SCHEMA_ID: string = revocationResultSchema.$id;
+const REVOCATION_ID_PATTERN = new RegExp(revocationSchema.properties.revocationId.pattern, 'u');
 
 export interface RequestValidationOptions {
   /** CA_ALLOWED_HOSTS: `host` or `host:port` entries (settings.caAllowedHosts). */
@@ -71,6 +80,73 @@ export function parseRequestMessage(body: unknown, options: RequestValidationOpt
     throw new BrokerError('INVALID_REQUEST', 'the message does not follow the request schema (v1)');
   }
   throw problemsToError(problems);
+}
+
+/**
+ * The revocation request of a queue message, validated: the schema, exactly one of serialNumber and requestId,
+ * certificateAuthority with a serial number (and allow-listed), context at most 4 KB.
+ * @throws BrokerError naming the field (CA_NOT_ALLOWED for the CA host, else INVALID_REQUEST).
+ */
+export function parseRevocationMessage(body: unknown, options: RequestValidationOptions): RevocationRequest {
+  const decoded = decodeMessageBody(body);
+  if (!decoded.ok) {
+    throw new BrokerError('INVALID_REQUEST', `the message is not valid JSON: ${decoded.reason}`);
+  }
+  const message = decoded.value;
+  const shapeValid = validateRevocationShape(message);
+  const problems = shapeValid
+    ? []
+    : describeRequestSchemaErrors(
+        message,
+        validateRevocationShape.errors ?? [],
+        'the revocation request (schemaVersion 1)',
+      );
+  if (isJsonObject(message)) {
+    problems.push(...checkRulesBeyondSchema(message, problems, options));
+    const bySerial = Object.hasOwn(message, 'serialNumber');
+    const byRequest = Object.hasOwn(message, 'requestId');
+    if (bySerial === byRequest) {
+      problems.push({
+        ...OTHER_FIELDS,
+        sentence: bySerial
+          ? 'serialNumber and requestId are both given: name the certificate by exactly one of them'
+          : 'serialNumber or requestId is required: name the certificate to revoke by its serial number or by the requestId that issued it',
+      });
+    }
+    if (bySerial && !Object.hasOwn(message, 'certificateAuthority')) {
+      problems.push({
+        ...rankOfField('certificateAuthority'),
+        sentence: 'certificateAuthority is required with serialNumber: the CA that issued the certificate',
+      });
+    }
+  }
+  if (shapeValid && problems.length === 0) return message;
+  if (problems.length === 0) {
+    throw new BrokerError('INVALID_REQUEST', 'the message does not follow the revocation schema (v1)');
+  }
+  throw problemsToError(problems);
+}
+
+/** The revocationId of a message that may not have validated (for its failed result), else null. */
+export function readRevocationIdLoosely(body: unknown): string | null {
+  const decoded = decodeMessageBody(body);
+  if (!decoded.ok || !isJsonObject(decoded.value)) return null;
+  const revocationId = decoded.value.revocationId;
+  return typeof revocationId === 'string' && REVOCATION_ID_PATTERN.test(revocationId) ? revocationId : null;
+}
+
+/** Checks a revocation result against revocation-result.v1.schema.json before it is published. */
+export function validateRevocationResult(result: unknown): ResultValidation {
+  if (validateRevocationResultShape(result)) return { valid: true };
+  const errors = (validateRevocationResultShape.errors ?? []).filter(
+    (error) => error.keyword !== 'discriminator',
+  );
+  return {
+    valid: false,
+    errors: describeSchemaErrors(errors, 'the revocation result (schemaVersion 1)').map(
+      ({ sentence }) => sentence,
+    ),
+  };
 }
 
 /**
@@ -211,7 +287,11 @@ const FIELD_SENTENCES: Readonly<Record<string, (value: unknown, present: boolean
   certificateTemplateName: describeCertificateTemplateName,
 };
 
-function describeRequestSchemaErrors(message: unknown, errors: readonly ErrorObject[]): Problem[] {
+function describeRequestSchemaErrors(
+  message: unknown,
+  errors: readonly ErrorObject[],
+  rootName = 'the request (schemaVersion 1)',
+): Problem[] {
   const problems: Problem[] = [];
   const fieldsWithOwnSentence = new Set<string>();
   const otherErrors: ErrorObject[] = [];
@@ -229,7 +309,7 @@ function describeRequestSchemaErrors(message: unknown, errors: readonly ErrorObj
       });
     }
   }
-  for (const { error, sentence } of describeSchemaErrors(otherErrors, 'the request (schemaVersion 1)')) {
+  for (const { error, sentence } of describeSchemaErrors(otherErrors, rootName)) {
     problems.push({ ...rankOfField(topLevelFieldOf(error)), sentence });
   }
   return problems;

@@ -1,3 +1,4 @@
+import type { RevocationReasonCode } from '../contract/types';
 /**
  * What the broker understands of a DigiCert certificate profile policy (getPoliciesResponse), independent
  * of the XML it came in. Produced by shared/digicert/policy.ts, consumed by shared/mapping and the dev
@@ -92,17 +93,12 @@ export interface CertificateSearch {
   seatId?: string;
   profileOid?: string;
   status?: CaCertificateStatus;
+  /** Hex; sent as the CA writes it (upper case, no separators or leading zeros). */
+  serialNumber?: string;
 }
 
-export type RevocationReason =
-  | 'Unspecified'
-  | 'KeyCompromise'
-  | 'CACompromise'
-  | 'AffiliationChanged'
-  | 'Superseded'
-  | 'CessationOfOperation'
-  | 'PrivilegeWithdrawn'
-  | 'AACompromise';
+/** PKI-WS RevokeReasonCodeEnum (the contract's revocation reasons). */
+export type RevocationReason = RevocationReasonCode;
 
 /** The DigiCert PKI-WS operations the pipeline uses. Implemented over mutual TLS by shared/digicert/client.ts. */
 export interface DigicertCa {
