@@ -43,6 +43,9 @@ param resultQueueName string = 'pkcs-results'
 @description('PKCS_REVOKE_QUEUE: queue of revocation requests.')
 param revokeQueueName string = 'pkcs-revocations'
 
+@description('PKCS_REVOKE_RESULT_QUEUE: queue the revocation results are written to.')
+param revokeResultQueueName string = 'pkcs-revocation-results'
+
 @description('LEDGER_TABLE: table of the request ledger.')
 param ledgerTableName string = 'pkcsrequests'
 
@@ -188,6 +191,7 @@ module storage 'modules/storage.bicep' = {
     requestQueueName: requestQueueName
     resultQueueName: resultQueueName
     revokeQueueName: revokeQueueName
+    revokeResultQueueName: revokeResultQueueName
     ledgerTableName: ledgerTableName
   }
 }
@@ -224,6 +228,7 @@ var brokerAppSettings = {
   PKCS_REQUEST_QUEUE: requestQueueName
   PKCS_RESULT_QUEUE: resultQueueName
   PKCS_REVOKE_QUEUE: revokeQueueName
+  PKCS_REVOKE_RESULT_QUEUE: revokeResultQueueName
   LEDGER_TABLE: ledgerTableName
   KEY_VAULT_URL: keyVault.outputs.keyVaultUri
   RA_CERTIFICATE_NAME: raCertificateName

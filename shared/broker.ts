@@ -4,7 +4,9 @@
  */
 import { readSettings, SettingsError, type BrokerSettings } from './config/settings';
 import { PkiWsClient } from './digicert';
+import { createRevocationLedger } from './ledger/revocationLedger';
 import { createRequestLedger } from './ledger/tableLedger';
+import { RevocationPipeline } from './revocation/revocationPipeline';
 import { CertificatePipeline } from './pipeline';
 import { createRaCredentialSource } from './ra-credential';
 import { createQueueServiceClient } from './storage/clients';
@@ -24,6 +26,7 @@ export interface Broker {
   /** Puts a request message back on the request queue, invisible for `delaySeconds` (a deferral). */
   deferRequest(messageText: string, delaySeconds: number): Promise<void>;
   pipeline: CertificatePipeline;
+  revocations: RevocationPipeline;
   telemetry: Telemetry;
 }
 
@@ -54,6 +57,13 @@ export function createBroker(env: Record<string, string | undefined> = process.e
     },
     telemetry,
     pipeline: new CertificatePipeline({ settings, ca, ledger, telemetry }),
+    revocations: new RevocationPipeline({
+      settings,
+      ca,
+      requests: ledger,
+      revocations: createRevocationLedger(settings.storage, settings.ledgerTable),
+      telemetry,
+    }),
   };
 }
 

@@ -15,7 +15,7 @@
  */
 import { createHash, randomUUID, type KeyObject } from 'node:crypto';
 import type { BrokerSettings } from './config/settings';
-import { BrokerError, isBrokerError } from './contract/errors';
+import { BrokerError, isBrokerError, resultErrorOf } from './contract/errors';
 import type {
   FailedResult,
   IssuedCertificateSummary,
@@ -45,6 +45,7 @@ import { LedgerConflictError, type LedgerRecord, type RequestLedger } from './le
 import { parseSubjectName, planEnrollment, type EnrollmentPlan } from './mapping';
 import { findCertificatesForAttempt, HeldEnrollmentKeys, publicKeySha256 } from './reconciliation';
 import { supersededSerial, supersedeRevocationMessage } from './supersede';
+import { canonicalJson } from './contract/canonicalJson';
 import { withRequestCorrelation, type ReconciliationTelemetry, type Telemetry } from './telemetry/telemetry';
 
 export interface Delivery {
@@ -510,13 +511,7 @@ export class CertificatePipeline {
       requestId,
       status: 'failed',
       completedAt: this.now().toISOString(),
-      error: {
-        code: error.code,
-        message: error.message,
-        remedy: error.remedy,
-        retryable: error.retryable,
-        ...(error.caMessage === undefined ? {} : { caMessage: error.caMessage }),
-      },
+      error: resultErrorOf(error),
       ...(context === undefined ? {} : { context }),
     };
   }
@@ -559,17 +554,6 @@ function withSuperseded(
 /** SHA-256 of the request with its keys sorted: the same request always hashes the same. */
 export function requestHash(request: PkcsRequest): string {
   return createHash('sha256').update(canonicalJson(request)).digest('hex');
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, item]) => item !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 /** The user or device a request is for (an e-mail address or UPN), for correlating telemetry. */

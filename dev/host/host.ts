@@ -10,6 +10,8 @@ import {
   supersedeRevocationOutput,
 } from '../../functions/issuePkcsCertificate';
 import { pkcsRequestPoison } from '../../functions/pkcsRequestPoison';
+import { pkcsRevocationPoison } from '../../functions/pkcsRevocationPoison';
+import { revocationResultOutput, revokePkcsCertificate } from '../../functions/revokePkcsCertificate';
 import { getBroker } from '../../shared/broker';
 import { SettingsError } from '../../shared/config/settings';
 import { LocalQueueHost } from './queueHost';
@@ -100,10 +102,29 @@ export async function runHost(): Promise<LocalQueueHost[]> {
       functionName: 'pkcsRequestPoison',
       handler: pkcsRequestPoison,
     }),
+    new LocalQueueHost({
+      ...common,
+      queue: settings.revokeQueue,
+      outputQueue: settings.revokeResultQueue,
+      output: revocationResultOutput,
+      extraOutputs: [],
+      functionName: 'revokePkcsCertificate',
+      handler: revokePkcsCertificate,
+      poisonQueue: `${settings.revokeQueue}-poison`,
+    }),
+    new LocalQueueHost({
+      ...common,
+      queue: `${settings.revokeQueue}-poison`,
+      outputQueue: settings.revokeResultQueue,
+      output: revocationResultOutput,
+      extraOutputs: [],
+      functionName: 'pkcsRevocationPoison',
+      handler: pkcsRevocationPoison,
+    }),
   ];
   await Promise.all(hosts.map((host) => host.start()));
   console.log(
-    `host: listening on queue "${settings.requestQueue}" (and "${poisonQueue}"), results to "${settings.resultQueue}"`,
+    `host: listening on queue "${settings.requestQueue}" (and "${poisonQueue}"), results to "${settings.resultQueue}"; revocations on "${settings.revokeQueue}", their results to "${settings.revokeResultQueue}"`,
   );
   return hosts;
 }

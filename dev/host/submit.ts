@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { QueueClient } from '@azure/storage-queue';
-import type { PkcsResult } from '../../shared/contract/types';
+import type { FailedResult, PkcsResult } from '../../shared/contract/types';
 import { createQueueServiceClient } from '../../shared/storage/clients';
 import { readStorageConnection, type StorageConnection } from '../../shared/storage/connection';
 import { readStack, type LocalStack } from './stack';
@@ -62,6 +62,22 @@ export async function submitAndWait(
   request: Record<string, unknown>,
   options: SubmitOptions,
 ): Promise<PkcsResult> {
+  const requestId = String(request.requestId);
+  return sendAndWait<PkcsResult>(
+    request,
+    options,
+    (result) => result.requestId === requestId,
+    `request ${requestId}`,
+  );
+}
+
+/** Puts a message on `requestQueue` and takes the result `isOurs` recognises off `resultQueue`. */
+export async function sendAndWait<T>(
+  message: Record<string, unknown>,
+  options: SubmitOptions,
+  isOurs: (result: T) => boolean,
+  description: string,
+): Promise<T> {
   const storage: StorageConnection =
     typeof options.storage === 'string'
       ? { kind: 'connectionString', connectionString: options.storage }
@@ -70,23 +86,17 @@ export async function submitAndWait(
   const requests = service.getQueueClient(options.requestQueue);
   const results = service.getQueueClient(options.resultQueue);
   await Promise.all([requests.createIfNotExists(), results.createIfNotExists()]);
-  await requests.sendMessage(JSON.stringify(request));
-  const requestId = String(request.requestId);
-  return waitForResult(
-    results,
-    (result) => result.requestId === requestId,
-    options.timeoutMs,
-    `request ${requestId}`,
-  );
+  await requests.sendMessage(JSON.stringify(message));
+  return waitForResult<T>(results, isOurs, options.timeoutMs, description);
 }
 
 /** Takes the result we wait for off the result queue; other results are put straight back. */
-export async function waitForResult(
+export async function waitForResult<T = PkcsResult>(
   results: QueueClient,
-  isOurs: (result: PkcsResult) => boolean,
+  isOurs: (result: T) => boolean,
   timeoutMs: number,
   description = 'the request',
-): Promise<PkcsResult> {
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const { receivedMessageItems } = await results.receiveMessages({
@@ -94,9 +104,9 @@ export async function waitForResult(
       visibilityTimeout: 5,
     });
     for (const message of receivedMessageItems) {
-      let parsed: PkcsResult | undefined;
+      let parsed: T | undefined;
       try {
-        parsed = JSON.parse(message.messageText) as PkcsResult;
+        parsed = JSON.parse(message.messageText) as T;
       } catch {
         parsed = undefined;
       }
@@ -113,18 +123,22 @@ export async function waitForResult(
   );
 }
 
+/** The lines of a summary that tell a failed result's error. */
+export function errorLines(error: FailedResult['error']): string[] {
+  return [
+    `  error:    ${error.code}${error.retryable ? ' (retryable)' : ''}`,
+    `  message:  ${error.message}`,
+    `  remedy:   ${error.remedy}`,
+    ...(error.caMessage ? [`  CA said:  ${error.caMessage}`] : []),
+  ];
+}
+
 /** Human summary of a result; opens the PFX when the recipient's private key is at hand. */
 export function summarize(result: PkcsResult, recipientKeyPem?: string): string {
   const lines = [
     `request ${result.requestId ?? '(unreadable)'}: ${result.status.toUpperCase()} at ${result.completedAt}`,
   ];
-  if (result.status === 'failed') {
-    lines.push(`  error:    ${result.error.code}${result.error.retryable ? ' (retryable)' : ''}`);
-    lines.push(`  message:  ${result.error.message}`);
-    lines.push(`  remedy:   ${result.error.remedy}`);
-    if (result.error.caMessage) lines.push(`  CA said:  ${result.error.caMessage}`);
-    return lines.join('\n');
-  }
+  if (result.status === 'failed') return [...lines, ...errorLines(result.error)].join('\n');
   const { certificate, pfx } = result;
   const leaf = new X509Certificate(certificate.pem);
   lines.push(`  subject:  ${certificate.subject}`);
@@ -152,7 +166,7 @@ export function summarize(result: PkcsResult, recipientKeyPem?: string): string 
 }
 
 /** The value after `--name`, or undefined; an error when the flag is there without a value. */
-function flagValue(argv: string[], name: string): string | undefined {
+export function flagValue(argv: string[], name: string): string | undefined {
   const index = argv.indexOf(name);
   if (index < 0) return undefined;
   const value = argv[index + 1];
@@ -160,7 +174,7 @@ function flagValue(argv: string[], name: string): string | undefined {
   return value;
 }
 
-class UsageError extends Error {}
+export class UsageError extends Error {}
 
 const USAGE =
   'usage: npm run submit -- <request.json> [--recipient-key <recipient-key.pem>] [--save-result <result.json>] [--timeout <seconds>]';

@@ -6,7 +6,9 @@
 //                 every Key Vault read (system "Azure Key Vault"); success, duration, resultCode
 //   customMetrics pkcs.raCertificateDaysToExpiry (days left on the RA certificate), pkcs.caLatencyMs (one CA call),
 //                 pkcs.queueWaitMs (enqueue to processing; customDimensions.firstDelivery), pkcs.queueLength
-//                 (every 5 minutes per queue; customDimensions.queue requests | poison | poisonUnhandled | results)
+//                 (every 5 minutes per queue; customDimensions.queue requests | poison | poisonUnhandled | results |
+//                 revocations | revocationPoison | revocationPoisonUnhandled | revocationResults), pkcs.revoked
+//                 (customDimensions.reason, .alreadyRevoked), pkcs.revocationFailures (customDimensions.errorCode)
 
 param workspaceName string
 param applicationInsightsName string
@@ -105,8 +107,8 @@ var poisonQueueQuery = '''
 customMetrics
 | where name == "pkcs.queueLength"
 | extend queue = tostring(customDimensions.queue)
-| summarize stuckInPoison = minif(valueMin, queue == "poison"), unhandled = maxif(valueMax, queue == "poisonUnhandled")
-| extend stuckMessages = max_of(coalesce(stuckInPoison, 0.0), coalesce(unhandled, 0.0))
+| summarize stuckInPoison = minif(valueMin, queue == "poison"), stuckRevocations = minif(valueMin, queue == "revocationPoison"), unhandled = maxif(valueMax, queue in ("poisonUnhandled", "revocationPoisonUnhandled"))
+| extend stuckMessages = max_of(coalesce(stuckInPoison, 0.0), coalesce(stuckRevocations, 0.0), coalesce(unhandled, 0.0))
 '''
 
 // The broker reports the RA certificate's remaining days each time it loads the credential. Key Vault has no

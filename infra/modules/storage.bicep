@@ -15,6 +15,7 @@ param deploymentContainerName string
 param requestQueueName string
 param resultQueueName string
 param revokeQueueName string
+param revokeResultQueueName string
 
 @description('Table of the request ledger (LEDGER_TABLE).')
 param ledgerTableName string
@@ -81,6 +82,16 @@ resource resultQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@202
 resource revokeQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
   parent: queueService
   name: revokeQueueName
+}
+
+resource revokePoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: '${revokeQueueName}-poison'
+}
+
+resource revokeResultQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: revokeResultQueueName
 }
 
 resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {

@@ -14,6 +14,8 @@ export interface BrokerSettings {
   requestQueue: string;
   resultQueue: string;
   revokeQueue: string;
+  /** PKCS_REVOKE_RESULT_QUEUE: one result per revocationId. */
+  revokeResultQueue: string;
   /** AzureWebJobsStorage: a connection string, or identity-based (AzureWebJobsStorage__*). */
   storage?: StorageConnection;
   /** Table of the request ledger, in the AzureWebJobsStorage account. */
@@ -159,6 +161,7 @@ export function readSettings(env: Env = process.env): BrokerSettings {
     requestQueue: text(env, 'PKCS_REQUEST_QUEUE') ?? 'pkcs-requests',
     resultQueue: text(env, 'PKCS_RESULT_QUEUE') ?? 'pkcs-results',
     revokeQueue: text(env, 'PKCS_REVOKE_QUEUE') ?? 'pkcs-revocations',
+    revokeResultQueue: text(env, 'PKCS_REVOKE_RESULT_QUEUE') ?? 'pkcs-revocation-results',
     storage: readStorageConnection(env),
     ledgerTable: text(env, 'LEDGER_TABLE') ?? 'pkcsrequests',
     keyVaultUrl: text(env, 'KEY_VAULT_URL'),

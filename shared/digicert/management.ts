@@ -79,6 +79,14 @@ export function buildSearchCertificateEnvelope(
   checkTransactionId(context, clientTransactionId);
   if (search.seatId !== undefined) checkSendable(context, 'seatId', search.seatId);
   if (search.profileOid !== undefined) checkSendable(context, 'profileOID', search.profileOid);
+  const serialNumber =
+    search.serialNumber === undefined ? undefined : normalizeSerialNumber(search.serialNumber);
+  if (search.serialNumber !== undefined && serialNumber === undefined) {
+    throw new BrokerError(
+      'INVALID_REQUEST',
+      `DigiCert searchCertificate at ${context.caHost}: serialNumber "${search.serialNumber}" is not hexadecimal`,
+    );
+  }
   if (search.status !== undefined && !(CERTIFICATE_STATUSES as readonly string[]).includes(search.status)) {
     throw new BrokerError(
       'INVALID_REQUEST',
@@ -95,6 +103,7 @@ export function buildSearchCertificateEnvelope(
         search.seatId !== undefined && el('mgmt:seatId', search.seatId),
         search.profileOid !== undefined && el('mgmt:profileOID', search.profileOid),
         search.status !== undefined && el('mgmt:status', search.status),
+        serialNumber !== undefined && el('mgmt:serialNumber', serialNumber),
         startIndex !== undefined && el('mgmt:startIndex', String(startIndex)),
         el('mgmt:version', MANAGEMENT_REQUEST_VERSION),
       ],

@@ -6,6 +6,7 @@
  *   ledgerVersion, requestHash, state, profileOid, caHost, createdAt, updatedAt
  *   enrollmentAttempt, enrollmentClientTransactionId, enrollmentPublicKeySha256, enrollmentStartedAt,
  *   enrollmentSeatId, enrollmentEndedAt, enrollmentNothingIssued, lastErrorCode, lastErrorMessage, serialNumber, thumbprint, errorCode   (when set)
+ *   revocationId, revocationReason, revokedAt, alreadyRevoked   (when its certificate was revoked)
  *   resultChunks + result_0…, eventsChunks + events_0… (the events as a JSON array of strings)
  */
 import {
@@ -93,6 +94,12 @@ export function toEntity(record: LedgerRecord): LedgerEntity {
   if (record.serialNumber !== undefined) optional.serialNumber = record.serialNumber;
   if (record.thumbprint !== undefined) optional.thumbprint = record.thumbprint;
   if (record.errorCode !== undefined) optional.errorCode = record.errorCode;
+  if (record.revocation !== undefined) {
+    optional.revocationId = record.revocation.revocationId;
+    optional.revocationReason = record.revocation.reason;
+    optional.revokedAt = record.revocation.revokedAt;
+    optional.alreadyRevoked = record.revocation.alreadyRevoked ? 1 : 0;
+  }
   Object.assign(entity, optional);
   if (record.resultJson !== undefined) Object.assign(entity, toChunkProperties('result', record.resultJson));
   Object.assign(entity, toChunkProperties('events', JSON.stringify(record.events)));
@@ -142,6 +149,15 @@ export function fromEntity(entity: Readonly<Record<string, unknown>>, etag: stri
   if (errorCode !== undefined) record.errorCode = errorCode;
   const resultJson = readChunks(entity, 'result', requestId);
   if (resultJson !== undefined) record.resultJson = resultJson;
+  const revocationId = optionalField('revocationId');
+  if (revocationId !== undefined) {
+    record.revocation = {
+      revocationId,
+      reason: optionalField('revocationReason') ?? 'Unspecified',
+      revokedAt: optionalField('revokedAt') ?? '',
+      alreadyRevoked: entity.alreadyRevoked === 1,
+    };
+  }
   return record;
 }
 

@@ -24,6 +24,7 @@ import {
   LedgerConflictError,
   LedgerStateError,
   type BeginOutcome,
+  type CertificateRevocationNote,
   type EnrollmentAttempt,
   type LedgerError,
   type LedgerRecord,
@@ -40,8 +41,39 @@ export interface TableRequestLedgerOptions {
   now?: () => Date;
 }
 
-export class TableRequestLedger implements RequestLedger {
+/**
+ * Runs operations on a table once it exists; a table that has vanished since is created again, once. Shared
+ * by the request and revocation records, which live in the same table.
+ */
+export class EnsuredTable {
   private tableReady: Promise<void> | undefined;
+
+  constructor(readonly client: TableClient) {}
+
+  async run<T>(operation: () => Promise<T>): Promise<T> {
+    await this.ensure();
+    try {
+      return await operation();
+    } catch (error) {
+      if (storageErrorOf(error).errorCode !== 'TableNotFound') throw error;
+      this.tableReady = undefined;
+      await this.ensure();
+      return operation();
+    }
+  }
+
+  private ensure(): Promise<void> {
+    // createTable is idempotent (an existing table is not an error); one call is shared by all callers.
+    this.tableReady ??= this.client.createTable().catch((error: unknown) => {
+      this.tableReady = undefined;
+      throw error;
+    });
+    return this.tableReady;
+  }
+}
+
+export class TableRequestLedger implements RequestLedger {
+  private readonly table: EnsuredTable;
   private readonly now: () => Date;
 
   constructor(
@@ -49,6 +81,7 @@ export class TableRequestLedger implements RequestLedger {
     options: TableRequestLedgerOptions = {},
   ) {
     this.now = options.now ?? (() => new Date());
+    this.table = new EnsuredTable(client);
   }
 
   async begin(input: {
@@ -131,6 +164,18 @@ export class TableRequestLedger implements RequestLedger {
     return this.replace(record, { events: appendEvent(record.events, event) });
   }
 
+  async recordRevocation(record: LedgerRecord, note: CertificateRevocationNote): Promise<LedgerRecord> {
+    return this.replace(record, {
+      revocation: { ...note },
+      events: appendEvent(
+        record.events,
+        note.alreadyRevoked
+          ? `certificate ${record.serialNumber ?? '?'} found revoked already by revocation ${note.revocationId} at ${note.revokedAt}`
+          : `certificate ${record.serialNumber ?? '?'} revoked (${note.reason}) by revocation ${note.revocationId} at ${note.revokedAt}`,
+      ),
+    });
+  }
+
   async recordOutcome(record: LedgerRecord, result: PkcsResult, resultJson: string): Promise<LedgerRecord> {
     assertNoOutcome(record, 'recordOutcome');
     if (result.requestId !== record.requestId) {
@@ -173,26 +218,8 @@ export class TableRequestLedger implements RequestLedger {
     }
   }
 
-  /** Runs `operation` once the table exists; a table that has vanished since is created again, once. */
-  private async withTable<T>(operation: () => Promise<T>): Promise<T> {
-    await this.ensureTable();
-    try {
-      return await operation();
-    } catch (error) {
-      if (storageErrorOf(error).errorCode !== 'TableNotFound') throw error;
-      this.tableReady = undefined;
-      await this.ensureTable();
-      return operation();
-    }
-  }
-
-  private ensureTable(): Promise<void> {
-    // createTable is idempotent (an existing table is not an error); one call is shared by all callers.
-    this.tableReady ??= this.client.createTable().catch((error: unknown) => {
-      this.tableReady = undefined;
-      throw error;
-    });
-    return this.tableReady;
+  private withTable<T>(operation: () => Promise<T>): Promise<T> {
+    return this.table.run(operation);
   }
 }
 
@@ -209,14 +236,19 @@ export function createRequestLedger(
   tableName: string = DEFAULT_LEDGER_TABLE,
   options: TableRequestLedgerOptions & StorageClientOptions = {},
 ): TableRequestLedger {
+  const connection: StorageConnection =
+    typeof storage === 'string' ? { kind: 'connectionString', connectionString: storage } : storage;
+  return new TableRequestLedger(createTableClient(connection, ledgerTableName(tableName), options), options);
+}
+
+/** The table name, checked: 3–63 letters and digits, starting with a letter. */
+export function ledgerTableName(tableName: string): string {
   if (!TABLE_NAME.test(tableName)) {
     throw new Error(
       `ledger table name "${tableName}" must be 3–63 letters and digits, starting with a letter`,
     );
   }
-  const connection: StorageConnection =
-    typeof storage === 'string' ? { kind: 'connectionString', connectionString: storage } : storage;
-  return new TableRequestLedger(createTableClient(connection, tableName, options), options);
+  return tableName;
 }
 
 export { isLocalEmulatorEndpoint };

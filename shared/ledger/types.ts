@@ -51,8 +51,18 @@ export interface LedgerRecord {
   resultJson?: string;
   /** What reconciliation found and did (used a certificate found at the CA, revoked a stray …). */
   events: string[];
+  /** The issued certificate was revoked through the revocation queue: when, why, by which revocation. */
+  revocation?: CertificateRevocationNote;
   /** Opaque concurrency token of the stored version. */
   etag: string;
+}
+
+export interface CertificateRevocationNote {
+  revocationId: string;
+  reason: string;
+  revokedAt: string;
+  /** The CA had revoked it before (by another revocation, or in its portal). */
+  alreadyRevoked: boolean;
 }
 
 export interface BeginOutcome {
@@ -82,6 +92,8 @@ export interface RequestLedger {
     outcome: { nothingIssued: boolean; error: LedgerError },
   ): Promise<LedgerRecord>;
   recordEvent(record: LedgerRecord, event: string): Promise<LedgerRecord>;
+  /** Notes on an issued request's record that its certificate was revoked (allowed after the outcome). */
+  recordRevocation(record: LedgerRecord, note: CertificateRevocationNote): Promise<LedgerRecord>;
   /** → issued or failed, with the result as it will be published. */
   recordOutcome(record: LedgerRecord, result: PkcsResult, resultJson: string): Promise<LedgerRecord>;
 }

@@ -22,6 +22,10 @@ export function watchedQueues(settings: BrokerSettings): { queue: QueueRole; que
     { queue: 'poison', queueName: `${settings.requestQueue}-poison` },
     { queue: 'poisonUnhandled', queueName: `${settings.requestQueue}-poison-poison` },
     { queue: 'results', queueName: settings.resultQueue },
+    { queue: 'revocations', queueName: settings.revokeQueue },
+    { queue: 'revocationPoison', queueName: `${settings.revokeQueue}-poison` },
+    { queue: 'revocationPoisonUnhandled', queueName: `${settings.revokeQueue}-poison-poison` },
+    { queue: 'revocationResults', queueName: settings.revokeResultQueue },
   ];
 }
 

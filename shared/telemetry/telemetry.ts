@@ -68,19 +68,41 @@ export type MetricName =
   | 'pkcs.caLatencyMs'
   | 'pkcs.queueWaitMs'
   | 'pkcs.raCertificateDaysToExpiry'
-  | 'pkcs.queueLength';
+  | 'pkcs.queueLength'
+  | 'pkcs.revoked'
+  | 'pkcs.revocationFailures';
+
+export interface RevocationTelemetry {
+  revocationId: string | null;
+  outcome: 'revoked' | 'failed';
+  reason?: string;
+  alreadyRevoked?: boolean;
+  serialNumber?: string;
+  errorCode?: string;
+  durationMs: number;
+}
 
 /**
  * The queues whose length is reported (pkcs.queueLength, dimension `queue`): the requests, their poison queue
  * (drained at once by pkcsRequestPoison), the poison queue's own poison queue (messages pkcsRequestPoison
  * could not handle either: nothing reads them) and the results (read by whoever consumes them).
  */
-export type QueueRole = 'requests' | 'poison' | 'poisonUnhandled' | 'results';
+export type QueueRole =
+  | 'requests'
+  | 'poison'
+  | 'poisonUnhandled'
+  | 'results'
+  | 'revocations'
+  | 'revocationPoison'
+  | 'revocationPoisonUnhandled'
+  | 'revocationResults';
 
 export interface Telemetry {
   /** Also counts pkcs.issued / pkcs.failures (by errorCode) for the outcomes issued and failed. */
   trackRequest(event: RequestTelemetry): void;
   trackReconciliation(event: ReconciliationTelemetry): void;
+  /** A revocation's outcome: counts pkcs.revoked, or pkcs.revocationFailures by errorCode. */
+  trackRevocation?(event: RevocationTelemetry): void;
   /** Optional so that recorders written for tests need not implement it. */
   trackDependency?(event: DependencyTelemetry): void;
   /** Metric dimensions must stay few-valued (error code, operation, host): never a requestId. */
@@ -309,6 +331,32 @@ class ApplicationInsightsTelemetry implements Telemetry {
     );
   }
 
+  trackRevocation(event: RevocationTelemetry): void {
+    // The revocationId is the operation id, as the requestId is for issuance.
+    this.correlated(event.revocationId ?? undefined, () =>
+      this.client.trackEvent({
+        name: 'pkcs.revocation',
+        properties: {
+          revocationId: event.revocationId ?? '(unreadable)',
+          outcome: event.outcome,
+          durationMs: String(event.durationMs),
+          ...(event.reason === undefined ? {} : { reason: event.reason }),
+          ...(event.alreadyRevoked === undefined ? {} : { alreadyRevoked: String(event.alreadyRevoked) }),
+          ...(event.serialNumber === undefined ? {} : { serialNumber: event.serialNumber }),
+          ...(event.errorCode === undefined ? {} : { errorCode: event.errorCode }),
+        },
+      }),
+    );
+    if (event.outcome === 'revoked') {
+      this.trackMetric('pkcs.revoked', 1, {
+        reason: event.reason ?? 'Unspecified',
+        alreadyRevoked: String(event.alreadyRevoked === true),
+      });
+    } else {
+      this.trackMetric('pkcs.revocationFailures', 1, { errorCode: event.errorCode ?? 'UNKNOWN' });
+    }
+  }
+
   trackDependency(event: DependencyTelemetry): void {
     const requestId = event.requestId ?? currentRequestId();
     this.correlated(requestId, () =>
@@ -359,6 +407,7 @@ function operationContext(requestId: string): Context {
 class TelemetryOff implements Telemetry {
   trackRequest(): void {}
   trackReconciliation(): void {}
+  trackRevocation(): void {}
   trackDependency(): void {}
   trackMetric(): void {}
   async flush(): Promise<void> {}

@@ -75,7 +75,14 @@ export function storageRemedy(
 async function checkQueues(context: DoctorContext): Promise<CheckOutcome> {
   const settings = context.settings!;
   const connection = storageOf(context);
-  const names = [settings.requestQueue, settings.resultQueue, `${settings.requestQueue}-poison`];
+  const names = [
+    settings.requestQueue,
+    settings.resultQueue,
+    `${settings.requestQueue}-poison`,
+    settings.revokeQueue,
+    settings.revokeResultQueue,
+    `${settings.revokeQueue}-poison`,
+  ];
   const service = createQueueServiceClient(connection, clientOptions(context));
   const notes: string[] = [];
   const created: string[] = [];

@@ -103,7 +103,7 @@ describe('the doctor against a healthy local stack', () => {
       'fixed: subject attribute "ou" = Devices',
     );
     expect(check(report, 'queues').detail).toMatch(
-      /^doctor-requests, doctor-results, doctor-requests-poison reachable/,
+      /^doctor-requests, doctor-results, doctor-requests-poison, pkcs-revocations, pkcs-revocation-results, pkcs-revocations-poison reachable/,
     );
     expect(check(report, 'ledger').detail).toMatch(/^table "doctorledger" /);
   });

@@ -269,6 +269,8 @@ describe('queue lengths (the reportQueueLength timer)', () => {
     const settings = readSettings({
       PKCS_REQUEST_QUEUE: 'length-requests',
       PKCS_RESULT_QUEUE: 'length-results',
+      PKCS_REVOKE_QUEUE: 'length-revocations',
+      PKCS_REVOKE_RESULT_QUEUE: 'length-revocation-results',
     });
     const storage = { kind: 'connectionString' as const, connectionString: azurite.connectionString };
     const queues = createQueueServiceClient(storage);
@@ -277,6 +279,9 @@ describe('queue lengths (the reportQueueLength timer)', () => {
     await Promise.all([requests.createIfNotExists(), poison.createIfNotExists()]);
     for (const text of ['a', 'b', 'c']) await requests.sendMessage(text);
     await poison.sendMessage('stuck');
+    const revocationPoison = queues.getQueueClient('length-revocations-poison');
+    await revocationPoison.createIfNotExists();
+    await revocationPoison.sendMessage('stuck too');
     // length-results and the poison queue's poison queue do not exist: nothing waits there.
 
     const lengths = await reportQueueLengths(storage, settings, telemetry);
@@ -287,6 +292,10 @@ describe('queue lengths (the reportQueueLength timer)', () => {
       { queue: 'poison', queueName: 'length-requests-poison', messages: 1 },
       { queue: 'poisonUnhandled', queueName: 'length-requests-poison-poison', messages: 0 },
       { queue: 'results', queueName: 'length-results', messages: 0 },
+      { queue: 'revocations', queueName: 'length-revocations', messages: 0 },
+      { queue: 'revocationPoison', queueName: 'length-revocations-poison', messages: 1 },
+      { queue: 'revocationPoisonUnhandled', queueName: 'length-revocations-poison-poison', messages: 0 },
+      { queue: 'revocationResults', queueName: 'length-revocation-results', messages: 0 },
     ]);
     const sent = metricsNamed('pkcs.queueLength').map((metric) => ({
       queue: (metric.properties as Record<string, string>).queue,
@@ -298,6 +307,7 @@ describe('queue lengths (the reportQueueLength timer)', () => {
         { queue: 'poison', value: 1 },
         { queue: 'poisonUnhandled', value: 0 },
         { queue: 'results', value: 0 },
+        { queue: 'revocationPoison', value: 1 },
       ]),
     );
   });

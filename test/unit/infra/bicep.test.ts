@@ -554,10 +554,10 @@ const mutations: Array<[string, InfraSources, Check, RegExp]> = [
     mutateTelemetry(
       'shared/telemetry/telemetry.ts',
       "| 'pkcs.queueWaitMs'",
-      "| 'pkcs.queueWaitMs'\n  | 'pkcs.revoked'",
+      "| 'pkcs.queueWaitMs'\n  | 'pkcs.unshown'",
     ),
     checkMonitoring,
-    /no panel shows the metric pkcs\.revoked/,
+    /no panel shows the metric pkcs\.unshown/,
   ],
   [
     'the broker drops the queue dimension the poison-queue alert reads',

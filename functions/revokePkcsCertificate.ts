@@ -1,0 +1,59 @@
+/**
+ * Queue trigger: one revocation message in, exactly one result out on PKCS_REVOKE_RESULT_QUEUE (the same bytes
+ * again for a repeated revocationId). A transient failure throws, so the message comes back after the
+ * visibility timeout; its poison twin turns a message the host gave up on into GAVE_UP.
+ */
+import { app, output, type InvocationContext } from '@azure/functions';
+import { getBroker } from '../shared/broker';
+import type { RevocationOutcome } from '../shared/revocation/revocationPipeline';
+import { flushWithin } from '../shared/telemetry/telemetry';
+
+export const revocationResultOutput = output.storageQueue({
+  queueName: '%PKCS_REVOKE_RESULT_QUEUE%',
+  connection: 'AzureWebJobsStorage',
+});
+
+export async function revokePkcsCertificate(message: unknown, context: InvocationContext): Promise<void> {
+  const { revocations, telemetry } = getBroker();
+  try {
+    const dequeueCount = Number(context.triggerMetadata?.dequeueCount);
+    const outcome = await revocations.process(message, {
+      dequeueCount: Number.isInteger(dequeueCount) && dequeueCount >= 1 ? dequeueCount : 1,
+    });
+    if (outcome.kind === 'retry') {
+      context.warn(
+        `revocation ${outcome.revocationId ?? '(unreadable)'}: ${outcome.error.code}, will retry: ${outcome.error.message}`,
+      );
+      throw outcome.error;
+    }
+    publishRevocationResult(outcome, context);
+  } finally {
+    await flushWithin(telemetry);
+  }
+}
+
+/** Logs a revocation's result and hands it to the result queue binding. */
+export function publishRevocationResult(
+  outcome: Extract<RevocationOutcome, { kind: 'result' }>,
+  context: InvocationContext,
+): void {
+  const { result } = outcome;
+  const replay = outcome.replayed ? ' (stored result published again)' : '';
+  if (result.status === 'revoked') {
+    context.log(
+      `revocation ${result.revocationId}: serial ${result.serialNumber} ${result.alreadyRevoked ? 'was revoked already' : `revoked (${result.reason})`}${replay}`,
+    );
+  } else {
+    context.warn(
+      `revocation ${result.revocationId ?? '(unreadable)'}: failed ${result.error.code}${replay}: ${result.error.message}`,
+    );
+  }
+  context.extraOutputs.set(revocationResultOutput, outcome.json);
+}
+
+app.storageQueue('revokePkcsCertificate', {
+  queueName: '%PKCS_REVOKE_QUEUE%',
+  connection: 'AzureWebJobsStorage',
+  extraOutputs: [revocationResultOutput],
+  handler: revokePkcsCertificate,
+});

@@ -1,0 +1,312 @@
+/**
+ * One revocation message's way through the broker: validate → revocation ledger → which certificate (the
+ * serial, or the requestId's serial from the request ledger) → ask the CA for it (searchCertificate by serial)
+ * → Revoke (updateCertificateStatus) → one result per revocationId.
+ *
+ * Guarantees, as for issuance: a repeated or redelivered message republishes the stored result byte for byte;
+ * a transient failure leaves the message on the queue (retry) until its deliveries are used up, then GAVE_UP;
+ * a poison message still ends as one result. Asking the CA first tells "unknown serial" (CERTIFICATE_NOT_FOUND)
+ * and "revoked before" (alreadyRevoked) apart from a revocation this broker made on an earlier delivery.
+ */
+import { createHash } from 'node:crypto';
+import type { BrokerSettings } from '../config/settings';
+import { BrokerError, isBrokerError, resultErrorOf } from '../contract/errors';
+import type {
+  FailedRevocationResult,
+  RevocationReasonCode,
+  RevocationRequest,
+  RevocationResult,
+  RevokedResult,
+} from '../contract/types';
+import {
+  parseRevocationMessage,
+  readContextLoosely,
+  readRevocationIdLoosely,
+  validateRevocationResult,
+} from '../contract/validate';
+import { normalizeSerialNumber } from '../digicert/management';
+import type { DigicertCa } from '../digicert/types';
+import type { RevocationLedger, RevocationRecord, RevocationTarget } from '../ledger/revocationLedger';
+import { LedgerConflictError, type RequestLedger } from '../ledger/types';
+import type { Telemetry } from '../telemetry/telemetry';
+import { canonicalJson } from '../contract/canonicalJson';
+
+export type RevocationOutcome =
+  | { kind: 'result'; result: RevocationResult; json: string; replayed: boolean }
+  | { kind: 'retry'; error: BrokerError; revocationId: string | null };
+
+export interface RevocationDependencies {
+  settings: BrokerSettings;
+  ca: DigicertCa;
+  requests: RequestLedger;
+  revocations: RevocationLedger;
+  telemetry: Telemetry;
+  now?: () => Date;
+}
+
+export class RevocationPipeline {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: RevocationDependencies) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  async process(message: unknown, delivery: { dequeueCount: number }): Promise<RevocationOutcome> {
+    const started = Date.now();
+    let revocation: RevocationRequest | undefined;
+    let record: RevocationRecord | undefined;
+    try {
+      revocation = parseRevocationMessage(message, { caAllowedHosts: this.deps.settings.caAllowedHosts });
+      const hash = messageHash(revocation);
+      record = await this.deps.revocations.begin({
+        revocationId: revocation.revocationId,
+        messageHash: hash,
+      });
+      if (record.messageHash !== hash) {
+        // Not recorded: the ledger keeps the first revocation under this id.
+        throw new BrokerError(
+          'INVALID_REQUEST',
+          `revocationId "${revocation.revocationId}" was already used on ${record.createdAt} for a different revocation; the broker never acts twice under one revocationId.`,
+          { remedy: 'Send a new revocation with a new revocationId (the first one keeps its own result).' },
+        );
+      }
+      if (record.resultJson !== undefined) return replay(record.resultJson);
+      const revoked = await this.revoke(revocation, record);
+      record = revoked.record;
+      this.track(revoked.result, started);
+      return await this.complete(record, revoked.result);
+    } catch (caught) {
+      const error = toBrokerError(caught);
+      const revocationId = revocation?.revocationId ?? readRevocationIdLoosely(message);
+      if (error.retryable && delivery.dequeueCount < this.deps.settings.maxDequeueCount) {
+        if (record !== undefined) {
+          record = await this.deps.revocations
+            .recordTransientFailure(record, { code: error.code, message: error.message })
+            .catch(() => record);
+        }
+        return { kind: 'retry', error, revocationId };
+      }
+      const reported = error.retryable
+        ? new BrokerError(
+            'GAVE_UP',
+            `Gave up after ${delivery.dequeueCount} deliveries of the revocation; the last error was ${error.code}: ${error.message}`,
+            { remedy: error.remedy, retryable: false, caMessage: error.caMessage },
+          )
+        : error;
+      const failed = this.failure(reported, revocationId, revocation?.context ?? readContextLoosely(message));
+      this.track(failed, started);
+      // A message that reused a revocationId for another body must not overwrite the first one's record.
+      const own =
+        record !== undefined && revocation !== undefined && record.messageHash === messageHash(revocation);
+      return own ? this.complete(record!, failed) : publish(failed);
+    }
+  }
+
+  /** A message the queue gave up on: the stored result if there is one, else GAVE_UP with the last error. */
+  async poisoned(message: unknown): Promise<RevocationOutcome> {
+    const revocationId = readRevocationIdLoosely(message);
+    let record: RevocationRecord | undefined;
+    let hash: string | undefined;
+    try {
+      const revocation = parseRevocationMessage(message, {
+        caAllowedHosts: this.deps.settings.caAllowedHosts,
+      });
+      hash = messageHash(revocation);
+      record = await this.deps.revocations.begin({
+        revocationId: revocation.revocationId,
+        messageHash: hash,
+      });
+    } catch {
+      record = undefined;
+    }
+    const own = record !== undefined && record.messageHash === hash;
+    if (own && record!.resultJson !== undefined) return replay(record!.resultJson);
+    const last = own ? record!.lastError : undefined;
+    const failed = this.failure(
+      new BrokerError(
+        'GAVE_UP',
+        `The revocation was delivered ${this.deps.settings.maxDequeueCount} times and no delivery completed, so it was moved to the poison queue` +
+          (last
+            ? `; the last error was ${last.code}: ${last.message}`
+            : ' (the broker failed or was stopped while handling it).'),
+        { retryable: false },
+      ),
+      revocationId,
+      readContextLoosely(message),
+    );
+    this.track(failed, Date.now());
+    return own ? this.complete(record!, failed).catch(() => publish(failed)) : publish(failed);
+  }
+
+  private async revoke(
+    revocation: RevocationRequest,
+    record: RevocationRecord,
+  ): Promise<{ result: RevokedResult; record: RevocationRecord }> {
+    const reason: RevocationReasonCode = revocation.reason ?? 'Unspecified';
+    const target = await this.targetOf(revocation);
+    const { ca } = this.deps;
+    const found = await ca.searchCertificates(target.caHost, { serialNumber: target.serialNumber });
+    const certificate = found.find((candidate) => candidate.serialNumber === target.serialNumber);
+    if (certificate === undefined) {
+      throw new BrokerError(
+        'CERTIFICATE_NOT_FOUND',
+        `serialNumber ${target.serialNumber}: the CA at ${target.caHost} has no certificate with this serial number${target.requestId === undefined ? '' : ` (the certificate of request ${target.requestId})`}.`,
+      );
+    }
+    // Revoked by an earlier delivery of this very revocation (its answer lost) is this revocation's doing.
+    const sentBefore = record.state === 'revoking';
+    let alreadyRevoked = certificate.status === 'REVOKED' && !sentBefore;
+    if (certificate.status !== 'REVOKED') {
+      record = await this.deps.revocations.recordRevoking(record, target);
+      alreadyRevoked = false;
+      await ca.revokeCertificate(target.caHost, target.serialNumber, reason, revocation.comment);
+    }
+    const completedAt = this.now().toISOString();
+    if (target.requestId !== undefined)
+      await this.noteOnIssuance(target.requestId, revocation, completedAt, alreadyRevoked);
+    const result: RevokedResult = {
+      schemaVersion: 1,
+      revocationId: revocation.revocationId,
+      status: 'revoked',
+      completedAt,
+      serialNumber: target.serialNumber,
+      ...(target.requestId === undefined ? {} : { requestId: target.requestId }),
+      reason,
+      alreadyRevoked,
+      ...(revocation.context === undefined ? {} : { context: revocation.context }),
+    };
+    return { result, record };
+  }
+
+  /** The certificate the message names: its serial and CA, from the message or from the issuance's record. */
+  private async targetOf(revocation: RevocationRequest): Promise<RevocationTarget> {
+    if (revocation.serialNumber !== undefined) {
+      // Validated: hex, and certificateAuthority is present and allow-listed.
+      return {
+        serialNumber: normalizeSerialNumber(revocation.serialNumber)!,
+        caHost: revocation.certificateAuthority!,
+      };
+    }
+    const requestId = revocation.requestId!;
+    const issued = await this.deps.requests.get(requestId);
+    if (issued === undefined || issued.state !== 'issued' || issued.serialNumber === undefined) {
+      throw new BrokerError(
+        'CERTIFICATE_NOT_FOUND',
+        issued === undefined
+          ? `requestId "${requestId}": the broker has no record of this request.`
+          : `requestId "${requestId}": the request has no issued certificate (it is ${issued.state}).`,
+      );
+    }
+    if (
+      revocation.certificateAuthority !== undefined &&
+      revocation.certificateAuthority.toLowerCase() !== issued.caHost.toLowerCase()
+    ) {
+      throw new BrokerError(
+        'CA_NOT_ALLOWED',
+        `certificateAuthority "${revocation.certificateAuthority}" is not the CA that issued the certificate of request ${requestId} (${issued.caHost}).`,
+        {
+          remedy: 'Leave certificateAuthority out when revoking by requestId, or name the CA that issued it.',
+        },
+      );
+    }
+    return { serialNumber: normalizeSerialNumber(issued.serialNumber)!, caHost: issued.caHost, requestId };
+  }
+
+  /** The issuance's record shows that its certificate was revoked, when and why (best effort: retried on conflict). */
+  private async noteOnIssuance(
+    requestId: string,
+    revocation: RevocationRequest,
+    revokedAt: string,
+    alreadyRevoked: boolean,
+  ): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      const issued = await this.deps.requests.get(requestId);
+      if (issued === undefined || issued.revocation?.revocationId === revocation.revocationId) return;
+      try {
+        await this.deps.requests.recordRevocation(issued, {
+          revocationId: revocation.revocationId,
+          reason: revocation.reason ?? 'Unspecified',
+          revokedAt,
+          alreadyRevoked,
+        });
+        return;
+      } catch (error) {
+        if (!(error instanceof LedgerConflictError) || attempt >= 3) throw error;
+      }
+    }
+  }
+
+  private async complete(record: RevocationRecord, result: RevocationResult): Promise<RevocationOutcome> {
+    const check = validateRevocationResult(result);
+    if (!check.valid) {
+      throw new Error(
+        `internal error: revocation result does not match its schema: ${check.errors.join('; ')}`,
+      );
+    }
+    const json = JSON.stringify(result);
+    await this.deps.revocations.recordOutcome(record, result, json);
+    return { kind: 'result', result, json, replayed: false };
+  }
+
+  private failure(
+    error: BrokerError,
+    revocationId: string | null,
+    context: Record<string, unknown> | undefined,
+  ): FailedRevocationResult {
+    return {
+      schemaVersion: 1,
+      revocationId,
+      status: 'failed',
+      completedAt: this.now().toISOString(),
+      error: resultErrorOf(error),
+      ...(context === undefined ? {} : { context }),
+    };
+  }
+
+  private track(result: RevocationResult, started: number): void {
+    this.deps.telemetry.trackRevocation?.({
+      revocationId: result.revocationId,
+      outcome: result.status,
+      ...(result.status === 'revoked'
+        ? { reason: result.reason, alreadyRevoked: result.alreadyRevoked, serialNumber: result.serialNumber }
+        : { errorCode: result.error.code }),
+      durationMs: Date.now() - started,
+    });
+  }
+}
+
+function replay(json: string): RevocationOutcome {
+  return { kind: 'result', result: JSON.parse(json) as RevocationResult, json, replayed: true };
+}
+
+function publish(result: RevocationResult): RevocationOutcome {
+  return { kind: 'result', result, json: JSON.stringify(result), replayed: false };
+}
+
+/** SHA-256 of the message's canonical JSON (the same revocation always hashes the same). */
+function messageHash(revocation: RevocationRequest): string {
+  return createHash('sha256').update(canonicalJson(revocation)).digest('hex');
+}
+
+/** Unforeseen failures and ledger conflicts may pass: retried like transient CA failures. */
+function toBrokerError(caught: unknown): BrokerError {
+  if (isBrokerError(caught)) return caught;
+  if (caught instanceof LedgerConflictError) {
+    return new BrokerError(
+      'GAVE_UP',
+      `Another delivery of revocation ${caught.requestId} is handling it at the same time.`,
+      {
+        remedy:
+          'Nothing to do: the other delivery completes the revocation and its result is published once.',
+        retryable: true,
+      },
+    );
+  }
+  const detail = caught instanceof Error ? caught.message : String(caught);
+  return new BrokerError('GAVE_UP', `The broker failed unexpectedly: ${detail}`, {
+    remedy:
+      'This is an unexpected internal failure; report it with the revocationId to the broker operators.',
+    retryable: true,
+    cause: caught,
+  });
+}
