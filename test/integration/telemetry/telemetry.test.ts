@@ -312,3 +312,42 @@ describe('queue lengths (the reportQueueLength timer)', () => {
     );
   });
 });
+
+describe('revocation telemetry', () => {
+  it('sends a pkcs.revocation event and counts pkcs.revoked by reason, failures by error code', async () => {
+    telemetry.trackRevocation?.({
+      revocationId: 'telemetry-revoke-1',
+      outcome: 'revoked',
+      reason: 'KeyCompromise',
+      alreadyRevoked: false,
+      serialNumber: '4F2A09',
+      durationMs: 12,
+    });
+    telemetry.trackRevocation?.({
+      revocationId: 'telemetry-revoke-2',
+      outcome: 'failed',
+      errorCode: 'CERTIFICATE_NOT_FOUND',
+      durationMs: 5,
+    });
+    await telemetry.flush();
+    const events = ofType('EventData').filter(
+      (envelope) => envelope.data?.baseData?.name === 'pkcs.revocation',
+    );
+    expect(events.map(propertiesOf)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          revocationId: 'telemetry-revoke-1',
+          outcome: 'revoked',
+          reason: 'KeyCompromise',
+        }),
+        expect.objectContaining({ revocationId: 'telemetry-revoke-2', errorCode: 'CERTIFICATE_NOT_FOUND' }),
+      ]),
+    );
+    expect(metricsNamed('pkcs.revoked').map((metric) => metric.properties)).toContainEqual(
+      expect.objectContaining({ reason: 'KeyCompromise', alreadyRevoked: 'false' }),
+    );
+    expect(metricsNamed('pkcs.revocationFailures').map((metric) => metric.properties)).toContainEqual(
+      expect.objectContaining({ errorCode: 'CERTIFICATE_NOT_FOUND' }),
+    );
+  });
+});
