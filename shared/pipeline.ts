@@ -200,7 +200,9 @@ export class CertificatePipeline {
           .catch(() => undefined);
         return { kind: 'defer', error, requestId: entry.record.requestId, delaySeconds: deferSeconds };
       }
-      if (entry && error.retryable) await this.settleLostEnrollment(entry).catch(() => undefined);
+      // Whatever ends the request now (a retryable error out of time, or a permanent one such as a recipient
+      // certificate that expired between deliveries), no certificate of an unsettled attempt may stay VALID.
+      if (entry) await this.settleLostEnrollment(entry).catch(() => undefined);
       const reported = error.retryable ? gaveUp(error, delivery.dequeueCount) : error;
       const failed = this.failure(reported, requestId, request?.context ?? readContextLoosely(message));
       return entry ? await this.complete(entry, failed) : this.publish(failed);
@@ -468,8 +470,11 @@ export class CertificatePipeline {
       );
     }
     if (found.length === 0) {
-      const lateUntil = Date.parse(attempt.startedAt) + this.deps.settings.caLateIssueWindowSeconds * 1000;
-      if (options.awaitLateIssue && this.now().getTime() < lateUntil) {
+      // From when the attempt gave up on its answer: the send itself may have come late in a long attempt.
+      const lateUntil =
+        Date.parse(attempt.endedAt ?? attempt.startedAt) + this.deps.settings.caLateIssueWindowSeconds * 1000;
+      // Without a seat nothing can be searched for (findCertificatesForAttempt), so waiting cannot help.
+      if (options.awaitLateIssue && attempt.seatId !== undefined && this.now().getTime() < lateUntil) {
         throw new BrokerError(
           'CA_UNAVAILABLE',
           `Enrollment attempt ${attempt.attempt} of request ${requestId} got no answer and the CA shows no certificate for it yet; the CA may still issue it until ${new Date(lateUntil).toISOString()} (CA_LATE_ISSUE_WINDOW_SECONDS), so the request waits rather than enroll a second certificate for the seat.`,

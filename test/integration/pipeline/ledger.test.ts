@@ -290,6 +290,20 @@ describe.each([0, 1] as const)('a lost answer, with searchCertificate counting f
   });
 });
 
+describe('a lost answer, then a request that fails for good', () => {
+  it('leaves no VALID certificate: what the CA issued for the lost attempt is revoked', async () => {
+    const body = request();
+    simulator.faults.enqueue({ kind: 'delay', ms: 3500, late: true, service: 'enrollmentService' });
+    expect((await pipelineWith().process(body, { dequeueCount: 1 })).kind).toBe('retry');
+    await seatReaches(body, 1);
+    // By the next delivery the recipient certificate has expired: the request cannot be completed.
+    const muchLater = () => new Date(Date.now() + 30 * 365 * 24 * 3600_000);
+    const result = resultOf(await pipelineWith({ now: muchLater }).process(body, { dequeueCount: 2 }));
+    expect(result).toMatchObject({ status: 'failed', error: { code: 'RECIPIENT_INVALID' } });
+    expect(seatOf(body)).toEqual({ valid: 0, revoked: 1, total: 1 });
+  });
+});
+
 describe('a lost answer for which the CA never issues', () => {
   it('is enrolled again once CA_LATE_ISSUE_WINDOW_SECONDS has passed', async () => {
     const settings = settingsFor({ CA_LATE_ISSUE_WINDOW_SECONDS: '60' });
