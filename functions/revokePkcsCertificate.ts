@@ -14,7 +14,8 @@ export const revocationResultOutput = output.storageQueue({
 });
 
 export async function revokePkcsCertificate(message: unknown, context: InvocationContext): Promise<void> {
-  const { revocations, telemetry } = getBroker();
+  const broker = getBroker();
+  const { revocations, telemetry } = broker;
   try {
     const dequeueCount = Number(context.triggerMetadata?.dequeueCount);
     const outcome = await revocations.process(message, {
@@ -25,6 +26,17 @@ export async function revokePkcsCertificate(message: unknown, context: Invocatio
         `revocation ${outcome.revocationId ?? '(unreadable)'}: ${outcome.error.code}, will retry: ${outcome.error.message}`,
       );
       throw outcome.error;
+    }
+    if (outcome.kind === 'defer') {
+      // Deliveries used up, the revocation is not: a fresh copy waits its turn (the poison path if this fails).
+      await broker.deferRevocation(
+        typeof message === 'string' ? message : JSON.stringify(message),
+        outcome.delaySeconds,
+      );
+      context.warn(
+        `revocation ${outcome.revocationId}: ${outcome.error.code} on the last delivery, back on the queue in ${outcome.delaySeconds} s: ${outcome.error.message}`,
+      );
+      return;
     }
     publishRevocationResult(outcome, context);
   } finally {

@@ -25,6 +25,8 @@ export interface Broker {
   storage: StorageConnection;
   /** Puts a request message back on the request queue, invisible for `delaySeconds` (a deferral). */
   deferRequest(messageText: string, delaySeconds: number): Promise<void>;
+  /** The same for a revocation message, on the revocation queue. */
+  deferRevocation(messageText: string, delaySeconds: number): Promise<void>;
   pipeline: CertificatePipeline;
   revocations: RevocationPipeline;
   telemetry: Telemetry;
@@ -48,12 +50,17 @@ export function createBroker(env: Record<string, string | undefined> = process.e
     );
   }
   const ledger = createRequestLedger(settings.storage, settings.ledgerTable);
-  const requestQueue = createQueueServiceClient(settings.storage).getQueueClient(settings.requestQueue);
+  const queueService = createQueueServiceClient(settings.storage);
+  const requestQueue = queueService.getQueueClient(settings.requestQueue);
+  const revokeQueue = queueService.getQueueClient(settings.revokeQueue);
   return {
     settings,
     storage: settings.storage,
     deferRequest: async (messageText, delaySeconds) => {
       await requestQueue.sendMessage(messageText, { visibilityTimeout: delaySeconds });
+    },
+    deferRevocation: async (messageText, delaySeconds) => {
+      await revokeQueue.sendMessage(messageText, { visibilityTimeout: delaySeconds });
     },
     telemetry,
     pipeline: new CertificatePipeline({ settings, ca, ledger, telemetry }),

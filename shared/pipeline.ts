@@ -183,7 +183,9 @@ export class CertificatePipeline {
       const requestId = request?.requestId ?? readRequestIdLoosely(message);
       const willRetry = error.retryable && delivery.dequeueCount < this.deps.settings.maxDequeueCount;
       const deferSeconds =
-        !willRetry && entry !== undefined && isOutage(error) ? this.deferral(entry.record) : undefined;
+        !willRetry && entry !== undefined && isOutage(error)
+          ? deferralSeconds(entry.record.createdAt, this.now(), this.deps.settings)
+          : undefined;
       track(willRetry || deferSeconds !== undefined ? 'retrying' : 'failed', { errorCode: error.code });
       if (entry) {
         await this.deps.ledger
@@ -207,20 +209,6 @@ export class CertificatePipeline {
       const failed = this.failure(reported, requestId, request?.context ?? readContextLoosely(message));
       return entry ? await this.complete(entry, failed) : this.publish(failed);
     }
-  }
-
-  /**
-   * Seconds the request should wait before its next round of deliveries, or undefined when it has waited
-   * REQUEST_MAX_WAIT_MINUTES already. The delay grows with the request's age (half of it, within
-   * REQUEST_DEFER_MIN_SECONDS..15 minutes), so a short outage is retried soon and a long one is not hammered.
-   */
-  private deferral(record: LedgerRecord): number | undefined {
-    const { requestMaxWaitMinutes, requestDeferMinSeconds } = this.deps.settings;
-    const ageSeconds = Math.max(0, (this.now().getTime() - Date.parse(record.createdAt)) / 1000);
-    const leftSeconds = requestMaxWaitMinutes * 60 - ageSeconds;
-    if (!(leftSeconds > 0)) return undefined;
-    const delay = Math.min(Math.max(ageSeconds / 2, requestDeferMinSeconds), MAX_DEFER_SECONDS, leftSeconds);
-    return Math.max(1, Math.ceil(delay));
   }
 
   /**
@@ -522,6 +510,30 @@ export class CertificatePipeline {
   }
 }
 
+/**
+ * Seconds a request (or revocation) created at `createdAt` should wait before its next round of deliveries,
+ * or undefined when it has waited REQUEST_MAX_WAIT_MINUTES already. The delay grows with its age (half of it,
+ * within REQUEST_DEFER_MIN_SECONDS..15 minutes), so a short outage is retried soon and a long one is not
+ * hammered.
+ */
+export function deferralSeconds(
+  createdAt: string,
+  now: Date,
+  settings: Pick<BrokerSettings, 'requestMaxWaitMinutes' | 'requestDeferMinSeconds'>,
+): number | undefined {
+  const { requestMaxWaitMinutes, requestDeferMinSeconds } = settings;
+  const ageSeconds = Math.max(0, (now.getTime() - Date.parse(createdAt)) / 1000);
+  const leftSeconds = requestMaxWaitMinutes * 60 - ageSeconds;
+  if (!(leftSeconds > 0)) return undefined;
+  const delay = Math.min(Math.max(ageSeconds / 2, requestDeferMinSeconds), MAX_DEFER_SECONDS, leftSeconds);
+  return Math.max(1, Math.ceil(delay));
+}
+
+/** A dependency that is down (the CA, Key Vault): worth waiting for, beyond the queue's deliveries. */
+export function isOutage(error: BrokerError): boolean {
+  return error.retryable && error.code !== 'GAVE_UP';
+}
+
 /** The stored result of a request that already has one, to publish again unchanged. */
 function replayOf(record: LedgerRecord): PipelineOutcome | undefined {
   if ((record.state !== 'issued' && record.state !== 'failed') || record.resultJson === undefined)
@@ -605,14 +617,6 @@ function toBrokerError(caught: unknown): BrokerError {
     retryable: true,
     cause: caught,
   });
-}
-
-/**
- * A dependency that is down (the CA, Key Vault): worth waiting for. Unforeseen failures and conflicts
- * (reported as retryable GAVE_UP) are not: they end when the deliveries do.
- */
-function isOutage(error: BrokerError): boolean {
-  return error.retryable && error.code !== 'GAVE_UP';
 }
 
 /** A transient failure that outlasted every delivery of the message is reported as GAVE_UP with its cause. */

@@ -28,12 +28,15 @@ import { normalizeSerialNumber } from '../digicert/management';
 import type { DigicertCa } from '../digicert/types';
 import type { RevocationLedger, RevocationRecord, RevocationTarget } from '../ledger/revocationLedger';
 import { LedgerConflictError, type RequestLedger } from '../ledger/types';
+import { deferralSeconds, isOutage } from '../pipeline';
 import type { Telemetry } from '../telemetry/telemetry';
 import { canonicalJson } from '../contract/canonicalJson';
 
 export type RevocationOutcome =
   | { kind: 'result'; result: RevocationResult; json: string; replayed: boolean }
-  | { kind: 'retry'; error: BrokerError; revocationId: string | null };
+  | { kind: 'retry'; error: BrokerError; revocationId: string | null }
+  /** Put the message back on the revocation queue, invisible for `delaySeconds`; publish nothing. */
+  | { kind: 'defer'; error: BrokerError; revocationId: string; delaySeconds: number };
 
 export interface RevocationDependencies {
   settings: BrokerSettings;
@@ -54,11 +57,12 @@ export class RevocationPipeline {
   async process(message: unknown, delivery: { dequeueCount: number }): Promise<RevocationOutcome> {
     const started = Date.now();
     let revocation: RevocationRequest | undefined;
-    let record: RevocationRecord | undefined;
+    // The record as last written (revoke() writes it too), so every write carries the current ETag.
+    const held: { record?: RevocationRecord } = {};
     try {
       revocation = parseRevocationMessage(message, { caAllowedHosts: this.deps.settings.caAllowedHosts });
       const hash = messageHash(revocation);
-      record = await this.deps.revocations.begin({
+      const record = await this.deps.revocations.begin({
         revocationId: revocation.revocationId,
         messageHash: hash,
       });
@@ -71,20 +75,38 @@ export class RevocationPipeline {
         );
       }
       if (record.resultJson !== undefined) return replay(record.resultJson);
-      const revoked = await this.revoke(revocation, record);
-      record = revoked.record;
-      this.track(revoked.result, started);
-      return await this.complete(record, revoked.result);
+      held.record = record;
+      const result = await this.revoke(revocation, held as { record: RevocationRecord });
+      this.track(result, started);
+      return await this.complete(held.record, result);
     } catch (caught) {
       const error = toBrokerError(caught);
       const revocationId = revocation?.revocationId ?? readRevocationIdLoosely(message);
+      const { record } = held;
+      if (error.retryable && record !== undefined) {
+        held.record = await this.deps.revocations
+          .recordTransientFailure(record, { code: error.code, message: error.message })
+          .catch(() => record);
+      }
       if (error.retryable && delivery.dequeueCount < this.deps.settings.maxDequeueCount) {
-        if (record !== undefined) {
-          record = await this.deps.revocations
-            .recordTransientFailure(record, { code: error.code, message: error.message })
-            .catch(() => record);
-        }
         return { kind: 'retry', error, revocationId };
+      }
+      // An outage outlasting the deliveries is waited out as for requests (REQUEST_MAX_WAIT_MINUTES): a
+      // superseded certificate must not stay VALID because the CA was down for a few minutes.
+      const delaySeconds =
+        held.record !== undefined && isOutage(error)
+          ? deferralSeconds(held.record.createdAt, this.now(), this.deps.settings)
+          : undefined;
+      if (held.record !== undefined && delaySeconds !== undefined) {
+        return { kind: 'defer', error, revocationId: held.record.revocationId, delaySeconds };
+      }
+      const settled =
+        held.record !== undefined && revocation !== undefined
+          ? await this.settleSentRevocation(revocation, held.record)
+          : undefined;
+      if (settled !== undefined) {
+        this.track(settled, started);
+        return this.complete(held.record!, settled);
       }
       const reported = error.retryable
         ? new BrokerError(
@@ -95,10 +117,8 @@ export class RevocationPipeline {
         : error;
       const failed = this.failure(reported, revocationId, revocation?.context ?? readContextLoosely(message));
       this.track(failed, started);
-      // A message that reused a revocationId for another body must not overwrite the first one's record.
-      const own =
-        record !== undefined && revocation !== undefined && record.messageHash === messageHash(revocation);
-      return own ? this.complete(record!, failed) : publish(failed);
+      // held.record is set only for this message's own record (a reused id with another body never is).
+      return held.record !== undefined ? this.complete(held.record, failed) : publish(failed);
     }
   }
 
@@ -140,8 +160,8 @@ export class RevocationPipeline {
 
   private async revoke(
     revocation: RevocationRequest,
-    record: RevocationRecord,
-  ): Promise<{ result: RevokedResult; record: RevocationRecord }> {
+    held: { record: RevocationRecord },
+  ): Promise<RevokedResult> {
     const reason: RevocationReasonCode = revocation.reason ?? 'Unspecified';
     const target = await this.targetOf(revocation);
     const { ca } = this.deps;
@@ -154,10 +174,10 @@ export class RevocationPipeline {
       );
     }
     // Revoked by an earlier delivery of this very revocation (its answer lost) is this revocation's doing.
-    const sentBefore = record.state === 'revoking';
+    const sentBefore = held.record.state === 'revoking';
     let alreadyRevoked = certificate.status === 'REVOKED' && !sentBefore;
     if (certificate.status !== 'REVOKED') {
-      record = await this.deps.revocations.recordRevoking(record, target);
+      held.record = await this.deps.revocations.recordRevoking(held.record, target);
       alreadyRevoked = false;
       await ca.revokeCertificate(target.caHost, target.serialNumber, reason, revocation.comment);
     }
@@ -175,7 +195,35 @@ export class RevocationPipeline {
       alreadyRevoked,
       ...(revocation.context === undefined ? {} : { context: revocation.context }),
     };
-    return { result, record };
+    return result;
+  }
+
+  /**
+   * Before a revocation whose Revoke was sent ends as GAVE_UP: the CA may have carried it out although the
+   * answer was lost. One best-effort look; a certificate found REVOKED is this revocation's doing.
+   */
+  private async settleSentRevocation(
+    revocation: RevocationRequest,
+    record: RevocationRecord,
+  ): Promise<RevokedResult | undefined> {
+    const target = record.target;
+    if (record.state !== 'revoking' || target === undefined) return undefined;
+    const found = await this.deps.ca
+      .searchCertificates(target.caHost, { serialNumber: target.serialNumber })
+      .catch(() => []);
+    const certificate = found.find((candidate) => candidate.serialNumber === target.serialNumber);
+    if (certificate?.status !== 'REVOKED') return undefined;
+    return {
+      schemaVersion: 1,
+      revocationId: revocation.revocationId,
+      status: 'revoked',
+      completedAt: this.now().toISOString(),
+      serialNumber: target.serialNumber,
+      ...(target.requestId === undefined ? {} : { requestId: target.requestId }),
+      reason: revocation.reason ?? 'Unspecified',
+      alreadyRevoked: false,
+      ...(revocation.context === undefined ? {} : { context: revocation.context }),
+    };
   }
 
   /** The certificate the message names: its serial and CA, from the message or from the issuance's record. */

@@ -91,6 +91,8 @@ beforeAll(async () => {
     CA_ALLOWED_HOSTS: simulator.authority,
     CA_MAX_ATTEMPTS: '1',
     QUEUE_MAX_DEQUEUE_COUNT: '2',
+    // No waiting beyond the queue's deliveries here, so GAVE_UP is reached (waiting: the pipeline tests).
+    REQUEST_MAX_WAIT_MINUTES: '0',
     CA_RETRY_BASE_DELAY_MS: '50',
     NODE_EXTRA_CA_CERTS: pki.tlsRootCa.certPath,
     QUEUE_VISIBILITY_TIMEOUT_SECONDS: '1',
