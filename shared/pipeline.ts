@@ -262,6 +262,7 @@ export class CertificatePipeline {
     const recipient = parseRecipientCertificate(request.recipientCertificate, this.now());
     const policy = await ca.getPolicy(request.certificateAuthority, request.certificateTemplateName);
     const plan = planEnrollment(request, policy, { fieldMap: settings.profileFieldMap });
+    await this.assertSupersedable(request, plan);
     const late = await this.settleEarlierAttempt(entry, finalDelivery);
     const { keys, response } = late ?? (await this.enroll(request, entry, plan));
     const { leafPem, chainPem } = parseIssuedToken(
@@ -290,6 +291,37 @@ export class CertificatePipeline {
       pfx: { data: pfx.toString('base64'), password: encryptPasswordForRecipient(password, recipient) },
       ...(request.context === undefined ? {} : { context: request.context }),
     };
+  }
+
+  /**
+   * `supersedes` must name a certificate of the same seat at the same CA: otherwise a request for one user
+   * could have another user's certificate revoked. Checked before anything is enrolled.
+   */
+  private async assertSupersedable(request: PkcsRequest, plan: EnrollmentPlan): Promise<void> {
+    const serialNumber = supersededSerial(request.supersedes);
+    if (serialNumber === undefined) return;
+    const found = await this.deps.ca.searchCertificates(request.certificateAuthority, { serialNumber });
+    const old = found.find((candidate) => candidate.serialNumber === serialNumber);
+    if (old === undefined) {
+      throw new BrokerError(
+        'CERTIFICATE_NOT_FOUND',
+        `supersedes: the CA at ${request.certificateAuthority} has no certificate with serial number ${serialNumber}.`,
+        {
+          remedy:
+            'Name the serial number of the certificate this request replaces, issued by the same CA, or leave supersedes out.',
+        },
+      );
+    }
+    if (plan.seatId === undefined || old.seatId?.toLowerCase() !== plan.seatId.toLowerCase()) {
+      throw new BrokerError(
+        'REQUEST_NOT_ALLOWED',
+        `supersedes: certificate ${serialNumber} belongs to another DigiCert seat than this request's; a request may only supersede a certificate of its own seat.`,
+        {
+          remedy:
+            'Name a certificate issued to the same user or device (the same seat), or leave supersedes out.',
+        },
+      );
+    }
   }
 
   /** A new key, its CSR and one enrollment, reconciled with the CA when the answer is lost. */

@@ -13,6 +13,7 @@ import type { BrokerSettings } from '../config/settings';
 import { BrokerError, isBrokerError, resultErrorOf } from '../contract/errors';
 import type {
   FailedRevocationResult,
+  PkcsResult,
   RevocationReasonCode,
   RevocationRequest,
   RevocationResult,
@@ -29,6 +30,7 @@ import type { DigicertCa } from '../digicert/types';
 import type { RevocationLedger, RevocationRecord, RevocationTarget } from '../ledger/revocationLedger';
 import { LedgerConflictError, type RequestLedger } from '../ledger/types';
 import { deferralSeconds, isOutage } from '../pipeline';
+import { SUPERSEDE_REVOCATION_SUFFIX, supersedeRevocationMessage } from '../supersede';
 import type { Telemetry } from '../telemetry/telemetry';
 import { canonicalJson } from '../contract/canonicalJson';
 
@@ -61,6 +63,8 @@ export class RevocationPipeline {
     const held: { record?: RevocationRecord } = {};
     try {
       revocation = parseRevocationMessage(message, { caAllowedHosts: this.deps.settings.caAllowedHosts });
+      // Checked before the id is recorded, so a forged message cannot take the broker's own id first.
+      await this.assertOwnSupersede(revocation);
       const hash = messageHash(revocation);
       const record = await this.deps.revocations.begin({
         revocationId: revocation.revocationId,
@@ -224,6 +228,30 @@ export class RevocationPipeline {
       alreadyRevoked: false,
       ...(revocation.context === undefined ? {} : { context: revocation.context }),
     };
+  }
+
+  /**
+   * `<requestId>/supersede` is the broker's own revocation of the certificate request <requestId> replaced:
+   * only that message may use it (anyone else could otherwise take the id first, and the real one would be
+   * refused as a reuse, leaving the superseded certificate VALID).
+   */
+  private async assertOwnSupersede(revocation: RevocationRequest): Promise<void> {
+    if (!revocation.revocationId.endsWith(SUPERSEDE_REVOCATION_SUFFIX)) return;
+    const requestId = revocation.revocationId.slice(0, -SUPERSEDE_REVOCATION_SUFFIX.length);
+    const issued = await this.deps.requests.get(requestId);
+    const stored =
+      issued?.state === 'issued' && issued.resultJson !== undefined
+        ? (JSON.parse(issued.resultJson) as PkcsResult)
+        : undefined;
+    const expected =
+      stored?.status === 'issued' ? supersedeRevocationMessage(stored, issued!.caHost) : undefined;
+    if (expected === undefined || canonicalJson(JSON.parse(expected)) !== canonicalJson(revocation)) {
+      throw new BrokerError(
+        'INVALID_REQUEST',
+        `revocationId "${revocation.revocationId}" ends in ${SUPERSEDE_REVOCATION_SUFFIX}, which is reserved for the broker's own revocation of the certificate request ${requestId} superseded.`,
+        { remedy: 'Use a revocationId without the /supersede suffix.' },
+      );
+    }
   }
 
   /** The certificate the message names: its serial and CA, from the message or from the issuance's record. */

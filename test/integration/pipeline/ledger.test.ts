@@ -350,6 +350,23 @@ describe('a request that supersedes an earlier certificate', () => {
     expect(poisoned.kind === 'result' && poisoned.revocation).toBe(revocation);
   });
 
+  it("refuses to supersede another seat's certificate, or one the CA does not know, before enrolling", async () => {
+    const someoneElse = resultOf(await pipelineWith().process(request(), { dequeueCount: 1 }));
+    if (someoneElse.status !== 'issued') throw new Error('not issued');
+    const body = request({ supersedes: someoneElse.certificate.serialNumber });
+    const refused = resultOf(await pipelineWith().process(body, { dequeueCount: 1 }));
+    expect(refused).toMatchObject({ status: 'failed', error: { code: 'REQUEST_NOT_ALLOWED' } });
+    expect(refused.status === 'failed' && refused.error.message).toMatch(
+      /^supersedes: .* another DigiCert seat/,
+    );
+    const unknown = request({ supersedes: '0BADC0FFEE' });
+    expect(resultOf(await pipelineWith().process(unknown, { dequeueCount: 1 }))).toMatchObject({
+      status: 'failed',
+      error: { code: 'CERTIFICATE_NOT_FOUND' },
+    });
+    expect(seatOf(body).total + seatOf(unknown).total).toBe(0);
+  });
+
   it('does not revoke anything when the new certificate is not issued', async () => {
     const outcome = await pipelineWith().process(
       request({ subjectName: 'CN=No Mail', subjectAlternativeNames: [], supersedes: '4F2A' }),

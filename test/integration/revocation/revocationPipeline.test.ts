@@ -126,3 +126,19 @@ describe('a revocation on the last delivery', () => {
     expect(simulator.issued.find((c) => c.serialNumber === serial)?.status).toBe('REVOKED');
   });
 });
+
+describe("the broker's own supersede revocationId", () => {
+  it("is refused from anyone else, and not recorded (the broker's own message later still goes through)", async () => {
+    const serial = await issuedSerial();
+    const forged = { ...message(serial), revocationId: `not-yet-issued-${Date.now()}/supersede` };
+    const outcome = await pipeline().process(forged, { dequeueCount: 1 });
+    expect(outcome).toMatchObject({
+      kind: 'result',
+      result: { status: 'failed', error: { code: 'INVALID_REQUEST' } },
+    });
+    expect(
+      outcome.kind === 'result' && outcome.result.status === 'failed' && outcome.result.error.message,
+    ).toMatch(/reserved for the broker's own revocation/);
+    expect(simulator.issued.find((c) => c.serialNumber === serial)?.status).toBe('VALID');
+  });
+});
