@@ -33,9 +33,11 @@ let simulator: Simulator;
 let host: HostProcess;
 let counter = 0;
 
-async function issue(overrides: Record<string, unknown> = {}): Promise<IssuedResult> {
+async function issue(
+  overrides: Record<string, unknown> = {},
+  mail = `revoke-${counter + 1}-${Date.now()}@contoso.com`,
+): Promise<IssuedResult> {
   counter += 1;
-  const mail = `revoke-${counter}-${Date.now()}@contoso.com`;
   const result = await submitAndWait(
     {
       schemaVersion: 1,
@@ -273,8 +275,10 @@ describe('revocation through the host', () => {
   });
 
   it('supersede: the new certificate VALID, the old one REVOKED (Superseded), reported on the revocation results', async () => {
-    const old = await issue();
-    const renewal = await issue({ supersedes: old.certificate.serialNumber });
+    const mail = `renewal-${Date.now()}@contoso.com`;
+    const old = await issue({}, mail);
+    // The same user (the same seat) renews: only a certificate of its own seat may be superseded.
+    const renewal = await issue({ supersedes: old.certificate.serialNumber }, mail);
     expect(renewal.certificate.supersededSerialNumber).toBe(old.certificate.serialNumber);
     const results = new QueueClient(azurite.connectionString, queues.revokeResultQueue);
     const revocation = await waitForResult<RevocationResult>(
