@@ -21,6 +21,7 @@ export const ERROR_CODES = [
   'NAME_CHARACTERS_UNSUPPORTED',
   'CA_REJECTED',
   'GAVE_UP',
+  'REQUEST_NOT_ALLOWED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -58,6 +59,8 @@ export const DEFAULT_REMEDIES: Record<ErrorCode, string> = {
     'The DigiCert CA refused the request; its own words are in caMessage. Correct what it names in the DigiCert profile or the Intune profile.',
   GAVE_UP:
     'The request kept failing with a transient error through every retry; fix the cause named in the message, then submit the request again with a new requestId (this requestId keeps this result: sending it again returns it again).',
+  REQUEST_NOT_ALLOWED:
+    'A guardrail of the broker refused the request; the message says which one. Correct the request (or the account or profile it names) so that the guardrail allows it, or change the setting named in the message if the guardrail is wrong for your tenant.',
 };
 
 export interface BrokerErrorOptions {
