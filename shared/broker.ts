@@ -4,6 +4,7 @@
  */
 import { readSettings, SettingsError, type BrokerSettings } from './config/settings';
 import { PkiWsClient } from './digicert';
+import { GraphSidOwnershipCheck } from './identity/graphSidCheck';
 import { createRequestLedger } from './ledger/tableLedger';
 import { CertificatePipeline } from './pipeline';
 import { createRaCredentialSource } from './ra-credential';
@@ -12,6 +13,7 @@ import type { StorageConnection } from './storage/connection';
 import {
   caCallObserver,
   createTelemetry,
+  graphCallObserver,
   keyVaultCallObserver,
   observeRaCredential,
   type Telemetry,
@@ -53,7 +55,20 @@ export function createBroker(env: Record<string, string | undefined> = process.e
       await requestQueue.sendMessage(messageText, { visibilityTimeout: delaySeconds });
     },
     telemetry,
-    pipeline: new CertificatePipeline({ settings, ca, ledger, telemetry }),
+    pipeline: new CertificatePipeline({
+      settings,
+      ca,
+      ledger,
+      telemetry,
+      ...(settings.sidVerifyWithGraph
+        ? {
+            sidOwnership: new GraphSidOwnershipCheck({
+              baseUrl: settings.graphBaseUrl,
+              onCall: graphCallObserver(telemetry),
+            }),
+          }
+        : {}),
+    }),
   };
 }
 
