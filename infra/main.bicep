@@ -105,6 +105,12 @@ param profileFieldMap string = ''
 @description('TELEMETRY_INCLUDE_PERSONAL_DATA: send e-mail addresses/UPNs in clear (otherwise a SHA-256 prefix).')
 param telemetryIncludePersonalData bool = false
 
+@description('SID_VERIFY_WITH_GRAPH: refuse a securityIdentifier that Microsoft Graph does not confirm as the onPremisesSecurityIdentifier of the UPN in the request. The managed identity of the app then needs the Graph application permission User.Read.All, granted by a directory administrator (docs/deployment-guide.md step 4); this template does not grant it.')
+param sidVerifyWithGraph bool = false
+
+@description('GRAPH_BASE_URL: the Microsoft Graph endpoint of your cloud (https, no path).')
+param graphBaseUrl string = 'https://graph.microsoft.com'
+
 @description('QUEUE_MAX_DEQUEUE_COUNT: must equal host.json extensions.queues.maxDequeueCount.')
 @minValue(1)
 @maxValue(100)
@@ -246,6 +252,8 @@ var brokerAppSettings = {
   PROFILE_OIDS: profileOids
   PROFILE_FIELD_MAP: profileFieldMap
   TELEMETRY_INCLUDE_PERSONAL_DATA: telemetryIncludePersonalData ? 'true' : 'false'
+  SID_VERIFY_WITH_GRAPH: sidVerifyWithGraph ? 'true' : 'false'
+  GRAPH_BASE_URL: graphBaseUrl
   QUEUE_MAX_DEQUEUE_COUNT: string(queueMaxDequeueCount)
   REQUEST_MAX_WAIT_MINUTES: string(requestMaxWaitMinutes)
   REQUEST_DEFER_MIN_SECONDS: string(requestDeferMinSeconds)

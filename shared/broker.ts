@@ -5,6 +5,7 @@
 import { readSettings, SettingsError, type BrokerSettings } from './config/settings';
 import { PkiWsClient } from './digicert';
 import { createRevocationLedger } from './ledger/revocationLedger';
+import { GraphSidOwnershipCheck } from './identity/graphSidCheck';
 import { createRequestLedger } from './ledger/tableLedger';
 import { RevocationPipeline } from './revocation/revocationPipeline';
 import { CertificatePipeline } from './pipeline';
@@ -14,6 +15,7 @@ import type { StorageConnection } from './storage/connection';
 import {
   caCallObserver,
   createTelemetry,
+  graphCallObserver,
   keyVaultCallObserver,
   observeRaCredential,
   type Telemetry,
@@ -63,7 +65,20 @@ export function createBroker(env: Record<string, string | undefined> = process.e
       await revokeQueue.sendMessage(messageText, { visibilityTimeout: delaySeconds });
     },
     telemetry,
-    pipeline: new CertificatePipeline({ settings, ca, ledger, telemetry }),
+    pipeline: new CertificatePipeline({
+      settings,
+      ca,
+      ledger,
+      telemetry,
+      ...(settings.sidVerifyWithGraph
+        ? {
+            sidOwnership: new GraphSidOwnershipCheck({
+              baseUrl: settings.graphBaseUrl,
+              onCall: graphCallObserver(telemetry),
+            }),
+          }
+        : {}),
+    }),
     revocations: new RevocationPipeline({
       settings,
       ca,

@@ -1,6 +1,6 @@
 /**
- * One request's way through the broker: validate → ledger → recipient → policy → mapping → key and CSR →
- * enroll → chain → PFX → result. Orchestration only: protocol, mapping, crypto and storage details live in
+ * One request's way through the broker: validate → ledger → recipient → policy → mapping → (SID ownership)
+ * → key and CSR → enroll → chain → PFX → result. Orchestration only: protocol, mapping, crypto and storage details live in
  * their modules.
  *
  * Guarantees (README "Delivery"):
@@ -41,6 +41,7 @@ import {
   summarizeCertificate,
 } from './crypto';
 import type { CaCertificateRecord, DigicertCa, EnrollmentResponse } from './digicert/types';
+import type { SidOwnershipCheck } from './identity/sidOwnership';
 import { LedgerConflictError, type LedgerRecord, type RequestLedger } from './ledger/types';
 import { parseSubjectName, planEnrollment, type EnrollmentPlan } from './mapping';
 import { findCertificatesForAttempt, HeldEnrollmentKeys, publicKeySha256 } from './reconciliation';
@@ -80,6 +81,8 @@ export interface PipelineDependencies {
   now?: () => Date;
   /** Keys of enrollments whose answer was lost, shared by every pipeline of this process (default: its own). */
   heldKeys?: HeldEnrollmentKeys;
+  /** Required when settings.sidVerifyWithGraph is on: confirms a request's SID belongs to its UPN. */
+  sidOwnership?: SidOwnershipCheck;
 }
 
 /** The key pair and the CA's token for it: what the PFX is built from. */
@@ -113,6 +116,9 @@ export class CertificatePipeline {
   private readonly heldKeys: HeldEnrollmentKeys;
 
   constructor(private readonly deps: PipelineDependencies) {
+    if (deps.settings.sidVerifyWithGraph && deps.sidOwnership === undefined) {
+      throw new Error('internal error: SID_VERIFY_WITH_GRAPH is on, but the pipeline was given no SID check');
+    }
     this.now = deps.now ?? (() => new Date());
     this.heldKeys = deps.heldKeys ?? new HeldEnrollmentKeys();
   }
@@ -262,6 +268,9 @@ export class CertificatePipeline {
     const recipient = parseRecipientCertificate(request.recipientCertificate, this.now());
     const policy = await ca.getPolicy(request.certificateAuthority, request.certificateTemplateName);
     const plan = planEnrollment(request, policy, { fieldMap: settings.profileFieldMap });
+    // The plan exists only when the profile carries the SID; it is confirmed before anything reaches the CA.
+    if (settings.sidVerifyWithGraph && request.securityIdentifier !== undefined)
+      await this.deps.sidOwnership?.verify(plan.upn, request.securityIdentifier);
     await this.assertSupersedable(request, plan);
     const late = await this.settleEarlierAttempt(entry, finalDelivery);
     const { keys, response } = late ?? (await this.enroll(request, entry, plan));

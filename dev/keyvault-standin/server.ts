@@ -5,7 +5,8 @@
  * tokens it accepts. So production code keeps `new DefaultAzureCredential()` and, locally, the environment
  * variables `IDENTITY_ENDPOINT` + `IDENTITY_HEADER` (exactly what Azure Functions sets) point it here. The
  * same endpoint issues storage tokens (https://storage.azure.com) that Azurite accepts with `--oauth basic`,
- * so identity-based AzureWebJobsStorage runs locally as in Azure.
+ * so identity-based AzureWebJobsStorage runs locally as in Azure, and Microsoft Graph tokens
+ * (https://graph.microsoft.com) that the Graph stand-in (dev/graph-standin) checks with `audienceOf`.
  *
  * Wire shapes follow what the SDKs send and parse (docs/toolchain-notes.md §4) and what
  * @azure/msal-node 5.x (inside @azure/identity 4.13) sends to App Service: `GET <IDENTITY_ENDPOINT>
@@ -33,7 +34,9 @@ import { createCertificate, type TestCertificate } from '../pki/certificates';
 const KEY_VAULT_RESOURCE = 'https://vault.azure.net';
 /** Storage (queues, tables): Azurite started with `--oauth basic` accepts these tokens over HTTPS. */
 export const STORAGE_RESOURCE = 'https://storage.azure.com';
-const TOKEN_RESOURCES = [KEY_VAULT_RESOURCE, STORAGE_RESOURCE];
+/** Microsoft Graph: the Graph stand-in accepts these tokens (it asks `audienceOf`). */
+export const GRAPH_RESOURCE = 'https://graph.microsoft.com';
+const TOKEN_RESOURCES = [KEY_VAULT_RESOURCE, STORAGE_RESOURCE, GRAPH_RESOURCE];
 const APP_SERVICE_MSI_API_VERSION = '2019-08-01';
 const IDENTITY_PATH = '/msi/token';
 const NAME_PATTERN = /^[0-9A-Za-z-]{1,127}$/;
@@ -115,6 +118,11 @@ export interface KeyVaultStandIn {
   identityHeader: string;
   /** IDENTITY_ENDPOINT and IDENTITY_HEADER for a process whose DefaultAzureCredential should use this. */
   identityEnvironment: { IDENTITY_ENDPOINT: string; IDENTITY_HEADER: string };
+  /**
+   * The resource an opaque token (Key Vault, Graph) was issued for, or undefined when this stand-in did not
+   * issue it or it has expired: how other stand-ins check a bearer token's audience.
+   */
+  audienceOf(token: string): string | undefined;
   /** A TokenCredential-compatible object that takes tokens straight from the stand-in (no MSAL). */
   credential: {
     getToken(
@@ -278,7 +286,8 @@ export async function startKeyVaultStandIn(options: KeyVaultStandInOptions): Pro
   const tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 86400;
   const clientId = randomUUID();
   const names = new Map<string, NameRecord>();
-  const issuedTokens = new Map<string, number>();
+  /** Opaque tokens issued: their resource (audience) and expiry in Unix seconds. */
+  const issuedTokens = new Map<string, { resource: string; expiresOnSeconds: number }>();
   const requests: RecordedVaultRequest[] = [];
   const tokenRequests: RecordedTokenRequest[] = [];
   let vaultUrl = '';
@@ -296,7 +305,7 @@ export async function startKeyVaultStandIn(options: KeyVaultStandInOptions): Pro
   const principalId = randomUUID();
   const jwtKey = randomBytes(32);
   /**
-   * Vault tokens are opaque (only this stand-in checks them). Storage tokens are JWTs with the claims Azurite's
+   * Vault and Graph tokens are opaque (only the stand-ins check them, through audienceOf). Storage tokens are JWTs with the claims Azurite's
    * basic OAuth checks (issuer, audience, iat/nbf/exp); it does not check the signature, so HS256 with a key
    * of this stand-in's own is enough (Entra ID signs RS256 with its published keys).
    */
@@ -305,7 +314,7 @@ export async function startKeyVaultStandIn(options: KeyVaultStandInOptions): Pro
     const expiresOnSeconds = issuedAt + tokenLifetimeSeconds;
     if (resource !== STORAGE_RESOURCE) {
       const token = randomBytes(32).toString('base64url');
-      issuedTokens.set(token, expiresOnSeconds);
+      issuedTokens.set(token, { resource, expiresOnSeconds });
       return { token, expiresOnSeconds };
     }
     const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -324,6 +333,11 @@ export async function startKeyVaultStandIn(options: KeyVaultStandInOptions): Pro
     })}`;
     const signature = createHmac('sha256', jwtKey).update(unsigned).digest('base64url');
     return { token: `${unsigned}.${signature}`, expiresOnSeconds };
+  };
+
+  const audienceOf = (token: string): string | undefined => {
+    const issued = issuedTokens.get(token);
+    return issued === undefined || issued.expiresOnSeconds <= seconds(now()) ? undefined : issued.resource;
   };
 
   const attributes = (record: VersionRecord) => ({
@@ -444,8 +458,7 @@ export async function startKeyVaultStandIn(options: KeyVaultStandInOptions): Pro
         );
         return;
       }
-      const expiresOn = issuedTokens.get(bearer);
-      if (expiresOn === undefined || expiresOn <= seconds(now())) {
+      if (audienceOf(bearer) !== KEY_VAULT_RESOURCE) {
         recorded.authorization = 'unknown';
         reply(
           401,
@@ -552,7 +565,7 @@ export async function startKeyVaultStandIn(options: KeyVaultStandInOptions): Pro
     if (!TOKEN_RESOURCES.includes(resource)) {
       reply(400, {
         statusCode: 400,
-        message: `The stand-in issues tokens for ${TOKEN_RESOURCES.join(' and ')} only, not ${recorded.resource}.`,
+        message: `The stand-in issues tokens for ${TOKEN_RESOURCES.join(', ')} only, not ${recorded.resource}.`,
       });
       return;
     }
@@ -597,6 +610,7 @@ export async function startKeyVaultStandIn(options: KeyVaultStandInOptions): Pro
     identityEndpoint,
     identityHeader,
     identityEnvironment: { IDENTITY_ENDPOINT: identityEndpoint, IDENTITY_HEADER: identityHeader },
+    audienceOf,
     credential: {
       async getToken(scopes: string | string[] = `${KEY_VAULT_RESOURCE}/.default`) {
         const scope = [scopes].flat()[0] ?? '';

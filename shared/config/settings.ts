@@ -66,6 +66,14 @@ export interface BrokerSettings {
   caLateIssueWindowSeconds: number;
   /** PROFILE_OIDS: the DigiCert certificate profile OIDs in use (the doctor reads their policies). */
   profileOids: string[];
+  /**
+   * SID_VERIFY_WITH_GRAPH: before a request with a securityIdentifier is enrolled, ask Microsoft Graph whether
+   * that SID is the onPremisesSecurityIdentifier of the request's UPN (the app's managed identity needs the
+   * application permission User.Read.All). Off by default.
+   */
+  sidVerifyWithGraph: boolean;
+  /** GRAPH_BASE_URL: the Microsoft Graph endpoint (an origin: https, no path), for national clouds and tests. */
+  graphBaseUrl: string;
 }
 
 export { SettingsError };
@@ -152,6 +160,30 @@ function fieldMap(env: Env): Record<string, string> {
   return map;
 }
 
+/** GRAPH_BASE_URL: an https origin; a trailing slash is dropped. */
+function graphBaseUrl(env: Env): string {
+  const raw = text(env, 'GRAPH_BASE_URL');
+  if (raw === undefined) return 'https://graph.microsoft.com';
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new SettingsError('GRAPH_BASE_URL', `"${raw}" is not a URL (e.g. https://graph.microsoft.com)`);
+  }
+  if (
+    url.protocol !== 'https:' ||
+    url.pathname.replace(/\/$/, '') !== '' ||
+    url.search !== '' ||
+    url.hash !== ''
+  ) {
+    throw new SettingsError(
+      'GRAPH_BASE_URL',
+      `"${raw}" must be an https URL without path or query (e.g. https://graph.microsoft.com; the broker adds /v1.0/…)`,
+    );
+  }
+  return url.origin;
+}
+
 export function readSettings(env: Env = process.env): BrokerSettings {
   const pfxEncryption = (text(env, 'PFX_ENCRYPTION') ?? 'AES256').toUpperCase();
   if (pfxEncryption !== 'AES256' && pfxEncryption !== '3DES') {
@@ -191,6 +223,8 @@ export function readSettings(env: Env = process.env): BrokerSettings {
     requestDeferMinSeconds: integer(env, 'REQUEST_DEFER_MIN_SECONDS', 60, 1, 900),
     caLateIssueWindowSeconds: integer(env, 'CA_LATE_ISSUE_WINDOW_SECONDS', 120, 0, 3600),
     profileOids: profileOids(env),
+    sidVerifyWithGraph: flag(env, 'SID_VERIFY_WITH_GRAPH'),
+    graphBaseUrl: graphBaseUrl(env),
   };
   return settings;
 }

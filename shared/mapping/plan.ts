@@ -356,6 +356,7 @@ export function planEnrollment(
     keySize,
   };
   if (seatId !== undefined) plan.seatId = seatId;
+  if (san.upn !== undefined) plan.upn = san.upn;
   // The CA fills its extension from the variable; the CSR asks for the same one so the request says it all.
   if (policy.sidAttribute !== undefined && carriesSid && request.securityIdentifier !== undefined)
     plan.csrSecurityIdentifier = request.securityIdentifier;

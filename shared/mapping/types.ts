@@ -1,4 +1,5 @@
 import type { NameValuePair } from '../digicert/types';
+import type { ResolvedAddress } from './san';
 
 /** What the mapping step decides for one request: the CSR's names and the enrollment's name/value pairs. */
 export interface EnrollmentPlan {
@@ -11,6 +12,11 @@ export interface EnrollmentPlan {
    * a SID field and the request sent one.
    */
   csrSecurityIdentifier?: string;
+  /**
+   * The request's UPN after the fallbacks (AltNameTypeUpn, then AltNameTypeEmail, then the subject e-mail) and
+   * the field it came from: the account a securityIdentifier must belong to (SID_VERIFY_WITH_GRAPH).
+   */
+  upn?: ResolvedAddress;
   nameValuePairs: NameValuePair[];
   /** The seat the certificate is counted against (the seat_id pair). */
   seatId?: string;

@@ -15,6 +15,7 @@ export { FileRaCredentialSource, type FileRaCredentialSourceOptions } from './fi
 export {
   KeyVaultRaCredentialSource,
   type KeyVaultRaCredentialSourceOptions,
+  isLoopbackUrl,
   isLoopbackVault,
   keyVaultClientOptions,
 } from './keyVaultSource';

@@ -60,9 +60,14 @@ export interface KeyVaultCallReport {
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
+/** Whether a URL points at this machine: where the stand-ins (and nothing in Azure) live. */
+export function isLoopbackUrl(url: string): boolean {
+  return LOOPBACK_HOSTS.has(new URL(url).hostname.toLowerCase());
+}
+
 /** The stand-in (and nothing in Azure) lives on loopback. */
 export function isLoopbackVault(vaultUrl: string): boolean {
-  return LOOPBACK_HOSTS.has(new URL(vaultUrl).hostname.toLowerCase());
+  return isLoopbackUrl(vaultUrl);
 }
 
 /**

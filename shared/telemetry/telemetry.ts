@@ -46,14 +46,17 @@ export interface ReconciliationTelemetry {
   serialNumber?: string;
 }
 
-/** One call to a dependency: an attempt at a CA (PKI-WS over mutual TLS) or a Key Vault read. */
+/**
+ * One call to a dependency: an attempt at a CA (PKI-WS over mutual TLS), a Key Vault read, or a Microsoft
+ * Graph user lookup (SID_VERIFY_WITH_GRAPH; never the UPN or the SID, only host, status and duration).
+ */
 export interface DependencyTelemetry {
   /** The CA host (host or host:port) or the vault's host name. */
   target: string;
   /** getPolicies, requestSecurityToken, getStatus, searchCertificate, updateCertificateStatus, or
-   * "KeyVault getCertificate" / "KeyVault getSecret". */
+   * "KeyVault getCertificate" / "KeyVault getSecret", or "Graph getUser". */
   name: string;
-  type: 'PKI-WS' | 'Azure Key Vault';
+  type: 'PKI-WS' | 'Azure Key Vault' | 'Microsoft Graph';
   durationMs: number;
   success: boolean;
   /** HTTP status, or the broker's error code when there was no answer. */
@@ -182,17 +185,43 @@ export function caCallObserver(telemetry: Telemetry): (call: CaCallObservation) 
   };
 }
 
-/** The callback for the Key Vault source: a dependency per read. */
-export function keyVaultCallObserver(telemetry: Telemetry): (call: KeyVaultCallObservation) => void {
+/** A dependency per call of an Azure service (`<prefix> <operation>` against `host`). */
+function serviceCallObserver<
+  Call extends { operation: string; durationMs: number; success: boolean; code?: string },
+>(
+  telemetry: Telemetry,
+  type: DependencyTelemetry['type'],
+  prefix: string,
+  hostOf: (call: Call) => string,
+): (call: Call) => void {
   return (call) =>
     telemetry.trackDependency?.({
-      target: call.vaultHost,
-      name: `KeyVault ${call.operation}`,
-      type: 'Azure Key Vault',
+      target: hostOf(call),
+      name: `${prefix} ${call.operation}`,
+      type,
       durationMs: call.durationMs,
       success: call.success,
       ...(call.code === undefined ? {} : { resultCode: call.code }),
     });
+}
+
+/** The callback for the Key Vault source: a dependency per read. */
+export function keyVaultCallObserver(telemetry: Telemetry): (call: KeyVaultCallObservation) => void {
+  return serviceCallObserver(telemetry, 'Azure Key Vault', 'KeyVault', (call) => call.vaultHost);
+}
+
+/** What the Graph SID check reports after each call (see GraphSidCheckOptions.onCall). */
+export interface GraphCallObservation {
+  operation: 'getUser';
+  graphHost: string;
+  durationMs: number;
+  success: boolean;
+  code?: string;
+}
+
+/** The callback for the Graph SID check: a dependency per call, as for Key Vault reads. */
+export function graphCallObserver(telemetry: Telemetry): (call: GraphCallObservation) => void {
+  return serviceCallObserver(telemetry, 'Microsoft Graph', 'Graph', (call) => call.graphHost);
 }
 
 const DAY_MS = 86_400_000;

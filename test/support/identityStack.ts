@@ -24,6 +24,32 @@ export function startKeyVaultStandInWithDevTls(pki: DevPki): Promise<KeyVaultSta
   });
 }
 
+/** What decides which credential DefaultAzureCredential uses; cleared so that only the stand-in's is found. */
+const IDENTITY_VARIABLES = [
+  'IDENTITY_ENDPOINT',
+  'IDENTITY_HEADER',
+  'AZURE_CLIENT_ID',
+  'AZURE_TENANT_ID',
+  'AZURE_TOKEN_CREDENTIALS',
+];
+
+/**
+ * Points this process's DefaultAzureCredential at the stand-in's managed-identity endpoint, as Azure Functions
+ * does with IDENTITY_ENDPOINT/IDENTITY_HEADER. Call it before the first credential is made (msal reads the
+ * variables once per process). Returns what puts the environment back.
+ */
+export function useManagedIdentityOf(vault: KeyVaultStandIn): () => void {
+  const saved = new Map(IDENTITY_VARIABLES.map((name) => [name, process.env[name]]));
+  for (const name of IDENTITY_VARIABLES) delete process.env[name];
+  Object.assign(process.env, vault.identityEnvironment);
+  return () => {
+    for (const [name, value] of saved) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+}
+
 /** Imports the dev RA certificate (its PFX) into the vault as `certificateName`. */
 export function putDevRaCertificate(vault: KeyVaultStandIn, pki: DevPki, certificateName: string): void {
   vault.putCertificate(certificateName, { pfx: readFileSync(pki.ra.pfxPath), password: pki.ra.pfxPassword });

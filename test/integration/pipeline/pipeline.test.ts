@@ -20,13 +20,10 @@ import { validateResult } from '../../../shared/contract/validate';
 import { CertificatePipeline, type PipelineOutcome } from '../../../shared/pipeline';
 import { FileRaCredentialSource } from '../../../shared/ra-credential';
 import type { RaCredentialSource } from '../../../shared/ra-credential/types';
-import {
-  requestTraceProperties,
-  type RequestTelemetry,
-  type Telemetry,
-} from '../../../shared/telemetry/telemetry';
+import { requestTraceProperties } from '../../../shared/telemetry/telemetry';
 import { devCaClient, startDevSimulator, type DevSimulator } from '../../support/devSimulator';
 import { sidReadByOpenssl } from '../../support/opensslSid';
+import { RecordingTelemetry } from '../../support/recordingTelemetry';
 import { describeWithTeamShared } from '../../support/teamShared';
 import { validateReceivedBodies } from '../../support/xsd';
 
@@ -39,15 +36,6 @@ const SID_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.47196110';
 const SID = 'S-1-5-21-3623811015-3361044348-30300820-1013';
 const GUID_OID = '1.3.6.1.4.1.311.25.1';
 const GUID_HEX = '04 10 b8 ba 65 41 f2 d4 07 41 a9 f7 47 08 f3 e4 28 5c';
-
-class RecordingTelemetry implements Telemetry {
-  readonly events: RequestTelemetry[] = [];
-  trackRequest(event: RequestTelemetry): void {
-    this.events.push(event);
-  }
-  trackReconciliation(): void {}
-  async flush(): Promise<void> {}
-}
 
 let devSimulator: DevSimulator;
 let pki: DevPki;

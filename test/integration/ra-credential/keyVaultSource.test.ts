@@ -21,36 +21,23 @@ import {
 } from '../../../dev/keyvault-standin/server';
 import { buildPem, buildPfx, createRaFixtures, thumbprint, type RaFixtures } from './raFixtures';
 import { failureOf } from '../../support/brokerErrors';
+import { useManagedIdentityOf } from '../../support/identityStack';
 
 let fixtures: RaFixtures;
 let tls: ReturnType<typeof createStandInTls>;
 let vault: KeyVaultStandIn;
-const savedEnv: Record<string, string | undefined> = {};
-const IDENTITY_VARIABLES = [
-  'IDENTITY_ENDPOINT',
-  'IDENTITY_HEADER',
-  'AZURE_CLIENT_ID',
-  'AZURE_TENANT_ID',
-  'AZURE_TOKEN_CREDENTIALS',
-];
+let restoreEnvironment: () => void;
 
 beforeAll(async () => {
   fixtures = createRaFixtures();
   tls = createStandInTls();
   vault = await startKeyVaultStandIn({ tls: { certPem: tls.certPem, keyPem: tls.keyPem } });
-  for (const name of IDENTITY_VARIABLES) {
-    savedEnv[name] = process.env[name];
-    delete process.env[name];
-  }
   // What Azure Functions sets for a managed identity; DefaultAzureCredential reads it when constructed.
-  Object.assign(process.env, vault.identityEnvironment);
+  restoreEnvironment = useManagedIdentityOf(vault);
 });
 
 afterAll(async () => {
-  for (const name of IDENTITY_VARIABLES) {
-    if (savedEnv[name] === undefined) delete process.env[name];
-    else process.env[name] = savedEnv[name];
-  }
+  restoreEnvironment?.();
   await vault?.close();
 });
 

@@ -66,6 +66,10 @@ describe('readSettings', () => {
     ['PROFILE_FIELD_MAP', '{not json', /not valid JSON/],
     ['PROFILE_FIELD_MAP', '{"user_mail":"mailbox"}', /"user_mail" maps to "mailbox", which is not a source/],
     ['TELEMETRY_INCLUDE_PERSONAL_DATA', 'maybe', /not true or false/],
+    ['SID_VERIFY_WITH_GRAPH', 'sometimes', /not true or false/],
+    ['GRAPH_BASE_URL', 'graph.microsoft.com', /not a URL/],
+    ['GRAPH_BASE_URL', 'http://graph.microsoft.com', /https URL without path/],
+    ['GRAPH_BASE_URL', 'https://graph.microsoft.com/v1.0', /https URL without path/],
   ])('refuses %s=%s naming the setting', (name, value, message) => {
     expect(() => readSettings({ [name]: value })).toThrow(SettingsError);
     expect(() => readSettings({ [name]: value })).toThrow(message);
@@ -100,4 +104,14 @@ describe('readSettings', () => {
       );
     },
   );
+
+  it('leaves the Graph SID check off by default, against the global Graph endpoint', () => {
+    expect(readSettings({})).toMatchObject({
+      sidVerifyWithGraph: false,
+      graphBaseUrl: 'https://graph.microsoft.com',
+    });
+    expect(
+      readSettings({ SID_VERIFY_WITH_GRAPH: 'true', GRAPH_BASE_URL: 'https://127.0.0.1:8444/' }),
+    ).toMatchObject({ sidVerifyWithGraph: true, graphBaseUrl: 'https://127.0.0.1:8444' });
+  });
 });

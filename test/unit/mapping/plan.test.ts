@@ -55,6 +55,8 @@ describe('planEnrollment on a profile modelled on the sample policy', () => {
         { name: 'otherNameGUID', value: SEED_OTHERNAME_BASE64 },
       ],
       seatId: USER,
+      // The account a SID must belong to (SID_VERIFY_WITH_GRAPH), with the field it came from.
+      upn: { value: USER, origin: 'AltNameTypeUpn', field: 'subjectAlternativeNames[1].value' },
       keySize: 2048,
     });
   });

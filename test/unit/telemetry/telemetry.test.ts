@@ -11,10 +11,10 @@ import {
   pseudonymize,
   requestTraceProperties,
   withRequestCorrelation,
-  type DependencyTelemetry,
-  type MetricName,
-  type Telemetry,
+  graphCallObserver,
+  keyVaultCallObserver,
 } from '../../../shared/telemetry/telemetry';
+import { RecordingTelemetry } from '../../support/recordingTelemetry';
 
 describe('request telemetry', () => {
   const event = {
@@ -76,20 +76,6 @@ describe('correlation', () => {
   });
 });
 
-class RecordingTelemetry implements Telemetry {
-  readonly dependencies: DependencyTelemetry[] = [];
-  readonly metrics: { name: MetricName; value: number; properties?: Record<string, string> }[] = [];
-  trackRequest(): void {}
-  trackReconciliation(): void {}
-  trackDependency(event: DependencyTelemetry): void {
-    this.dependencies.push(event);
-  }
-  trackMetric(name: MetricName, value: number, properties?: Record<string, string>): void {
-    this.metrics.push({ name, value, properties });
-  }
-  async flush(): Promise<void> {}
-}
-
 describe('observers', () => {
   it('turns a CA attempt into a dependency and a latency value by operation and host', () => {
     const telemetry = new RecordingTelemetry();
@@ -117,6 +103,43 @@ describe('observers', () => {
         properties: { operation: 'getPolicies', caHost: 'pki-ws.symauth.com', success: 'false' },
       },
     ]);
+  });
+
+  it('turns Key Vault reads and Graph SID lookups into dependencies of their own system, without metrics', () => {
+    const telemetry = new RecordingTelemetry();
+    keyVaultCallObserver(telemetry)({
+      operation: 'getSecret',
+      vaultHost: 'contoso.vault.azure.net',
+      durationMs: 12,
+      success: true,
+      code: '200',
+    });
+    graphCallObserver(telemetry)({
+      operation: 'getUser',
+      graphHost: 'graph.microsoft.com',
+      durationMs: 30,
+      success: false,
+      code: '403',
+    });
+    expect(telemetry.dependencies).toEqual([
+      {
+        target: 'contoso.vault.azure.net',
+        name: 'KeyVault getSecret',
+        type: 'Azure Key Vault',
+        durationMs: 12,
+        success: true,
+        resultCode: '200',
+      },
+      {
+        target: 'graph.microsoft.com',
+        name: 'Graph getUser',
+        type: 'Microsoft Graph',
+        durationMs: 30,
+        success: false,
+        resultCode: '403',
+      },
+    ]);
+    expect(telemetry.metrics).toEqual([]);
   });
 
   it('reports the RA certificate days to expiry once per loaded credential, not per cache hit', async () => {
