@@ -99,6 +99,9 @@ param pfxEncryption string = 'AES256'
 @description('PROFILE_OIDS: comma-separated DigiCert certificate profile OIDs in use (the doctor checks their policies); empty for none.')
 param profileOids string = ''
 
+@description('ALLOWED_DOMAINS: comma-separated e-mail/UPN domains requests may name (*.example.com for subdomains); empty: any.')
+param allowedDomains string = ''
+
 @description('PROFILE_FIELD_MAP: JSON {"variable": "source"} for profiles whose variables have other names; empty for none.')
 param profileFieldMap string = ''
 
@@ -250,6 +253,7 @@ var brokerAppSettings = {
   RA_CACHE_TTL_MS: string(raCacheTtlMs)
   PFX_ENCRYPTION: pfxEncryption
   PROFILE_OIDS: profileOids
+  ALLOWED_DOMAINS: allowedDomains
   PROFILE_FIELD_MAP: profileFieldMap
   TELEMETRY_INCLUDE_PERSONAL_DATA: telemetryIncludePersonalData ? 'true' : 'false'
   SID_VERIFY_WITH_GRAPH: sidVerifyWithGraph ? 'true' : 'false'

@@ -45,6 +45,7 @@ import type { SidOwnershipCheck } from './identity/sidOwnership';
 import { LedgerConflictError, type LedgerRecord, type RequestLedger } from './ledger/types';
 import { parseSubjectName, planEnrollment, type EnrollmentPlan } from './mapping';
 import { findCertificatesForAttempt, HeldEnrollmentKeys, publicKeySha256 } from './reconciliation';
+import { assertRequestAllowed } from './guardrails/requestGuardrails';
 import { supersededSerial, supersedeRevocationMessage } from './supersede';
 import { canonicalJson } from './contract/canonicalJson';
 import { withRequestCorrelation, type ReconciliationTelemetry, type Telemetry } from './telemetry/telemetry';
@@ -265,6 +266,7 @@ export class CertificatePipeline {
     finalDelivery: boolean,
   ): Promise<IssuedResult> {
     const { settings, ca } = this.deps;
+    assertRequestAllowed(request, settings);
     const recipient = parseRecipientCertificate(request.recipientCertificate, this.now());
     const policy = await ca.getPolicy(request.certificateAuthority, request.certificateTemplateName);
     const plan = planEnrollment(request, policy, { fieldMap: settings.profileFieldMap });

@@ -64,8 +64,13 @@ export interface BrokerSettings {
    * rather than enroll a second certificate for the seat.
    */
   caLateIssueWindowSeconds: number;
-  /** PROFILE_OIDS: the DigiCert certificate profile OIDs in use (the doctor reads their policies). */
+  /**
+   * PROFILE_OIDS: the DigiCert certificate profile OIDs in use (the doctor reads their policies); when set, a
+   * request for another profile is REQUEST_NOT_ALLOWED.
+   */
   profileOids: string[];
+  /** ALLOWED_DOMAINS: e-mail/UPN domains requests may name (`*.example.com`: its subdomains); empty: any. */
+  allowedDomains: string[];
   /**
    * SID_VERIFY_WITH_GRAPH: before a request with a securityIdentifier is enrolled, ask Microsoft Graph whether
    * that SID is the onPremisesSecurityIdentifier of the request's UPN (the app's managed identity needs the
@@ -115,6 +120,24 @@ function profileOids(env: Env): string[] {
     );
   }
   return [...new Set(oids)];
+}
+
+const DOMAIN_RULE =
+  /^(?:\*\.)?[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/i;
+
+function allowedDomains(env: Env): string[] {
+  const domains = (text(env, 'ALLOWED_DOMAINS') ?? '')
+    .split(',')
+    .map((domain) => domain.trim().toLowerCase())
+    .filter((domain) => domain !== '');
+  const invalid = domains.find((domain) => !DOMAIN_RULE.test(domain));
+  if (invalid !== undefined) {
+    throw new SettingsError(
+      'ALLOWED_DOMAINS',
+      `"${invalid}" is not a domain (comma-separated, e.g. contoso.com,*.contoso.com; *. allows the subdomains)`,
+    );
+  }
+  return [...new Set(domains)];
 }
 
 /** RA_CERT_THUMBPRINT: one or more SHA-1 thumbprints, comma-separated; spaces and colons (as copied) ignored. */
@@ -223,6 +246,7 @@ export function readSettings(env: Env = process.env): BrokerSettings {
     requestDeferMinSeconds: integer(env, 'REQUEST_DEFER_MIN_SECONDS', 60, 1, 900),
     caLateIssueWindowSeconds: integer(env, 'CA_LATE_ISSUE_WINDOW_SECONDS', 120, 0, 3600),
     profileOids: profileOids(env),
+    allowedDomains: allowedDomains(env),
     sidVerifyWithGraph: flag(env, 'SID_VERIFY_WITH_GRAPH'),
     graphBaseUrl: graphBaseUrl(env),
   };

@@ -377,6 +377,34 @@ describe('a request that supersedes an earlier certificate', () => {
   });
 });
 
+describe('request guardrails', () => {
+  it('refuse an unlisted profile or a foreign domain before the CA sees anything, and keep that result', async () => {
+    const settings = settingsFor({
+      PROFILE_OIDS: '2.16.840.1.113733.1.16.1.2.3.1.1.70010004',
+      ALLOWED_DOMAINS: 'contoso.com',
+    });
+    const enrollmentsBefore = simulator.stats().requests.enrollmentService;
+    const body = request();
+    const refused = await pipelineWith({ settings }).process(body, { dequeueCount: 1 });
+    expect(resultOf(refused)).toMatchObject({ status: 'failed', error: { code: 'REQUEST_NOT_ALLOWED' } });
+    const listed = request({ certificateTemplateName: '2.16.840.1.113733.1.16.1.2.3.1.1.70010004' });
+    const mail = (listed.subjectAlternativeNames as { value: string }[])[0]!.value;
+    const foreign = request({
+      certificateTemplateName: '2.16.840.1.113733.1.16.1.2.3.1.1.70010004',
+      subjectName: 'CN=Guest,E=guest@fabrikam.com',
+      subjectAlternativeNames: [{ type: 'AltNameTypeEmail', value: mail.replace(/@.*/, '@fabrikam.com') }],
+    });
+    expect(resultOf(await pipelineWith({ settings }).process(foreign, { dequeueCount: 1 }))).toMatchObject({
+      status: 'failed',
+      error: { code: 'REQUEST_NOT_ALLOWED', message: expect.stringContaining('ALLOWED_DOMAINS') },
+    });
+    expect(simulator.stats().requests.enrollmentService).toBe(enrollmentsBefore);
+    // Replayed as stored, even after the setting is lifted: one requestId, one result.
+    const again = await pipelineWith().process(body, { dequeueCount: 1 });
+    expect(again.kind === 'result' && refused.kind === 'result' && again.json === refused.json).toBe(true);
+  });
+});
+
 describe('the last delivery', () => {
   it('settles a crashed delivery at once instead of waiting its budget out and giving up', async () => {
     const settings = settingsFor({ QUEUE_MAX_DEQUEUE_COUNT: '2' });
