@@ -17,6 +17,8 @@ import { createRequestLedger } from '../../shared/ledger/tableLedger';
 import { RevocationPipeline } from '../../shared/revocation/revocationPipeline';
 import { devCaClient, startDevSimulator, type DevSimulator } from '../support/devSimulator';
 import { startHostProcess, type HostProcess } from '../support/hostProcess';
+import { describeWithTeamShared } from '../support/teamShared';
+import { validateReceivedBodies } from '../support/xsd';
 
 const USER_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.47196109';
 const queues = {
@@ -294,6 +296,17 @@ describe('revocation through the host', () => {
     });
     expect(caStatus(old.certificate.serialNumber)).toEqual({ status: 'REVOKED', reason: 'Superseded' });
     expect(caStatus(renewal.certificate.serialNumber)?.status).toBe('VALID');
+  });
+});
+
+describeWithTeamShared('revocation wire format seen by the CA', () => {
+  it('every SOAP body (searches by serial number, Revokes) validates against the vendor XSD', () => {
+    const management = simulator.received.filter(
+      (request) => request.service === 'certificateManagementService',
+    );
+    expect(management.some((request) => request.body.includes('updateCertificateStatusRequest'))).toBe(true);
+    expect(management.some((request) => /<[^>]*serialNumber>/.test(request.body))).toBe(true);
+    for (const check of validateReceivedBodies(management)) expect(check).toMatchObject({ valid: true });
   });
 });
 
