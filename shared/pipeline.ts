@@ -516,9 +516,14 @@ export class CertificatePipeline {
           },
         );
       }
+      // Ending inside the window (GAVE_UP, the poison queue) the ledger says so: a certificate the CA still
+      // issues for this attempt would be a stray for the operator to revoke.
+      const stillOpen = attempt.seatId !== undefined && this.now().getTime() < lateUntil;
       await entry.reconciled(
         { requestId, attempt: attempt.attempt, action: 'nothing-issued' },
-        `attempt ${attempt.attempt} left no certificate at the CA`,
+        stillOpen
+          ? `attempt ${attempt.attempt} left no certificate at the CA so far; the CA may still issue it until ${new Date(lateUntil).toISOString()}, and such a certificate (for the seat in this record) must be revoked by hand`
+          : `attempt ${attempt.attempt} left no certificate at the CA`,
       );
     }
     return undefined;
