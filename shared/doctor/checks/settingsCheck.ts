@@ -10,6 +10,14 @@ import type { CheckOutcome, DoctorCheck, DoctorContext } from '../types';
 
 export const SETTINGS_CHECK_ID = 'settings';
 
+/** The app settings the functions' queue bindings name (`%PKCS_REQUEST_QUEUE%` …). */
+export const QUEUE_BINDING_SETTINGS = [
+  'PKCS_REQUEST_QUEUE',
+  'PKCS_RESULT_QUEUE',
+  'PKCS_REVOKE_QUEUE',
+  'PKCS_REVOKE_RESULT_QUEUE',
+] as const;
+
 interface Problem {
   text: string;
   remedy: string;
@@ -91,6 +99,18 @@ async function run(context: DoctorContext): Promise<CheckOutcome> {
   }
   if (settings.profileOids.length === 0) {
     notes.push('PROFILE_OIDS is not set: the profile policies are not checked');
+  }
+  // In Azure the functions name their queues through %SETTING% binding expressions: a missing app setting
+  // stops every function that binds it from loading (the broker's own defaults do not reach the host).
+  if (context.env.WEBSITE_SITE_NAME?.trim()) {
+    const missing = QUEUE_BINDING_SETTINGS.filter((name) => !context.env[name]?.trim());
+    if (missing.length > 0) {
+      problems.push({
+        text: `${missing.length === 1 ? 'the app setting' : 'the app settings'} ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing: the functions that bind those queues do not load (issuePkcsCertificate binds PKCS_REVOKE_QUEUE too)`,
+        remedy:
+          'Deploy infra/main.bicep (it sets every queue setting), or add the missing app settings with their queue names (defaults pkcs-requests, pkcs-results, pkcs-revocations, pkcs-revocation-results), then restart the app.',
+      });
+    }
   }
 
   const hosts = settings.caAllowedHosts.join(', ') || '(none)';

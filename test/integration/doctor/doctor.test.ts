@@ -417,4 +417,18 @@ describe('the doctor against broken configurations', () => {
     const noStorage = await doctor(stack.env({ AzureWebJobsStorage: undefined }));
     expect(check(noStorage, 'settings').detail).toMatch(/AzureWebJobsStorage is not set/);
   });
+
+  it('in Azure (WEBSITE_SITE_NAME), a queue binding setting the functions need is missing: fails naming it', async () => {
+    const inAzure = await doctor(
+      stack.env({
+        WEBSITE_SITE_NAME: 'pkcsbroker-app',
+        PKCS_REQUEST_QUEUE: 'pkcs-requests',
+        PKCS_RESULT_QUEUE: 'pkcs-results',
+        PKCS_REVOKE_QUEUE: 'pkcs-revocations',
+        PKCS_REVOKE_RESULT_QUEUE: undefined,
+      }),
+    );
+    expect(check(inAzure, 'settings')).toMatchObject({ status: 'fail' });
+    expect(check(inAzure, 'settings').detail).toMatch(/the app setting PKCS_REVOKE_RESULT_QUEUE is missing/);
+  });
 });
