@@ -60,6 +60,11 @@ export interface SoakHostSettings {
    * the injected delays (a late issue lands within faultDelayMs), far below the production default of 120 s.
    */
   caLateIssueWindowSeconds: number;
+  /**
+   * REQUEST_DEFER_MIN_SECONDS: how soon a request whose deliveries ran out (several lost answers in a row, each
+   * waited on) comes back. The production default of 60 s would outlast the soak's own deadline.
+   */
+  requestDeferMinSeconds: number;
 }
 
 export const DEFAULT_SOAK_HOST_SETTINGS: Readonly<SoakHostSettings> = {
@@ -71,6 +76,7 @@ export const DEFAULT_SOAK_HOST_SETTINGS: Readonly<SoakHostSettings> = {
   queueMaxDequeueCount: 8,
   caCircuitHalfOpenMs: 3000,
   caLateIssueWindowSeconds: 10,
+  requestDeferMinSeconds: 2,
 };
 
 /**
@@ -498,6 +504,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       QUEUE_MAX_DEQUEUE_COUNT: String(hostSettings.queueMaxDequeueCount),
       CA_CIRCUIT_HALF_OPEN_MS: String(hostSettings.caCircuitHalfOpenMs),
       CA_LATE_ISSUE_WINDOW_SECONDS: String(hostSettings.caLateIssueWindowSeconds),
+      REQUEST_DEFER_MIN_SECONDS: String(hostSettings.requestDeferMinSeconds),
       ...options.hostEnv,
     };
     let generation = 0;
