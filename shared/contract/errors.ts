@@ -81,7 +81,23 @@ export interface BrokerErrorOptions {
 /** Codes that describe a condition that may pass by itself (retried before they are reported). */
 const RETRYABLE_BY_DEFAULT: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['CA_TIMEOUT', 'CA_UNAVAILABLE']);
 
-/** The `error` object of a failed result (requests and revocations alike). */
+/**
+ * Longest message, remedy or caMessage a result carries. A queue message holds at most 64 KiB; a CA that echoes
+ * an oversized value back (a 60,000-character CN, say) must not make the result unpublishable, which would leave
+ * the requester with no result at all.
+ */
+export const MAX_RESULT_TEXT_CHARS = 2000;
+
+/** Cuts `text` to `max` characters (never inside a surrogate pair), saying how much was cut. */
+export function boundedText(text: string, max: number = MAX_RESULT_TEXT_CHARS): string {
+  if (text.length <= max) return text;
+  let end = max;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return `${text.slice(0, end)}… (${text.length - end} more characters cut)`;
+}
+
+/** The `error` object of a failed result (requests and revocations alike), each text bounded. */
 export function resultErrorOf(error: BrokerError): {
   code: ErrorCode;
   message: string;
@@ -91,10 +107,10 @@ export function resultErrorOf(error: BrokerError): {
 } {
   return {
     code: error.code,
-    message: error.message,
-    remedy: error.remedy,
+    message: boundedText(error.message),
+    remedy: boundedText(error.remedy),
     retryable: error.retryable,
-    ...(error.caMessage === undefined ? {} : { caMessage: error.caMessage }),
+    ...(error.caMessage === undefined ? {} : { caMessage: boundedText(error.caMessage) }),
   };
 }
 

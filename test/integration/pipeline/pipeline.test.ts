@@ -391,6 +391,24 @@ describe('failures the administrator can act on', () => {
     expect(result.error.caMessage).toContain('Seat limit reached');
   });
 
+  it('keeps a result publishable when the CA echoes an oversized value (a 60,000-character refusal)', async () => {
+    const echoed = `The common name ${'A'.repeat(60_000)} is too long.`;
+    simulator.faults.enqueue({
+      kind: 'soapFault',
+      faultcode: 'Client',
+      faultstring: echoed,
+      errorcode: '7002',
+      message: echoed,
+      service: 'enrollmentService',
+    });
+    const outcome = await pipelineWith().process(request(), { dequeueCount: 1 });
+    const result = failed(outcome);
+    expect(result.error.code).toBe('CA_REJECTED');
+    expect(result.error.caMessage).toMatch(/^The common name A+… \(\d+ more characters cut\)$/);
+    // A queue message holds at most 64 KiB; the whole result stays far below.
+    expect(outcome.kind === 'result' && Buffer.byteLength(outcome.json)).toBeLessThan(16 * 1024);
+  });
+
   it('reports an RA certificate that does not match the thumbprint pin (RA_CERT_UNAVAILABLE)', async () => {
     const credential = new FileRaCredentialSource({
       pfxFile: pki.ra.pfxPath,
