@@ -4,6 +4,7 @@
  */
 import { app, output, type InvocationContext } from '@azure/functions';
 import { getBroker, type Broker } from '../shared/broker';
+import { logSafe } from '../shared/telemetry/logText';
 import { flushWithin } from '../shared/telemetry/telemetry';
 
 export const resultQueueOutput = output.storageQueue({
@@ -37,7 +38,9 @@ async function handle(broker: Broker, message: unknown, context: InvocationConte
   if (outcome.kind === 'retry') {
     // Throwing leaves the message on the queue: the host delivers it again after the visibility timeout.
     context.warn(
-      `request ${outcome.requestId ?? '(unreadable)'}: ${outcome.error.code} on delivery ${dequeueCount}, will retry: ${outcome.error.message}`,
+      logSafe(
+        `request ${outcome.requestId ?? '(unreadable)'}: ${outcome.error.code} on delivery ${dequeueCount}, will retry: ${outcome.error.message}`,
+      ),
     );
     throw outcome.error;
   }
@@ -46,17 +49,23 @@ async function handle(broker: Broker, message: unknown, context: InvocationConte
     // this throws and the message goes to the poison queue, which ends it as GAVE_UP (never lost).
     await broker.deferRequest(messageText(message), outcome.delaySeconds);
     context.warn(
-      `request ${outcome.requestId}: ${outcome.error.code} on the last delivery, back on the queue in ${outcome.delaySeconds} s: ${outcome.error.message}`,
+      logSafe(
+        `request ${outcome.requestId}: ${outcome.error.code} on the last delivery, back on the queue in ${outcome.delaySeconds} s: ${outcome.error.message}`,
+      ),
     );
     return;
   }
   const { result } = outcome;
   const replay = outcome.replayed ? ' (stored result published again)' : '';
   if (result.status === 'issued') {
-    context.log(`request ${result.requestId}: issued serial ${result.certificate.serialNumber}${replay}`);
+    context.log(
+      logSafe(`request ${result.requestId}: issued serial ${result.certificate.serialNumber}${replay}`),
+    );
   } else {
     context.warn(
-      `request ${result.requestId ?? '(unreadable)'}: failed ${result.error.code}${replay}: ${result.error.message}`,
+      logSafe(
+        `request ${result.requestId ?? '(unreadable)'}: failed ${result.error.code}${replay}: ${result.error.message}`,
+      ),
     );
   }
   context.extraOutputs.set(resultQueueOutput, outcome.json);

@@ -6,6 +6,7 @@
 import { app, output, type InvocationContext } from '@azure/functions';
 import { getBroker } from '../shared/broker';
 import type { RevocationOutcome } from '../shared/revocation/revocationPipeline';
+import { logSafe } from '../shared/telemetry/logText';
 import { flushWithin } from '../shared/telemetry/telemetry';
 
 export const revocationResultOutput = output.storageQueue({
@@ -23,7 +24,9 @@ export async function revokePkcsCertificate(message: unknown, context: Invocatio
     });
     if (outcome.kind === 'retry') {
       context.warn(
-        `revocation ${outcome.revocationId ?? '(unreadable)'}: ${outcome.error.code}, will retry: ${outcome.error.message}`,
+        logSafe(
+          `revocation ${outcome.revocationId ?? '(unreadable)'}: ${outcome.error.code}, will retry: ${outcome.error.message}`,
+        ),
       );
       throw outcome.error;
     }
@@ -34,7 +37,9 @@ export async function revokePkcsCertificate(message: unknown, context: Invocatio
         outcome.delaySeconds,
       );
       context.warn(
-        `revocation ${outcome.revocationId}: ${outcome.error.code} on the last delivery, back on the queue in ${outcome.delaySeconds} s: ${outcome.error.message}`,
+        logSafe(
+          `revocation ${outcome.revocationId}: ${outcome.error.code} on the last delivery, back on the queue in ${outcome.delaySeconds} s: ${outcome.error.message}`,
+        ),
       );
       return;
     }
@@ -57,7 +62,9 @@ export function publishRevocationResult(
     );
   } else {
     context.warn(
-      `revocation ${result.revocationId ?? '(unreadable)'}: failed ${result.error.code}${replay}: ${result.error.message}`,
+      logSafe(
+        `revocation ${result.revocationId ?? '(unreadable)'}: failed ${result.error.code}${replay}: ${result.error.message}`,
+      ),
     );
   }
   context.extraOutputs.set(revocationResultOutput, outcome.json);
