@@ -42,12 +42,13 @@ import {
 } from './crypto';
 import type { CaCertificateRecord, DigicertCa, EnrollmentResponse } from './digicert/types';
 import type { SidOwnershipCheck } from './identity/sidOwnership';
-import { LedgerConflictError, type LedgerRecord, type RequestLedger } from './ledger/types';
+import { type LedgerRecord, type RequestLedger } from './ledger/types';
 import { parseSubjectName, planEnrollment, type EnrollmentPlan } from './mapping';
 import { findCertificatesForAttempt, HeldEnrollmentKeys, publicKeySha256 } from './reconciliation';
 import { assertRequestAllowed } from './guardrails/requestGuardrails';
 import { supersededSerial, supersedeRevocationMessage } from './supersede';
 import { canonicalJson } from './contract/canonicalJson';
+import { deferralSeconds, gaveUp, isOutage, REQUEST_JOB, toBrokerError } from './delivery';
 import { withRequestCorrelation, type ReconciliationTelemetry, type Telemetry } from './telemetry/telemetry';
 
 export interface Delivery {
@@ -70,9 +71,6 @@ export type PipelineOutcome =
   | { kind: 'retry'; error: BrokerError; requestId: string | null }
   /** Put the message back on the request queue, invisible for `delaySeconds`; publish nothing. */
   | { kind: 'defer'; error: BrokerError; requestId: string; delaySeconds: number };
-
-/** The longest a deferred request waits before its next round of deliveries. */
-export const MAX_DEFER_SECONDS = 900;
 
 export interface PipelineDependencies {
   settings: BrokerSettings;
@@ -186,7 +184,7 @@ export class CertificatePipeline {
       track('issued', { serial: result.certificate.serialNumber });
       return await this.complete(entry, result);
     } catch (caught) {
-      const error = toBrokerError(caught);
+      const error = toBrokerError(caught, REQUEST_JOB);
       const requestId = request?.requestId ?? readRequestIdLoosely(message);
       const willRetry = error.retryable && delivery.dequeueCount < this.deps.settings.maxDequeueCount;
       const deferSeconds =
@@ -212,7 +210,7 @@ export class CertificatePipeline {
       // Whatever ends the request now (a retryable error out of time, or a permanent one such as a recipient
       // certificate that expired between deliveries), no certificate of an unsettled attempt may stay VALID.
       if (entry) await this.settleLostEnrollment(entry).catch(() => undefined);
-      const reported = error.retryable ? gaveUp(error, delivery.dequeueCount) : error;
+      const reported = error.retryable ? gaveUp(error, delivery.dequeueCount, REQUEST_JOB) : error;
       const failed = this.failure(reported, requestId, request?.context ?? readContextLoosely(message));
       return entry ? await this.complete(entry, failed) : this.publish(failed);
     }
@@ -361,7 +359,7 @@ export class CertificatePipeline {
       // Only the CA's own "no" proves nothing was issued; an unforeseen failure may have come after it did.
       const ambiguous = !isBrokerError(caught) || caught.ambiguous;
       const ended = async (): Promise<void> => {
-        const error = toBrokerError(caught);
+        const error = toBrokerError(caught, REQUEST_JOB);
         entry.record = await ledger.recordAttemptEnded(entry.record, {
           nothingIssued: !ambiguous,
           error: { code: error.code, message: error.message },
@@ -397,7 +395,7 @@ export class CertificatePipeline {
           action: 'used-issued-certificate',
           serialNumber: kept.serialNumber,
         },
-        `enrollment attempt ${attempt.attempt} got no answer (${toBrokerError(caught).code}); the CA had issued ${kept.serialNumber} for our key, which is used`,
+        `enrollment attempt ${attempt.attempt} got no answer (${toBrokerError(caught, REQUEST_JOB).code}); the CA had issued ${kept.serialNumber} for our key, which is used`,
       );
       return { keys, response: { tokenDer: kept.certificateDer!, tokenType: 'X509v3' } };
     }
@@ -558,30 +556,6 @@ export class CertificatePipeline {
   }
 }
 
-/**
- * Seconds a request (or revocation) created at `createdAt` should wait before its next round of deliveries,
- * or undefined when it has waited REQUEST_MAX_WAIT_MINUTES already. The delay grows with its age (half of it,
- * within REQUEST_DEFER_MIN_SECONDS..15 minutes), so a short outage is retried soon and a long one is not
- * hammered.
- */
-export function deferralSeconds(
-  createdAt: string,
-  now: Date,
-  settings: Pick<BrokerSettings, 'requestMaxWaitMinutes' | 'requestDeferMinSeconds'>,
-): number | undefined {
-  const { requestMaxWaitMinutes, requestDeferMinSeconds } = settings;
-  const ageSeconds = Math.max(0, (now.getTime() - Date.parse(createdAt)) / 1000);
-  const leftSeconds = requestMaxWaitMinutes * 60 - ageSeconds;
-  if (!(leftSeconds > 0)) return undefined;
-  const delay = Math.min(Math.max(ageSeconds / 2, requestDeferMinSeconds), MAX_DEFER_SECONDS, leftSeconds);
-  return Math.max(1, Math.ceil(delay));
-}
-
-/** A dependency that is down (the CA, Key Vault): worth waiting for, beyond the queue's deliveries. */
-export function isOutage(error: BrokerError): boolean {
-  return error.retryable && error.code !== 'GAVE_UP';
-}
-
 /** The stored result of a request that already has one, to publish again unchanged. */
 function replayOf(record: LedgerRecord): PipelineOutcome | undefined {
   if ((record.state !== 'issued' && record.state !== 'failed') || record.resultJson === undefined)
@@ -639,41 +613,4 @@ function assertPublishable(result: PkcsResult): void {
   const check = validateResult(result);
   if (!check.valid)
     throw new Error(`internal error: result does not match result.v1 schema: ${check.errors.join('; ')}`);
-}
-
-/**
- * Anything that is not a BrokerError is an unforeseen condition: it may pass, so the request is delivered
- * again like any transient failure, and never lost. A ledger conflict means another delivery of the same
- * request got there first: coming back later replays its result.
- */
-function toBrokerError(caught: unknown): BrokerError {
-  if (isBrokerError(caught)) return caught;
-  if (caught instanceof LedgerConflictError) {
-    return new BrokerError(
-      'GAVE_UP',
-      `Another delivery of request ${caught.requestId} is handling it at the same time.`,
-      {
-        remedy:
-          'Nothing to do: the request is completed by the other delivery and its result is published once.',
-        retryable: true,
-      },
-    );
-  }
-  const detail = caught instanceof Error ? caught.message : String(caught);
-  return new BrokerError('GAVE_UP', `The broker failed unexpectedly: ${detail}`, {
-    remedy: 'This is an unexpected internal failure; report it with the requestId to the broker operators.',
-    retryable: true,
-    cause: caught,
-  });
-}
-
-/** A transient failure that outlasted every delivery of the message is reported as GAVE_UP with its cause. */
-function gaveUp(last: BrokerError, deliveries: number): BrokerError {
-  if (last.code === 'GAVE_UP')
-    return new BrokerError('GAVE_UP', last.message, { remedy: last.remedy, retryable: false });
-  return new BrokerError(
-    'GAVE_UP',
-    `Gave up after ${deliveries} deliveries of the message; the last error was ${last.code}: ${last.message}`,
-    { remedy: last.remedy, retryable: false, caMessage: last.caMessage, cause: last },
-  );
 }

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { BrokerSettings } from '../config/settings';
-import { BrokerError, isBrokerError, resultErrorOf } from '../contract/errors';
+import { BrokerError, resultErrorOf } from '../contract/errors';
 import type {
   FailedRevocationResult,
   PkcsResult,
@@ -29,7 +29,7 @@ import { normalizeSerialNumber } from '../digicert/management';
 import type { DigicertCa } from '../digicert/types';
 import type { RevocationLedger, RevocationRecord, RevocationTarget } from '../ledger/revocationLedger';
 import { LedgerConflictError, type RequestLedger } from '../ledger/types';
-import { deferralSeconds, isOutage } from '../pipeline';
+import { deferralSeconds, gaveUp, isOutage, REVOCATION_JOB, toBrokerError } from '../delivery';
 import { SUPERSEDE_REVOCATION_SUFFIX, supersedeRevocationMessage } from '../supersede';
 import type { Telemetry } from '../telemetry/telemetry';
 import { canonicalJson } from '../contract/canonicalJson';
@@ -84,7 +84,7 @@ export class RevocationPipeline {
       this.track(result, started);
       return await this.complete(held.record, result);
     } catch (caught) {
-      const error = toBrokerError(caught);
+      const error = toBrokerError(caught, REVOCATION_JOB);
       const revocationId = revocation?.revocationId ?? readRevocationIdLoosely(message);
       const { record } = held;
       if (error.retryable && record !== undefined) {
@@ -112,13 +112,7 @@ export class RevocationPipeline {
         this.track(settled, started);
         return this.complete(held.record!, settled);
       }
-      const reported = error.retryable
-        ? new BrokerError(
-            'GAVE_UP',
-            `Gave up after ${delivery.dequeueCount} deliveries of the revocation; the last error was ${error.code}: ${error.message}`,
-            { remedy: error.remedy, retryable: false, caMessage: error.caMessage },
-          )
-        : error;
+      const reported = error.retryable ? gaveUp(error, delivery.dequeueCount, REVOCATION_JOB) : error;
       const failed = this.failure(reported, revocationId, revocation?.context ?? readContextLoosely(message));
       this.track(failed, started);
       // held.record is set only for this message's own record (a reused id with another body never is).
@@ -362,27 +356,4 @@ function publish(result: RevocationResult): RevocationOutcome {
 /** SHA-256 of the message's canonical JSON (the same revocation always hashes the same). */
 function messageHash(revocation: RevocationRequest): string {
   return createHash('sha256').update(canonicalJson(revocation)).digest('hex');
-}
-
-/** Unforeseen failures and ledger conflicts may pass: retried like transient CA failures. */
-function toBrokerError(caught: unknown): BrokerError {
-  if (isBrokerError(caught)) return caught;
-  if (caught instanceof LedgerConflictError) {
-    return new BrokerError(
-      'GAVE_UP',
-      `Another delivery of revocation ${caught.requestId} is handling it at the same time.`,
-      {
-        remedy:
-          'Nothing to do: the other delivery completes the revocation and its result is published once.',
-        retryable: true,
-      },
-    );
-  }
-  const detail = caught instanceof Error ? caught.message : String(caught);
-  return new BrokerError('GAVE_UP', `The broker failed unexpectedly: ${detail}`, {
-    remedy:
-      'This is an unexpected internal failure; report it with the revocationId to the broker operators.',
-    retryable: true,
-    cause: caught,
-  });
 }

@@ -1,0 +1,80 @@
+/**
+ * Rules every queue-driven job of the broker (issuing, revoking) follows at the end of a delivery: what an
+ * unforeseen failure becomes, when an outage is waited out beyond the queue's deliveries and for how long,
+ * and how a transient failure that outlasted them is reported.
+ */
+import type { BrokerSettings } from './config/settings';
+import { BrokerError, isBrokerError } from './contract/errors';
+import { LedgerConflictError } from './ledger/types';
+
+/** The longest a deferred message waits before its next round of deliveries. */
+export const MAX_DEFER_SECONDS = 900;
+
+/** What a job is called in its messages: `request` with its requestId, `revocation` with its revocationId. */
+export interface JobNames {
+  noun: 'request' | 'revocation';
+  idName: 'requestId' | 'revocationId';
+}
+
+export const REQUEST_JOB: JobNames = { noun: 'request', idName: 'requestId' };
+export const REVOCATION_JOB: JobNames = { noun: 'revocation', idName: 'revocationId' };
+
+/**
+ * Anything that is not a BrokerError is an unforeseen condition: it may pass, so the message is delivered
+ * again like any transient failure, and never lost. A ledger conflict means another delivery of the same
+ * message got there first: coming back later replays its result.
+ */
+export function toBrokerError(caught: unknown, job: JobNames): BrokerError {
+  if (isBrokerError(caught)) return caught;
+  if (caught instanceof LedgerConflictError) {
+    return new BrokerError(
+      'GAVE_UP',
+      `Another delivery of ${job.noun} ${caught.requestId} is handling it at the same time.`,
+      {
+        remedy: `Nothing to do: the other delivery completes the ${job.noun} and its result is published once.`,
+        retryable: true,
+      },
+    );
+  }
+  const detail = caught instanceof Error ? caught.message : String(caught);
+  return new BrokerError('GAVE_UP', `The broker failed unexpectedly: ${detail}`, {
+    remedy: `This is an unexpected internal failure; report it with the ${job.idName} to the broker operators.`,
+    retryable: true,
+    cause: caught,
+  });
+}
+
+/** A dependency that is down (the CA, Key Vault, Graph): worth waiting for, beyond the queue's deliveries. */
+export function isOutage(error: BrokerError): boolean {
+  return error.retryable && error.code !== 'GAVE_UP';
+}
+
+/**
+ * Seconds a message created at `createdAt` should wait before its next round of deliveries, or undefined when
+ * it has waited REQUEST_MAX_WAIT_MINUTES already. The delay grows with its age (half of it, within
+ * REQUEST_DEFER_MIN_SECONDS..15 minutes), so a short outage is retried soon and a long one is not hammered.
+ */
+export function deferralSeconds(
+  createdAt: string,
+  now: Date,
+  settings: Pick<BrokerSettings, 'requestMaxWaitMinutes' | 'requestDeferMinSeconds'>,
+): number | undefined {
+  const { requestMaxWaitMinutes, requestDeferMinSeconds } = settings;
+  const ageSeconds = Math.max(0, (now.getTime() - Date.parse(createdAt)) / 1000);
+  const leftSeconds = requestMaxWaitMinutes * 60 - ageSeconds;
+  if (!(leftSeconds > 0)) return undefined;
+  const delay = Math.min(Math.max(ageSeconds / 2, requestDeferMinSeconds), MAX_DEFER_SECONDS, leftSeconds);
+  return Math.max(1, Math.ceil(delay));
+}
+
+/** A transient failure that outlasted every delivery is reported as GAVE_UP with its cause (never twice wrapped). */
+export function gaveUp(last: BrokerError, deliveries: number, job: JobNames): BrokerError {
+  if (last.code === 'GAVE_UP')
+    return new BrokerError('GAVE_UP', last.message, { remedy: last.remedy, retryable: false });
+  const what = job.noun === 'request' ? 'the message' : 'the revocation';
+  return new BrokerError(
+    'GAVE_UP',
+    `Gave up after ${deliveries} deliveries of ${what}; the last error was ${last.code}: ${last.message}`,
+    { remedy: last.remedy, retryable: false, caMessage: last.caMessage, cause: last },
+  );
+}
