@@ -4,14 +4,12 @@
  * (context size, the CA allow-list, the range of a SID's numbers). Every refusal is a BrokerError whose message names the field by its JSON
  * path and says what is allowed, in words an administrator can act on.
  */
-import Ajv2020, { type ErrorObject } from 'ajv/dist/2020';
+import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { BrokerError, type ErrorCode } from './errors';
-import type { PkcsRequest, RevocationRequest } from './types';
+import type { PkcsRequest } from './types';
 import requestSchema from './schemas/request.v1.schema.json';
 import resultSchema from './schemas/result.v1.schema.json';
-import revocationSchema from './schemas/revocation.v1.schema.json';
-import revocationResultSchema from './schemas/revocation-result.v1.schema.json';
 
 export const REQUEST_SCHEMA_ID: string = requestSchema.$id;
 export const RESULT_SCHEMA_ID: string = resultSchema.$id;
@@ -30,7 +28,8 @@ const SECURITY_IDENTIFIER_PATTERN = new RegExp(requestSchema.properties.security
 const EXAMPLE_CA_HOST = 'pki-ws.symauth.com';
 const EXAMPLE_PROFILE_OID = '2.16.840.1.113733.1.16.1.2.3.1.1.47196109';
 
-const ajv = new Ajv2020({
+/** One validator for every contract schema: the revocation result refers to the result schema by its $id. */
+export const contractAjv = new Ajv2020({
   allErrors: true,
   strict: true,
   // failed results carry "requestId": string or null
@@ -40,18 +39,11 @@ const ajv = new Ajv2020({
   // gives each error its parentSchema, where "x-rule" describes a pattern in words
   verbose: true,
 });
-addFormats(ajv, ['date-time']);
-ajv.addKeyword({ keyword: 'x-rule', schemaType: 'string' });
+addFormats(contractAjv, ['date-time']);
+contractAjv.addKeyword({ keyword: 'x-rule', schemaType: 'string' });
 
-const validateRequestShape = ajv.compile<PkcsRequest>(requestSchema);
-const validateResultShape = ajv.compile(resultSchema);
-// The revocation result refers to the result schema's definitions (error, completedAt, context) by its $id.
-const validateRevocationShape = ajv.compile<RevocationRequest>(revocationSchema);
-const validateRevocationResultShape = ajv.compile(revocationResultSchema);
-
-export const REVOCATION_SCHEMA_ID: string = revocationSchema.$id;
-export const REVOCATION_RESULT_SCHEMA_ID: string = revocationResultSchema.$id;
-const REVOCATION_ID_PATTERN = new RegExp(revocationSchema.properties.revocationId.pattern, 'u');
+const validateRequestShape = contractAjv.compile<PkcsRequest>(requestSchema);
+const validateResultShape = contractAjv.compile(resultSchema);
 
 export interface RequestValidationOptions {
   /** CA_ALLOWED_HOSTS: `host` or `host:port` entries (settings.caAllowedHosts). */
@@ -66,87 +58,59 @@ export type ResultValidation = { valid: true } | { valid: false; errors: string[
  * @throws BrokerError with the most specific code when several rules are broken (see FIELD_RANKS).
  */
 export function parseRequestMessage(body: unknown, options: RequestValidationOptions): PkcsRequest {
-  const decoded = decodeMessageBody(body);
-  if (!decoded.ok) {
-    throw new BrokerError('INVALID_REQUEST', `the message is not valid JSON: ${decoded.reason}`);
-  }
-  const message = decoded.value;
-  const shapeValid = validateRequestShape(message);
-  const problems = shapeValid ? [] : describeRequestSchemaErrors(message, validateRequestShape.errors ?? []);
-  if (isJsonObject(message)) problems.push(...checkRulesBeyondSchema(message, problems, options));
-  if (shapeValid && problems.length === 0) return message;
-  if (problems.length === 0) {
-    // Cannot happen while every schema error is translated; kept so a gap never lets a message through.
-    throw new BrokerError('INVALID_REQUEST', 'the message does not follow the request schema (v1)');
-  }
-  throw problemsToError(problems);
+  return parseMessage(body, validateRequestShape, 'the request (schemaVersion 1)', options);
 }
 
 /**
- * The revocation request of a queue message, validated: the schema, exactly one of serialNumber and requestId,
- * certificateAuthority with a serial number (and allow-listed), context at most 4 KB.
- * @throws BrokerError naming the field (CA_NOT_ALLOWED for the CA host, else INVALID_REQUEST).
+ * A queue message of one of the contract's schemas, validated: the schema, then the rules it cannot state
+ * (the CA allow-list, the size of context, a SID's numbers) and the message type's own (`moreRules`). Every
+ * problem is a sentence naming the field; the error takes the code of the most specific one.
  */
-export function parseRevocationMessage(body: unknown, options: RequestValidationOptions): RevocationRequest {
+export function parseMessage<T>(
+  body: unknown,
+  validateShape: ValidateFunction<T>,
+  rootName: string,
+  options: RequestValidationOptions,
+  moreRules: (message: Record<string, unknown>) => Problem[] = () => [],
+): T {
   const decoded = decodeMessageBody(body);
   if (!decoded.ok) {
     throw new BrokerError('INVALID_REQUEST', `the message is not valid JSON: ${decoded.reason}`);
   }
   const message = decoded.value;
-  const shapeValid = validateRevocationShape(message);
+  const shapeValid = validateShape(message);
   const problems = shapeValid
     ? []
-    : describeRequestSchemaErrors(
-        message,
-        validateRevocationShape.errors ?? [],
-        'the revocation request (schemaVersion 1)',
-      );
+    : describeRequestSchemaErrors(message, validateShape.errors ?? [], rootName);
   if (isJsonObject(message)) {
-    problems.push(...checkRulesBeyondSchema(message, problems, options));
-    const bySerial = Object.hasOwn(message, 'serialNumber');
-    const byRequest = Object.hasOwn(message, 'requestId');
-    if (bySerial === byRequest) {
-      problems.push({
-        ...OTHER_FIELDS,
-        sentence: bySerial
-          ? 'serialNumber and requestId are both given: name the certificate by exactly one of them'
-          : 'serialNumber or requestId is required: name the certificate to revoke by its serial number or by the requestId that issued it',
-      });
-    }
-    if (bySerial && !Object.hasOwn(message, 'certificateAuthority')) {
-      problems.push({
-        ...rankOfField('certificateAuthority'),
-        sentence: 'certificateAuthority is required with serialNumber: the CA that issued the certificate',
-      });
-    }
+    problems.push(...checkRulesBeyondSchema(message, problems, options), ...moreRules(message));
   }
   if (shapeValid && problems.length === 0) return message;
   if (problems.length === 0) {
-    throw new BrokerError('INVALID_REQUEST', 'the message does not follow the revocation schema (v1)');
+    // Cannot happen while every schema error is translated; kept so a gap never lets a message through.
+    throw new BrokerError('INVALID_REQUEST', `the message does not follow the schema of ${rootName}`);
   }
   throw problemsToError(problems);
 }
 
-/** The revocationId of a message that may not have validated (for its failed result), else null. */
-export function readRevocationIdLoosely(body: unknown): string | null {
+/** The value of `field` in a message that may not have validated, when it is a string matching `pattern`. */
+export function readIdLoosely(body: unknown, field: string, pattern: RegExp): string | null {
   const decoded = decodeMessageBody(body);
   if (!decoded.ok || !isJsonObject(decoded.value)) return null;
-  const revocationId = decoded.value.revocationId;
-  return typeof revocationId === 'string' && REVOCATION_ID_PATTERN.test(revocationId) ? revocationId : null;
+  const id = decoded.value[field];
+  return typeof id === 'string' && pattern.test(id) ? id : null;
 }
 
-/** Checks a revocation result against revocation-result.v1.schema.json before it is published. */
-export function validateRevocationResult(result: unknown): ResultValidation {
-  if (validateRevocationResultShape(result)) return { valid: true };
-  const errors = (validateRevocationResultShape.errors ?? []).filter(
-    (error) => error.keyword !== 'discriminator',
-  );
-  return {
-    valid: false,
-    errors: describeSchemaErrors(errors, 'the revocation result (schemaVersion 1)').map(
-      ({ sentence }) => sentence,
-    ),
-  };
+/** Checks a message against a compiled schema, in sentences (results before they are published, tests). */
+export function shapeCheck(
+  validateShape: ValidateFunction,
+  rootName: string,
+  value: unknown,
+): ResultValidation {
+  if (validateShape(value)) return { valid: true };
+  // The discriminator's complaint about status repeats what the status enum or required error says.
+  const errors = (validateShape.errors ?? []).filter((error) => error.keyword !== 'discriminator');
+  return { valid: false, errors: describeSchemaErrors(errors, rootName).map(({ sentence }) => sentence) };
 }
 
 /**
@@ -154,10 +118,7 @@ export function validateRevocationResult(result: unknown): ResultValidation {
  * JSON (or an object) with a requestId that follows the id rule, else null.
  */
 export function readRequestIdLoosely(body: unknown): string | null {
-  const decoded = decodeMessageBody(body);
-  if (!decoded.ok || !isJsonObject(decoded.value)) return null;
-  const requestId = decoded.value.requestId;
-  return typeof requestId === 'string' && REQUEST_ID_PATTERN.test(requestId) ? requestId : null;
+  return readIdLoosely(body, 'requestId', REQUEST_ID_PATTERN);
 }
 
 /** The context of a message that may not have validated: a JSON object of at most 4 KB, else undefined. */
@@ -172,13 +133,7 @@ export function readContextLoosely(body: unknown): Record<string, unknown> | und
 
 /** Checks a result against result.v1.schema.json (tests, and the pipeline before it publishes a result). */
 export function validateResult(result: unknown): ResultValidation {
-  if (validateResultShape(result)) return { valid: true };
-  // The discriminator's complaint about status repeats what the status enum or required error says.
-  const errors = (validateResultShape.errors ?? []).filter((error) => error.keyword !== 'discriminator');
-  return {
-    valid: false,
-    errors: describeSchemaErrors(errors, 'the result (schemaVersion 1)').map(({ sentence }) => sentence),
-  };
+  return shapeCheck(validateResultShape, 'the result (schemaVersion 1)', result);
 }
 
 /**
@@ -237,7 +192,7 @@ function serializedSize(value: unknown): number | undefined {
 // ---------------------------------------------------------------------------------------------------------
 // Problems and their order
 
-interface Problem {
+export interface Problem {
   code: ErrorCode;
   /** Lower comes first: the error takes the code of the first problem. */
   rank: number;
@@ -257,9 +212,9 @@ const FIELD_RANKS: Readonly<Record<string, { code: ErrorCode; rank: number }>> =
   certificateAuthorityName: { code: 'CA_NAME_INVALID', rank: 2 },
   certificateTemplateName: { code: 'TEMPLATE_INVALID', rank: 3 },
 };
-const OTHER_FIELDS = { code: 'INVALID_REQUEST', rank: 4 } as const;
+export const OTHER_FIELDS = { code: 'INVALID_REQUEST', rank: 4 } as const;
 
-function rankOfField(topLevelField: string): { code: ErrorCode; rank: number } {
+export function rankOfField(topLevelField: string): { code: ErrorCode; rank: number } {
   return Object.hasOwn(FIELD_RANKS, topLevelField) ? FIELD_RANKS[topLevelField] : OTHER_FIELDS;
 }
 

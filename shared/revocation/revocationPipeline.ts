@@ -19,12 +19,12 @@ import type {
   RevocationResult,
   RevokedResult,
 } from '../contract/types';
+import { readContextLoosely } from '../contract/validate';
 import {
   parseRevocationMessage,
-  readContextLoosely,
   readRevocationIdLoosely,
   validateRevocationResult,
-} from '../contract/validate';
+} from '../contract/validateRevocation';
 import { normalizeSerialNumber } from '../digicert/management';
 import type { DigicertCa } from '../digicert/types';
 import type { RevocationLedger, RevocationRecord, RevocationTarget } from '../ledger/revocationLedger';

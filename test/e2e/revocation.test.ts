@@ -10,7 +10,7 @@ import { sendAndWait, submitAndWait, waitForResult } from '../../dev/host/submit
 import type { DevPki } from '../../dev/pki/devPki';
 import type { Simulator } from '../../dev/simulator/server';
 import type { IssuedResult, RevocationResult } from '../../shared/contract/types';
-import { validateRevocationResult } from '../../shared/contract/validate';
+import { validateRevocationResult } from '../../shared/contract/validateRevocation';
 import { readSettings } from '../../shared/config/settings';
 import { createRevocationLedger } from '../../shared/ledger/revocationLedger';
 import { createRequestLedger } from '../../shared/ledger/tableLedger';

@@ -2,7 +2,7 @@ import {
   parseRevocationMessage,
   readRevocationIdLoosely,
   validateRevocationResult,
-} from '../../../shared/contract/validate';
+} from '../../../shared/contract/validateRevocation';
 import { brokerErrorOf } from '../../support/brokerErrors';
 
 const options = { caAllowedHosts: ['pki-ws.symauth.com'] };
