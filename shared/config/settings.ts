@@ -3,6 +3,7 @@
  * the dev host locally). Names follow the contract; a bad value fails loudly at start, naming the setting.
  */
 
+import { DEFAULT_CA_HOST, splitCaHostList } from '../contract/caHosts';
 import { isDottedOid } from '../mapping/text';
 import { parseSourceName, SOURCE_NAMES } from '../mapping/variables';
 import { readStorageConnection, type StorageConnection } from '../storage/connection';
@@ -224,10 +225,7 @@ export function readSettings(env: Env = process.env): BrokerSettings {
     raCertThumbprints: thumbprints(env),
     raCertificatePfxFile: text(env, 'RA_CERTIFICATE_PFX_FILE'),
     raCertificatePfxPassword: env.RA_CERTIFICATE_PFX_PASSWORD,
-    caAllowedHosts: (text(env, 'CA_ALLOWED_HOSTS') ?? 'pki-ws.symauth.com')
-      .split(',')
-      .map((host) => host.trim().toLowerCase())
-      .filter((host) => host !== ''),
+    caAllowedHosts: splitCaHostList(text(env, 'CA_ALLOWED_HOSTS') ?? DEFAULT_CA_HOST),
     caConnectTimeoutMs: integer(env, 'CA_CONNECT_TIMEOUT_MS', 10000, 100, 600000),
     caRequestTimeoutMs: integer(env, 'CA_REQUEST_TIMEOUT_MS', 30000, 100, 600000),
     caMaxAttempts: integer(env, 'CA_MAX_ATTEMPTS', 3, 1, 10),

@@ -6,6 +6,7 @@
  */
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
+import { isCaHostAllowed } from './caHosts';
 import { BrokerError, type ErrorCode } from './errors';
 import type { PkcsRequest } from './types';
 import requestSchema from './schemas/request.v1.schema.json';
@@ -134,23 +135,6 @@ export function readContextLoosely(body: unknown): Record<string, unknown> | und
 /** Checks a result against result.v1.schema.json (tests, and the pipeline before it publishes a result). */
 export function validateResult(result: unknown): ResultValidation {
   return shapeCheck(validateResultShape, 'the result (schemaVersion 1)', result);
-}
-
-/**
- * Whether `certificateAuthority` (bare `host` or `host:port`) is listed in CA_ALLOWED_HOSTS. Case-insensitive;
- * a `host` entry matches the bare host, a `host:port` entry matches exactly. Port 443 is the https default,
- * so `host` and `host:443` are the same endpoint on either side.
- */
-export function isCertificateAuthorityAllowed(
-  certificateAuthority: string,
-  caAllowedHosts: readonly string[],
-): boolean {
-  const wanted = normalizeHostPort(certificateAuthority);
-  return caAllowedHosts.some((entry) => normalizeHostPort(entry) === wanted);
-}
-
-function normalizeHostPort(value: string): string {
-  return value.trim().toLowerCase().replace(/:443$/, '');
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -314,7 +298,7 @@ function checkRulesBeyondSchema(
   const authority = message.certificateAuthority;
   const authorityAlreadyRefused = problemsSoFar.some((problem) => problem.code === 'CA_NOT_ALLOWED');
   if (typeof authority === 'string' && !authorityAlreadyRefused && CA_HOST_PATTERN.test(authority)) {
-    if (!isCertificateAuthorityAllowed(authority, options.caAllowedHosts)) {
+    if (!isCaHostAllowed(authority, options.caAllowedHosts)) {
       const allowed =
         options.caAllowedHosts.length === 0
           ? 'CA_ALLOWED_HOSTS is empty'

@@ -16,7 +16,8 @@ export type {
 export { PkiWsClient } from './client';
 export type { PkiWsClientOptions } from './client';
 export { PkiWsTransport, resolveCaHost } from './transport';
-export type { CaEndpoint, SoapCall, TransportOptions, TransportSettings } from './transport';
+export type { SoapCall, TransportOptions, TransportSettings } from './transport';
+export type { CaEndpoint } from '../contract/caHosts';
 export { buildGetPoliciesEnvelope, parseGetPoliciesResponse, SUBJECT_ALT_NAME_OID } from './policy';
 export {
   buildRequestSecurityTokenEnvelope,

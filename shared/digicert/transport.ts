@@ -13,6 +13,7 @@ import { rootCertificates } from 'node:tls';
 import { Agent, Dispatcher, request } from 'undici';
 import { BrokerError, isBrokerError } from '../contract/errors';
 import type { BrokerSettings } from '../config/settings';
+import { isCaHostAllowed, parseCaHost, type CaEndpoint } from '../contract/caHosts';
 import type { RaCredential, RaCredentialSource } from '../ra-credential/types';
 import {
   AttemptOutcome,
@@ -102,43 +103,22 @@ export interface SoapCall {
   idempotent?: boolean;
 }
 
-export interface CaEndpoint {
-  hostname: string;
-  port: number;
-  /** host, or host:port when the port is not 443: what goes into the URL. */
-  authority: string;
-}
-
-const DEFAULT_PORT = 443;
-const HOST_PATTERN = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(\d{1,5}))?$/;
-
-function parseHost(value: string): CaEndpoint | undefined {
-  const match = HOST_PATTERN.exec(value.trim());
-  if (match === null) return undefined;
-  const hostname = (match[1] ?? '').toLowerCase();
-  const port = match[2] === undefined ? DEFAULT_PORT : Number(match[2]);
-  if (port < 1 || port > 65535) return undefined;
-  return { hostname, port, authority: port === DEFAULT_PORT ? hostname : `${hostname}:${port}` };
-}
+// The doctor's CA checks take the endpoint type from here, next to resolveCaHost.
+export type { CaEndpoint } from '../contract/caHosts';
 
 /**
  * Checks `caHost` (host or host:port, no scheme or path) against the allow-list and returns where to
  * connect. An entry without a port allows that host on 443 only; an entry with a port allows exactly that.
  */
 export function resolveCaHost(caHost: string, allowedHosts: readonly string[]): CaEndpoint {
-  const endpoint = parseHost(caHost);
+  const endpoint = parseCaHost(caHost);
   if (endpoint === undefined) {
     throw notAllowedError(
       caHost,
       'is not a host name or host:port (no scheme such as https://, no path, no trailing slash)',
     );
   }
-  const allowed = allowedHosts
-    .map(parseHost)
-    .some(
-      (entry) => entry !== undefined && entry.hostname === endpoint.hostname && entry.port === endpoint.port,
-    );
-  if (!allowed) {
+  if (!isCaHostAllowed(caHost, allowedHosts)) {
     throw notAllowedError(caHost, `is not in CA_ALLOWED_HOSTS (${allowedHosts.join(', ') || 'empty'})`);
   }
   return endpoint;

@@ -5,6 +5,7 @@
  * settings in it, and as a last guard every secret setting value is redacted from the finished report.
  */
 import { readSettings, type BrokerSettings } from '../config/settings';
+import { DEFAULT_CA_HOST, splitCaHostList } from '../contract/caHosts';
 import { isDottedOid } from '../mapping/text';
 import { PkiWsClient } from '../digicert/client';
 import { failureOutcome } from './outcomes';
@@ -32,15 +33,13 @@ function planInputs(env: Env): { hosts: string[]; profileOids: string[] } {
     const settings = readSettings(env);
     return { hosts: settings.caAllowedHosts, profileOids: settings.profileOids };
   } catch {
-    const list = (value: string | undefined): string[] =>
-      (value ?? '')
-        .split(',')
-        .map((item) => item.trim().toLowerCase())
-        .filter((item) => item !== '');
-    const hosts = list(env.CA_ALLOWED_HOSTS);
+    const hosts = splitCaHostList(env.CA_ALLOWED_HOSTS);
     return {
-      hosts: hosts.length > 0 ? hosts : ['pki-ws.symauth.com'],
-      profileOids: list(env.PROFILE_OIDS).filter(isDottedOid),
+      hosts: hosts.length > 0 ? hosts : [DEFAULT_CA_HOST],
+      profileOids: (env.PROFILE_OIDS ?? '')
+        .split(',')
+        .map((oid) => oid.trim())
+        .filter(isDottedOid),
     };
   }
 }

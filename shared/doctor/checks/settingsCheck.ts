@@ -1,7 +1,6 @@
 /** The settings: readable (readSettings), and everything the broker needs is there. */
 import { readSettings, SettingsError } from '../../config/settings';
-import { isBrokerError } from '../../contract/errors';
-import { resolveCaHost } from '../../digicert/transport';
+import { parseCaHost } from '../../contract/caHosts';
 import { describeStorageConnection } from '../../storage/connection';
 import { withRow } from '../outcomes';
 import { describeRaOrigin, RA_NOT_CONFIGURED_REMEDY, raOriginOf } from '../raSource';
@@ -80,12 +79,11 @@ async function run(context: DoctorContext): Promise<CheckOutcome> {
     });
   }
   for (const host of settings.caAllowedHosts) {
-    try {
-      resolveCaHost(host, settings.caAllowedHosts);
-    } catch (error) {
+    if (parseCaHost(host) === undefined) {
       problems.push({
         text: `CA_ALLOWED_HOSTS entry "${host}" is not a host name or host:port`,
-        remedy: `Write each CA_ALLOWED_HOSTS entry as the bare FQDN (pki-ws.symauth.com), or host:port: no scheme, no path, no trailing slash.${isBrokerError(error) ? '' : ` (${String(error)})`}`,
+        remedy:
+          'Write each CA_ALLOWED_HOSTS entry as the bare FQDN (pki-ws.symauth.com), or host:port: no scheme, no path, no trailing slash.',
         row: { id: 'secure-channel', case: 2 },
       });
     }

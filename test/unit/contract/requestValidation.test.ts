@@ -1,7 +1,6 @@
 import { DEFAULT_REMEDIES, type BrokerError, type ErrorCode } from '../../../shared/contract/errors';
 import {
   CONTEXT_MAX_BYTES,
-  isCertificateAuthorityAllowed,
   parseRequestMessage,
   readContextLoosely,
   readRequestIdLoosely,
@@ -614,23 +613,5 @@ describe('readContextLoosely', () => {
     ['text that is not JSON', '{"context": {}', undefined],
   ])('reads %s', (_label, body, expected) => {
     expect(readContextLoosely(body)).toEqual(expected);
-  });
-});
-
-describe('isCertificateAuthorityAllowed', () => {
-  it.each<[string, string[], boolean]>([
-    ['pki-ws.symauth.com', ['pki-ws.symauth.com'], true],
-    ['PKI-WS.symauth.com', ['pki-ws.SYMAUTH.com'], true],
-    ['pki-ws.symauth.com:443', ['pki-ws.symauth.com'], true],
-    ['pki-ws.symauth.com', ['pki-ws.symauth.com:443'], true],
-    ['pki-ws.symauth.com:8443', ['pki-ws.symauth.com'], false],
-    ['127.0.0.1:40001', ['127.0.0.1:40001'], true],
-    ['127.0.0.1:40002', ['127.0.0.1:40001'], false],
-    ['127.0.0.1', ['127.0.0.1:40001'], false],
-    ['symauth.com', ['pki-ws.symauth.com'], false],
-    ['pki-ws.symauth.com.evil.example', ['pki-ws.symauth.com'], false],
-    ['pki-ws.symauth.com', [], false],
-  ])('%s against %j → %s', (authority, allowed, expected) => {
-    expect(isCertificateAuthorityAllowed(authority, allowed)).toBe(expected);
   });
 });
