@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { BrokerSettings } from '../config/settings';
+import { isSameCaHost } from '../contract/caHosts';
 import { BrokerError, resultErrorOf } from '../contract/errors';
 import type {
   FailedRevocationResult,
@@ -269,7 +270,7 @@ export class RevocationPipeline {
     }
     if (
       revocation.certificateAuthority !== undefined &&
-      revocation.certificateAuthority.toLowerCase() !== issued.caHost.toLowerCase()
+      !isSameCaHost(revocation.certificateAuthority, issued.caHost)
     ) {
       throw new BrokerError(
         'CA_NOT_ALLOWED',
