@@ -8,15 +8,13 @@ import revocationResultSchema from './schemas/revocation-result.v1.schema.json';
 import type { RevocationRequest } from './types';
 import {
   contractAjv,
-  OTHER_FIELDS,
   parseMessage,
-  rankOfField,
   readIdLoosely,
   shapeCheck,
-  type Problem,
   type RequestValidationOptions,
   type ResultValidation,
 } from './validate';
+import { OTHER_FIELDS, rankOfField, type Problem } from './validationMessages';
 
 const validateRevocationShape = contractAjv.compile<RevocationRequest>(revocationSchema);
 const validateRevocationResultShape = contractAjv.compile(revocationResultSchema);
