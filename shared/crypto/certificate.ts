@@ -5,7 +5,15 @@
 import { X509Certificate, createHash } from 'node:crypto';
 import { BrokerError } from '../contract/errors';
 import type { IssuedCertificateSummary } from '../contract/types';
-import { DerError, TAG, contentOf, expectTag, readChildren, readSingleElement, type DerElement } from './der';
+import {
+  DerError,
+  TAG,
+  contentOf,
+  expectTag,
+  readChildren,
+  readSingleElement,
+  type DerElement,
+} from '../der';
 import { formatName } from './names';
 
 export interface CertificateDetails {

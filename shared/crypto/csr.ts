@@ -21,7 +21,7 @@ import {
   isIa5String,
   isValidOid,
   readSingleElement,
-} from './der';
+} from '../der';
 import type { KeyPair } from './keys';
 import { encodeName } from './names';
 import { OID_SID_EXTENSION, sidExtensionValue } from './sidExtension';

@@ -24,7 +24,7 @@ import {
   isValidOid,
   readChildren,
   type DerElement,
-} from './der';
+} from '../der';
 
 type StringEncoding = 'directory' | 'printable' | 'ia5' | 'country';
 

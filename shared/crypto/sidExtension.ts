@@ -9,7 +9,7 @@
  * `openssl asn1parse -genconf` builds it in the tests. A domain controller compares the SID with the
  * account's objectSid when it maps the certificate.
  */
-import { derOctetString, derOtherName, derSequence, isIa5String } from './der';
+import { derOctetString, derOtherName, derSequence, isIa5String } from '../der';
 
 /** szOID_NTDS_CA_SECURITY_EXT: the extension a profile's SID field declares. */
 export const OID_SID_EXTENSION = '1.3.6.1.4.1.311.25.2';

@@ -9,7 +9,7 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { BrokerError } from '../contract/errors';
 import type { EnrollmentResponse, PolicyCaCertificates } from '../digicert/types';
-import { TAG, bytesOf, contentOf, decodeOid, expectTag, readChildren, readSingleElement } from './der';
+import { TAG, bytesOf, contentOf, decodeOid, expectTag, readChildren, readSingleElement } from '../der';
 
 const OID_SIGNED_DATA = '1.2.840.113549.1.7.2';
 

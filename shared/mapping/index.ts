@@ -15,7 +15,7 @@ export {
   type RequestOtherName,
 } from './san';
 export { derFromHex, parseOtherNameHex, type OtherNameValue } from './otherName';
-export { parseStrictDer, DerError, type DerNode, type DerTagClass } from './der';
+export { parseStrictDer, DerError, type DerNode, type DerTagClass } from '../der';
 export {
   bindRequestOtherNames,
   findOtherName,

@@ -1,5 +1,5 @@
 import { BrokerError } from '../contract/errors';
-import { DerError, parseStrictDer, type DerNode } from './der';
+import { DerError, parseStrictDer, type DerNode } from '../der';
 import { describeCharacter } from './text';
 
 /**

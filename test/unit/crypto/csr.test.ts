@@ -1,13 +1,7 @@
 import { verify } from 'node:crypto';
 import forge from 'node-forge';
 import { createCsr, generateKeyPair, type KeyPair } from '../../../shared/crypto';
-import {
-  bytesOf,
-  contentOf,
-  readChildren,
-  readSingleElement,
-  type DerElement,
-} from '../../../shared/crypto/der';
+import { bytesOf, contentOf, readChildren, readSingleElement, type DerElement } from '../../../shared/der';
 import type { EnrollmentPlan } from '../../../shared/mapping/types';
 import { expectBrokerError } from './fixtures';
 

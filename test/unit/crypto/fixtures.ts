@@ -13,7 +13,7 @@ import {
   derSequence,
   derSmallInteger,
   encodeTlv,
-} from '../../../shared/crypto/der';
+} from '../../../shared/der';
 import { encodeName } from '../../../shared/crypto/names';
 
 export interface TestPki {

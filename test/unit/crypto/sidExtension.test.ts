@@ -1,11 +1,5 @@
 import { createCsr, generateKeyPair, type KeyPair } from '../../../shared/crypto';
-import {
-  contentOf,
-  decodeOid,
-  readChildren,
-  readSingleElement,
-  type DerElement,
-} from '../../../shared/crypto/der';
+import { contentOf, decodeOid, readChildren, readSingleElement, type DerElement } from '../../../shared/der';
 import { OID_SID_EXTENSION, sidExtensionValue } from '../../../shared/crypto/sidExtension';
 
 const SID = 'S-1-5-21-3623811015-3361044348-30300820-1013';

@@ -14,7 +14,7 @@ import {
   encodeTlv,
   readChildren,
   readSingleElement,
-} from '../../../shared/crypto/der';
+} from '../../../shared/der';
 import { parseGetPoliciesResponse } from '../../../shared/digicert/policy';
 import { parseSoapAnswer } from '../../../shared/digicert/soap';
 import type { EnrollmentResponse, PolicyCaCertificates } from '../../../shared/digicert/types';

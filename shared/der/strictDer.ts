@@ -1,11 +1,13 @@
 /**
- * A small strict DER walker. node-forge's asn1.fromDer accepts indefinite lengths, non-minimal lengths and
- * trailing bytes, so it cannot tell us whether an otherName value is well-formed DER; this can. It checks the
- * framing of every TLV (tags, definite and minimal lengths, constructed contents that are exactly a sequence
- * of TLVs) and the DER rules of the universal types whose encoding DER fixes (BOOLEAN, INTEGER, BIT STRING,
- * NULL, OBJECT IDENTIFIER, primitive-only strings, constructed-only SEQUENCE/SET). It does not check SET OF
- * ordering or the contents of time types.
+ * A small strict DER walker, for values a request hands over (an otherName). node-forge's asn1.fromDer
+ * accepts indefinite lengths, non-minimal lengths and trailing bytes, so it cannot tell us whether an
+ * otherName value is well-formed DER; this can. It checks the framing of every TLV (tags, definite and
+ * minimal lengths, constructed contents that are exactly a sequence of TLVs) and the DER rules of the
+ * universal types whose encoding DER fixes (BOOLEAN, INTEGER, BIT STRING, NULL, OBJECT IDENTIFIER,
+ * primitive-only strings, constructed-only SEQUENCE/SET). It does not check SET OF ordering or the contents
+ * of time types.
  */
+import { DerError } from './derError';
 
 export type DerTagClass = 'universal' | 'application' | 'context' | 'private';
 
@@ -19,17 +21,6 @@ export interface DerNode {
   /** Length of the contents octets. */
   length: number;
   children?: DerNode[];
-}
-
-export class DerError extends Error {
-  /** Byte offset (0-based) where the problem was found. */
-  readonly offset: number;
-
-  constructor(offset: number, problem: string) {
-    super(`${problem} (at byte offset ${offset})`);
-    this.name = 'DerError';
-    this.offset = offset;
-  }
 }
 
 const TAG_CLASSES: DerTagClass[] = ['universal', 'application', 'context', 'private'];
@@ -67,20 +58,20 @@ const CONSTRUCTED_ONLY = new Set([16, 17]);
 
 /** Parses `bytes` as exactly one DER TLV; throws DerError naming the first problem and where it is. */
 export function parseStrictDer(bytes: Uint8Array): DerNode {
-  if (bytes.length === 0) throw new DerError(0, 'no bytes');
+  if (bytes.length === 0) throw new DerError('no bytes', 0);
   const node = parseNode(bytes, 0, bytes.length, 0);
   const end = node.offset + node.headerLength + node.length;
   if (end !== bytes.length) {
     throw new DerError(
-      end,
       `trailing bytes: the TLV ends after ${end} byte(s) but ${bytes.length - end} more byte(s) follow`,
+      end,
     );
   }
   return node;
 }
 
 function parseNode(bytes: Uint8Array, offset: number, limit: number, depth: number): DerNode {
-  if (depth > MAX_DEPTH) throw new DerError(offset, `nesting deeper than ${MAX_DEPTH} levels`);
+  if (depth > MAX_DEPTH) throw new DerError(`nesting deeper than ${MAX_DEPTH} levels`, offset);
   let position = offset;
   const identifier = bytes[position] as number;
   position++;
@@ -93,24 +84,24 @@ function parseNode(bytes: Uint8Array, offset: number, limit: number, depth: numb
     tagNumber = 0;
     let octets = 0;
     for (;;) {
-      if (position >= limit) throw new DerError(position, 'truncated tag: the high tag number does not end');
+      if (position >= limit) throw new DerError('truncated tag: the high tag number does not end', position);
       const octet = bytes[position] as number;
       if (octets === 0 && octet === 0x80)
-        throw new DerError(position, 'non-minimal high tag number encoding');
-      if (++octets > 4) throw new DerError(position, 'tag number too large');
+        throw new DerError('non-minimal high tag number encoding', position);
+      if (++octets > 4) throw new DerError('tag number too large', position);
       tagNumber = tagNumber * 128 + (octet & 0x7f);
       position++;
       if ((octet & 0x80) === 0) break;
     }
     if (tagNumber < 31) {
       throw new DerError(
-        offset,
         `tag number ${tagNumber} uses the high tag form where DER requires the low form`,
+        offset,
       );
     }
   }
 
-  if (position >= limit) throw new DerError(position, 'truncated: no length octet after the tag');
+  if (position >= limit) throw new DerError('truncated: no length octet after the tag', position);
   const firstLengthOctet = bytes[position] as number;
   const lengthOffset = position;
   position++;
@@ -118,32 +109,32 @@ function parseNode(bytes: Uint8Array, offset: number, limit: number, depth: numb
   if (firstLengthOctet < 0x80) {
     length = firstLengthOctet;
   } else if (firstLengthOctet === 0x80) {
-    throw new DerError(lengthOffset, 'indefinite length (0x80), which DER does not allow');
+    throw new DerError('indefinite length (0x80), which DER does not allow', lengthOffset);
   } else if (firstLengthOctet === 0xff) {
-    throw new DerError(lengthOffset, 'reserved length octet 0xFF');
+    throw new DerError('reserved length octet 0xFF', lengthOffset);
   } else {
     const count = firstLengthOctet & 0x7f;
-    if (count > MAX_LENGTH_OCTETS) throw new DerError(lengthOffset, `length uses ${count} octets, too long`);
+    if (count > MAX_LENGTH_OCTETS) throw new DerError(`length uses ${count} octets, too long`, lengthOffset);
     if (position + count > limit) {
       throw new DerError(
-        lengthOffset,
         `truncated: the long-form length announces ${count} octet(s) that are not there`,
+        lengthOffset,
       );
     }
     if (bytes[position] === 0)
-      throw new DerError(lengthOffset, 'non-minimal length encoding (leading zero octet)');
+      throw new DerError('non-minimal length encoding (leading zero octet)', lengthOffset);
     length = 0;
     for (let index = 0; index < count; index++) length = length * 256 + (bytes[position + index] as number);
     position += count;
     if (length < 0x80) {
-      throw new DerError(lengthOffset, `non-minimal length encoding: ${length} must use the short form`);
+      throw new DerError(`non-minimal length encoding: ${length} must use the short form`, lengthOffset);
     }
   }
 
   const headerLength = position - offset;
   const available = limit - position;
   if (length > available) {
-    throw new DerError(lengthOffset, `length says ${length} byte(s) but ${available} present`);
+    throw new DerError(`length says ${length} byte(s) but ${available} present`, lengthOffset);
   }
 
   const node: DerNode = { tagClass, constructed, tagNumber, offset, headerLength, length };
@@ -166,12 +157,12 @@ function parseNode(bytes: Uint8Array, offset: number, limit: number, depth: numb
 function checkUniversal(bytes: Uint8Array, node: DerNode, contentsOffset: number): void {
   const { tagNumber, constructed, length } = node;
   const name = UNIVERSAL_NAMES[tagNumber] ?? `universal tag ${tagNumber}`;
-  if (tagNumber === 0) throw new DerError(node.offset, 'end-of-contents marker, which DER does not use');
+  if (tagNumber === 0) throw new DerError('end-of-contents marker, which DER does not use', node.offset);
   if (constructed && PRIMITIVE_ONLY.has(tagNumber)) {
-    throw new DerError(node.offset, `${name} must be primitive in DER but is constructed`);
+    throw new DerError(`${name} must be primitive in DER but is constructed`, node.offset);
   }
   if (!constructed && CONSTRUCTED_ONLY.has(tagNumber)) {
-    throw new DerError(node.offset, `${name} must be constructed but is primitive`);
+    throw new DerError(`${name} must be constructed but is primitive`, node.offset);
   }
   if (constructed) return;
 
@@ -179,43 +170,43 @@ function checkUniversal(bytes: Uint8Array, node: DerNode, contentsOffset: number
   switch (tagNumber) {
     case 1:
       if (length !== 1 || (contents[0] !== 0x00 && contents[0] !== 0xff)) {
-        throw new DerError(node.offset, 'BOOLEAN must be one octet, 0x00 or 0xFF');
+        throw new DerError('BOOLEAN must be one octet, 0x00 or 0xFF', node.offset);
       }
       return;
     case 2:
     case 10:
-      if (length === 0) throw new DerError(node.offset, `${name} has no contents`);
+      if (length === 0) throw new DerError(`${name} has no contents`, node.offset);
       if (
         length > 1 &&
         ((contents[0] === 0x00 && ((contents[1] as number) & 0x80) === 0) ||
           (contents[0] === 0xff && ((contents[1] as number) & 0x80) !== 0))
       ) {
-        throw new DerError(node.offset, `${name} is not minimally encoded`);
+        throw new DerError(`${name} is not minimally encoded`, node.offset);
       }
       return;
     case 3: {
-      if (length === 0) throw new DerError(node.offset, 'BIT STRING has no unused-bits octet');
+      if (length === 0) throw new DerError('BIT STRING has no unused-bits octet', node.offset);
       const unused = contents[0] as number;
       if (unused > 7 || (length === 1 && unused !== 0)) {
-        throw new DerError(node.offset, `BIT STRING has an invalid unused-bits count ${unused}`);
+        throw new DerError(`BIT STRING has an invalid unused-bits count ${unused}`, node.offset);
       }
       if (unused > 0 && ((contents[length - 1] as number) & ((1 << unused) - 1)) !== 0) {
-        throw new DerError(node.offset, 'BIT STRING has non-zero unused bits');
+        throw new DerError('BIT STRING has non-zero unused bits', node.offset);
       }
       return;
     }
     case 5:
-      if (length !== 0) throw new DerError(node.offset, 'NULL must have no contents');
+      if (length !== 0) throw new DerError('NULL must have no contents', node.offset);
       return;
     case 6:
-      if (length === 0) throw new DerError(node.offset, 'OBJECT IDENTIFIER has no contents');
+      if (length === 0) throw new DerError('OBJECT IDENTIFIER has no contents', node.offset);
       if (((contents[length - 1] as number) & 0x80) !== 0) {
-        throw new DerError(node.offset, 'OBJECT IDENTIFIER ends inside a sub-identifier');
+        throw new DerError('OBJECT IDENTIFIER ends inside a sub-identifier', node.offset);
       }
       for (let index = 0; index < length; index++) {
         const startsSubidentifier = index === 0 || ((contents[index - 1] as number) & 0x80) === 0;
         if (startsSubidentifier && contents[index] === 0x80) {
-          throw new DerError(node.offset, 'OBJECT IDENTIFIER has a non-minimal sub-identifier');
+          throw new DerError('OBJECT IDENTIFIER has a non-minimal sub-identifier', node.offset);
         }
       }
       return;
@@ -223,7 +214,7 @@ function checkUniversal(bytes: Uint8Array, node: DerNode, contentsOffset: number
       try {
         new TextDecoder('utf-8', { fatal: true }).decode(contents);
       } catch {
-        throw new DerError(node.offset, 'UTF8String contents are not valid UTF-8');
+        throw new DerError('UTF8String contents are not valid UTF-8', node.offset);
       }
       return;
     default:

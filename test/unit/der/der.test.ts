@@ -10,8 +10,8 @@ import {
   readChildren,
   readElement,
   readSingleElement,
-} from '../../../shared/crypto/der';
-import { encodeName, formatName } from '../../../shared/crypto/names';
+  parseStrictDer,
+} from '../../../shared/der';
 
 describe('DER writer', () => {
   it('encodes OIDs as OpenSSL does, including large arcs', () => {
@@ -63,35 +63,27 @@ describe('DER reader', () => {
   });
 });
 
-describe('names', () => {
-  it('prints most specific RDN first with RFC 4514 escaping and E for emailAddress', () => {
-    const name = encodeName([
-      { shortName: 'C', value: 'nl' },
-      { shortName: 'O', value: 'Contoso, Ltd' },
-      { shortName: 'CN', value: ' Jörg #1 ' },
-      { shortName: 'E', value: 'jorg@contoso.com' },
-    ]);
-    expect(formatName(name, readSingleElement(name))).toBe(
-      'E=jorg@contoso.com, CN=\\ Jörg #1\\ , O=Contoso\\, Ltd, C=NL',
+describe('DerError', () => {
+  it('is the one error of both readers; the strict one names the byte offset', () => {
+    let lenient: unknown;
+    let strict: unknown;
+    try {
+      readElement(Buffer.alloc(0));
+    } catch (error) {
+      lenient = error;
+    }
+    try {
+      parseStrictDer(Buffer.from([0x30, 0x80, 0x00, 0x00]));
+    } catch (error) {
+      strict = error;
+    }
+    expect(lenient).toBeInstanceOf(DerError);
+    expect((lenient as DerError).message).toBe('truncated: no element at offset 0');
+    expect((lenient as DerError).offset).toBeUndefined();
+    expect(strict).toBeInstanceOf(DerError);
+    expect((strict as DerError).message).toBe(
+      'indefinite length (0x80), which DER does not allow (at byte offset 1)',
     );
-  });
-
-  it('decodes BMPString and UniversalString values and prints unknown types by OID and #hex', () => {
-    const attribute = (oid: string, value: Buffer) => derSet(derSequence(derOid(oid), value));
-    const name = derSequence(
-      attribute('2.5.4.3', encodeTlv(0x1e, Buffer.from('00e9006c00e8', 'hex'))),
-      attribute('2.5.4.10', encodeTlv(0x1c, Buffer.from('0001f600', 'hex'))),
-      attribute('1.2.3.4', encodeTlv(0x04, Buffer.from('beef', 'hex'))),
-    );
-    expect(formatName(name, readSingleElement(name))).toBe('1.2.3.4=#0402beef, O=😀, CN=élè');
-  });
-
-  it('prints a multi-valued RDN joined with +', () => {
-    const pair = derSet(
-      derSequence(derOid('2.5.4.3'), derUtf8String('a')),
-      derSequence(derOid('2.5.4.11'), derUtf8String('b')),
-    );
-    const name = derSequence(pair);
-    expect(formatName(name, readSingleElement(name))).toBe('CN=a + OU=b');
+    expect((strict as DerError).offset).toBe(1);
   });
 });

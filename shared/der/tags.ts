@@ -1,0 +1,20 @@
+/** Identifier octets of the universal types the broker reads and writes (single-byte tags). */
+export const TAG = {
+  INTEGER: 0x02,
+  BIT_STRING: 0x03,
+  OCTET_STRING: 0x04,
+  NULL: 0x05,
+  OID: 0x06,
+  UTF8_STRING: 0x0c,
+  NUMERIC_STRING: 0x12,
+  PRINTABLE_STRING: 0x13,
+  TELETEX_STRING: 0x14,
+  IA5_STRING: 0x16,
+  UTC_TIME: 0x17,
+  GENERALIZED_TIME: 0x18,
+  VISIBLE_STRING: 0x1a,
+  UNIVERSAL_STRING: 0x1c,
+  BMP_STRING: 0x1e,
+  SEQUENCE: 0x30,
+  SET: 0x31,
+} as const;
