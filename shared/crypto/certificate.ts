@@ -14,7 +14,7 @@ import {
   readSingleElement,
   type DerElement,
 } from '../der';
-import { formatName } from './names';
+import { formatName } from './distinguishedName';
 
 export interface CertificateDetails {
   /** Upper-case hex without leading zeros. */

@@ -23,7 +23,7 @@ import {
   readSingleElement,
 } from '../der';
 import type { KeyPair } from './keys';
-import { encodeName } from './names';
+import { encodeName } from './distinguishedName';
 import { OID_SID_EXTENSION, sidExtensionValue } from './sidExtension';
 
 const OID_SHA256_WITH_RSA = '1.2.840.113549.1.1.11';

@@ -27,7 +27,7 @@ export {
   findUnsupportedNameCharacter,
   type MailNames,
   type UnsupportedCharacter,
-} from './names';
+} from './mailNames';
 export {
   collectPolicyVariables,
   decideVariableSource,

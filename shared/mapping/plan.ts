@@ -3,7 +3,7 @@ import type { PkcsRequest } from '../contract/types';
 import type { NameValuePair, ProfilePolicy } from '../digicert/types';
 import { isOtherNameAttribute, otherNameTypeOf, sanAttributeKind, subjectFieldsOf } from './attributeKinds';
 import { chooseKeySize } from './keySize';
-import { deriveMailNames, findUnsupportedNameCharacter } from './names';
+import { deriveMailNames, findUnsupportedNameCharacter } from './mailNames';
 import { bindRequestOtherNames, findOtherName, type BoundOtherName } from './otherNameFields';
 import {
   EMAIL_FALLBACKS,

@@ -14,7 +14,7 @@ import {
   derSmallInteger,
   encodeTlv,
 } from '../../../shared/der';
-import { encodeName } from '../../../shared/crypto/names';
+import { encodeName } from '../../../shared/crypto/distinguishedName';
 
 export interface TestPki {
   root: TestCertificate;

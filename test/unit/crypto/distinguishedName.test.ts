@@ -6,9 +6,9 @@ import {
   encodeTlv,
   readSingleElement,
 } from '../../../shared/der';
-import { encodeName, formatName } from '../../../shared/crypto/names';
+import { encodeName, formatName } from '../../../shared/crypto/distinguishedName';
 
-describe('names', () => {
+describe('distinguished names', () => {
   it('prints most specific RDN first with RFC 4514 escaping and E for emailAddress', () => {
     const name = encodeName([
       { shortName: 'C', value: 'nl' },
