@@ -147,30 +147,42 @@ export function parseIssuedToken(
   return { leafPem: leaf.toString(), chainPem: chain.map((certificate) => certificate.toString()) };
 }
 
-function derOfBase64(text: string): Buffer | undefined {
+/** A CA certificate entry of a profile's policy, read: its DER, and the certificate when the DER is one. */
+export interface PolicyCaCertificateText {
+  der: Buffer;
+  certificate?: X509Certificate;
+}
+
+/**
+ * Reads one CA certificate entry of a policy (base64; PEM armour and whitespace tolerated). Undefined when
+ * the text is not base64; `certificate` is absent when the bytes are not X.509 (a placeholder). The one rule
+ * for such entries: the chain the broker completes and what the doctor exports both read them here.
+ */
+export function readPolicyCaCertificate(text: string): PolicyCaCertificateText | undefined {
   const compact = text.replace(/-----(?:BEGIN|END)[^-]*-----/g, '').replace(/\s+/g, '');
   if (compact === '' || !/^[A-Za-z0-9+/]+={0,2}$/.test(compact)) return undefined;
-  return Buffer.from(compact, 'base64');
+  const der = Buffer.from(compact, 'base64');
+  try {
+    return { der, certificate: new X509Certificate(der) };
+  } catch {
+    return { der };
+  }
 }
 
 /**
  * The DER of every CA certificate a profile's policy names (issuing CA, intermediates, root, for each CA),
  * for parseIssuedToken's `extraCaCertificatesDer`. Entries that are not base64 of a certificate (such as
- * placeholders) are left out; duplicates once.
+ * placeholders) are left out; duplicates once. The doctor's policyCaCertificates reads the same entries for
+ * export: CA certificates only, root first, with the reason for each one left out.
  */
 export function caCertificatesOfPolicy(cas: readonly PolicyCaCertificates[]): Buffer[] {
   const result: Buffer[] = [];
   for (const ca of cas) {
     for (const text of [ca.issuingCa, ...ca.intermediates, ca.root]) {
       if (text === undefined) continue;
-      const der = derOfBase64(text);
-      if (der === undefined || result.some((known) => known.equals(der))) continue;
-      try {
-        new X509Certificate(der);
-      } catch {
-        continue;
-      }
-      result.push(der);
+      const read = readPolicyCaCertificate(text);
+      if (read?.certificate === undefined || result.some((known) => known.equals(read.der))) continue;
+      result.push(read.der);
     }
   }
   return result;

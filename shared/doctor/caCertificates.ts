@@ -2,8 +2,11 @@
  * The CA certificates a profile's policy carries (issuing CA, intermediates, root), read for the Intune
  * trusted-certificate profile: each parsed, de-duplicated, classed as root (self-signed) or intermediate,
  * and named after its subject CN. Entries that are not certificates (placeholders) are skipped and said so.
+ * Each entry is read by the broker's own rule (crypto/token.ts readPolicyCaCertificate), so what is exported
+ * is what the broker completes chains with.
  */
 import { createHash, X509Certificate } from 'node:crypto';
+import { readPolicyCaCertificate } from '../crypto/token';
 import type { ProfilePolicy } from '../digicert/types';
 
 export type CaRole = 'root' | 'intermediate';
@@ -87,12 +90,12 @@ function candidatesOf(policy: ProfilePolicy): Candidate[] {
 }
 
 function parse(candidate: Candidate): { der: Buffer; certificate: X509Certificate } | string {
-  const der = Buffer.from(candidate.base64.replace(/\s+/g, ''), 'base64');
-  try {
-    return { der, certificate: new X509Certificate(der) };
-  } catch {
-    return `${candidate.where}: not a certificate (${der.length} bytes that do not parse as X.509; a placeholder?)`;
+  const read = readPolicyCaCertificate(candidate.base64);
+  if (read === undefined) return `${candidate.where}: not a certificate (not base64; a placeholder?)`;
+  if (read.certificate === undefined) {
+    return `${candidate.where}: not a certificate (${read.der.length} bytes that do not parse as X.509; a placeholder?)`;
   }
+  return { der: read.der, certificate: read.certificate };
 }
 
 /** Depth from a root among `all`: 0 for a root, 1 for what a root signed, …; unknown parents sort last. */

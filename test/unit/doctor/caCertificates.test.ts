@@ -1,4 +1,5 @@
 import { createCertificate, type TestCertificate } from '../../../dev/pki/certificates';
+import { caCertificatesOfPolicy } from '../../../shared/crypto/token';
 import type { ProfilePolicy } from '../../../shared/digicert/types';
 import { certificateFileName, policyCaCertificates } from '../../../shared/doctor/caCertificates';
 
@@ -81,6 +82,17 @@ describe('policyCaCertificates', () => {
         'issuing CA certificate: not a certificate (11 bytes that do not parse as X.509; a placeholder?)',
       ],
     });
+  });
+
+  it('reads each entry by the rule the broker completes chains with: PEM armour tolerated, base64 required', () => {
+    const { certificates, skipped } = policyCaCertificates(
+      policy([{ issuingCa: 'not base64 at all!', intermediates: [], root: root.certPem }]),
+    );
+    expect(certificates.map((certificate) => certificate.fileName)).toEqual(['Contoso-Root-CA.cer']);
+    expect(caCertificatesOfPolicy([{ intermediates: [], root: root.certPem }])).toEqual([
+      certificates[0]!.der,
+    ]);
+    expect(skipped).toEqual(['issuing CA certificate: not a certificate (not base64; a placeholder?)']);
   });
 });
 
