@@ -17,26 +17,29 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
-  closeSync,
   cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
-  openSync,
   readdirSync,
-  readFileSync,
   rmSync,
   statSync,
   writeFileSync,
-  writeSync,
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { crc32, deflateRawSync } from 'node:zlib';
+import { BuildError, readJson } from './build/buildError';
+import {
+  copyProductionPackages,
+  productionLockfile,
+  productionManifest,
+  type Lockfile,
+  type PackageManifest,
+} from './build/productionDependencies';
+import { writeZip } from './build/zipWriter';
 
 export const ZIP_NAME = 'pkcs-broker.zip';
 export const APP_DIR_NAME = 'app';
-export const FUNCTIONS_MAIN = 'dist/functions/*.js';
 
 export type ZipMode = 'auto' | 'node' | 'none';
 
@@ -59,102 +62,6 @@ export interface BuildResult {
   packages: number;
 }
 
-export class BuildError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BuildError';
-  }
-}
-
-interface PackageManifest {
-  name: string;
-  version: string;
-  description?: string;
-  private?: boolean;
-  license?: string;
-  main?: string;
-  engines?: Record<string, string>;
-  dependencies?: Record<string, string>;
-  devDependencies?: Record<string, string>;
-  overrides?: Record<string, unknown>;
-  scripts?: Record<string, string>;
-}
-
-interface LockEntry {
-  version?: string;
-  dev?: boolean;
-  devOptional?: boolean;
-  optional?: boolean;
-  link?: boolean;
-  extraneous?: boolean;
-  [field: string]: unknown;
-}
-
-interface Lockfile {
-  name: string;
-  version: string;
-  lockfileVersion: number;
-  requires?: boolean;
-  packages: Record<string, LockEntry>;
-}
-
-/** The app's package.json: what the host and npm need at run time, nothing of the development set-up. */
-export function productionManifest(root: PackageManifest): PackageManifest {
-  const manifest: PackageManifest = { name: root.name, version: root.version };
-  if (root.description !== undefined) manifest.description = root.description;
-  if (root.private !== undefined) manifest.private = root.private;
-  if (root.license !== undefined) manifest.license = root.license;
-  manifest.main = FUNCTIONS_MAIN;
-  if (root.engines !== undefined) manifest.engines = root.engines;
-  manifest.dependencies = { ...(root.dependencies ?? {}) };
-  // Overrides pin versions inside the production tree too; without them the lock would not match.
-  if (root.overrides !== undefined) manifest.overrides = root.overrides;
-  return manifest;
-}
-
-/** True for a lock entry that `npm ci --omit=dev` would not install. */
-function isDevOnly(entry: LockEntry): boolean {
-  return entry.dev === true || entry.devOptional === true || entry.extraneous === true;
-}
-
-/** The repository's lock reduced to the production packages, with the app's manifest as its root. */
-export function productionLockfile(lock: Lockfile, manifest: PackageManifest): Lockfile {
-  if (typeof lock.lockfileVersion !== 'number' || lock.lockfileVersion < 2 || lock.packages === undefined) {
-    throw new BuildError('package-lock.json must be lockfileVersion 2 or 3 (npm 7 or later)');
-  }
-  const packages: Record<string, LockEntry> = {};
-  const rootEntry: LockEntry = { name: manifest.name, version: manifest.version };
-  if (manifest.license !== undefined) rootEntry.license = manifest.license;
-  rootEntry.dependencies = manifest.dependencies;
-  if (manifest.engines !== undefined) rootEntry.engines = manifest.engines;
-  packages[''] = rootEntry;
-  for (const [location, entry] of Object.entries(lock.packages)) {
-    if (location === '' || isDevOnly(entry)) continue;
-    if (entry.link === true)
-      throw new BuildError(`${location} is a linked package (workspace); not supported`);
-    packages[location] = entry;
-  }
-  return {
-    name: manifest.name,
-    version: manifest.version,
-    lockfileVersion: lock.lockfileVersion,
-    requires: true,
-    packages,
-  };
-}
-
-/** The lock locations to copy: production packages not already inside another copied package's folder. */
-export function topLevelLocations(packages: Record<string, LockEntry>): string[] {
-  const locations = Object.keys(packages)
-    .filter((location) => location.startsWith('node_modules/'))
-    .sort();
-  const roots: string[] = [];
-  for (const location of locations) {
-    if (!roots.some((root) => location.startsWith(`${root}/`))) roots.push(location);
-  }
-  return roots;
-}
-
 export function findRepoRoot(start: string): string {
   let dir = path.resolve(start);
   for (;;) {
@@ -162,14 +69,6 @@ export function findRepoRoot(start: string): string {
     const parent = path.dirname(dir);
     if (parent === dir) throw new BuildError(`no repository (package.json beside host.json) above ${start}`);
     dir = parent;
-  }
-}
-
-function readJson<T>(file: string): T {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T;
-  } catch (error) {
-    throw new BuildError(`${file}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
@@ -235,178 +134,8 @@ function compileProduction(repoRoot: string, outDist: string): string[] {
   return emitted;
 }
 
-/**
- * Files of installed packages that Node never loads: type declarations, source maps (about 60 % of the files
- * and of the bytes of our production tree) and the links to command-line tools, which serve installs.
- */
-export function isBuildTimeOnly(file: string): boolean {
-  const name = path.basename(file);
-  if (name === '.bin' && path.basename(path.dirname(file)) === 'node_modules') return true;
-  return /\.d\.[cm]?ts$|\.map$/.test(name) && !statSync(file).isDirectory();
-}
-
-/** Copies the production packages of `lock` from the installed tree; all must be present at their locked version. */
-function copyProductionPackages(repoRoot: string, appDir: string, lock: Lockfile): number {
-  let copied = 0;
-  for (const location of topLevelLocations(lock.packages)) {
-    const source = path.join(repoRoot, ...location.split('/'));
-    if (!existsSync(source)) {
-      if (lock.packages[location].optional === true) continue; // another platform's optional package
-      throw new BuildError(`${location} is not installed: run npm ci first`);
-    }
-    cpSync(source, path.join(appDir, ...location.split('/')), {
-      recursive: true,
-      dereference: true,
-      filter: (file) => !isBuildTimeOnly(file),
-    });
-    copied++;
-  }
-  for (const [location, entry] of Object.entries(lock.packages)) {
-    if (location === '') continue;
-    const manifestFile = path.join(appDir, ...location.split('/'), 'package.json');
-    if (!existsSync(manifestFile)) {
-      if (entry.optional === true) continue;
-      throw new BuildError(`${location} is missing from the copied tree: run npm ci first`);
-    }
-    const installed = readJson<PackageManifest>(manifestFile).version;
-    if (entry.version !== undefined && installed !== entry.version) {
-      throw new BuildError(`${location} is ${installed}, the lock says ${entry.version}: run npm ci first`);
-    }
-  }
-  return copied;
-}
-
 function hasZipCommand(): boolean {
   return spawnSync('zip', ['-v'], { stdio: 'ignore' }).status === 0;
-}
-
-const DOS_DATE_1980_01_01 = (0 << 9) | (1 << 5) | 1;
-
-/**
- * Writes `sourceDir` as a zip (deflate, UTF-8 names, Unix modes, ZIP64 end records past 65,535 entries), for
- * machines without the `zip` command. Entries are sorted and dated 1980-01-01, so equal input gives equal bytes.
- */
-export function writeZip(sourceDir: string, zipFile: string): { entries: number } {
-  const entries: Array<{
-    name: Buffer;
-    crc: number;
-    method: number;
-    compressed: number;
-    size: number;
-    offset: number;
-    mode: number;
-  }> = [];
-  const fd = openSync(zipFile, 'w');
-  let offset = 0;
-  const write = (buffer: Buffer): void => {
-    writeSync(fd, buffer);
-    offset += buffer.length;
-  };
-  const limit = 0xffffffff;
-  try {
-    const walk = (dir: string, prefix: string): void => {
-      for (const name of readdirSync(dir).sort()) {
-        const full = path.join(dir, name);
-        const stat = statSync(full);
-        const entryName = prefix + name + (stat.isDirectory() ? '/' : '');
-        const nameBytes = Buffer.from(entryName, 'utf8');
-        const data = stat.isDirectory() ? Buffer.alloc(0) : readFileSync(full);
-        const deflated = data.length > 0 ? deflateRawSync(data) : data;
-        const method = deflated.length < data.length ? 8 : 0;
-        const body = method === 8 ? deflated : data;
-        const crc = crc32(data);
-        if (offset > limit || body.length > limit || data.length > limit) {
-          throw new BuildError('the package is larger than 4 GB, which this zip writer does not support');
-        }
-        const header = Buffer.alloc(30);
-        header.writeUInt32LE(0x04034b50, 0);
-        header.writeUInt16LE(20, 4); // version needed: 2.0
-        header.writeUInt16LE(0x0800, 6); // names are UTF-8
-        header.writeUInt16LE(method, 8);
-        header.writeUInt16LE(0, 10); // time 00:00
-        header.writeUInt16LE(DOS_DATE_1980_01_01, 12);
-        header.writeUInt32LE(crc, 14);
-        header.writeUInt32LE(body.length, 18);
-        header.writeUInt32LE(data.length, 22);
-        header.writeUInt16LE(nameBytes.length, 26);
-        header.writeUInt16LE(0, 28);
-        entries.push({
-          name: nameBytes,
-          crc,
-          method,
-          compressed: body.length,
-          size: data.length,
-          offset,
-          mode: stat.mode,
-        });
-        write(header);
-        write(nameBytes);
-        write(body);
-        if (stat.isDirectory()) walk(full, entryName);
-      }
-    };
-    walk(sourceDir, '');
-    const directoryOffset = offset;
-    for (const entry of entries) {
-      const record = Buffer.alloc(46);
-      record.writeUInt32LE(0x02014b50, 0);
-      record.writeUInt16LE((3 << 8) | 20, 4); // made by Unix, zip 2.0
-      record.writeUInt16LE(20, 6);
-      record.writeUInt16LE(0x0800, 8);
-      record.writeUInt16LE(entry.method, 10);
-      record.writeUInt16LE(0, 12);
-      record.writeUInt16LE(DOS_DATE_1980_01_01, 14);
-      record.writeUInt32LE(entry.crc, 16);
-      record.writeUInt32LE(entry.compressed, 20);
-      record.writeUInt32LE(entry.size, 24);
-      record.writeUInt16LE(entry.name.length, 28);
-      record.writeUInt16LE(0, 30); // extra
-      record.writeUInt16LE(0, 32); // comment
-      record.writeUInt16LE(0, 34); // disk
-      record.writeUInt16LE(0, 36); // internal attributes
-      const directoryFlag = entry.name[entry.name.length - 1] === 0x2f ? 0x10 : 0;
-      record.writeUInt32LE((((entry.mode & 0xffff) << 16) | directoryFlag) >>> 0, 38);
-      record.writeUInt32LE(entry.offset, 42);
-      write(record);
-      write(entry.name);
-    }
-    const directorySize = offset - directoryOffset;
-    const needsZip64 = entries.length > 0xffff || directoryOffset > limit || directorySize > limit;
-    if (needsZip64) {
-      const zip64EndOffset = offset;
-      const zip64End = Buffer.alloc(56);
-      zip64End.writeUInt32LE(0x06064b50, 0);
-      zip64End.writeBigUInt64LE(44n, 4); // size of the rest of this record
-      zip64End.writeUInt16LE((3 << 8) | 45, 12);
-      zip64End.writeUInt16LE(45, 14);
-      zip64End.writeUInt32LE(0, 16);
-      zip64End.writeUInt32LE(0, 20);
-      zip64End.writeBigUInt64LE(BigInt(entries.length), 24);
-      zip64End.writeBigUInt64LE(BigInt(entries.length), 32);
-      zip64End.writeBigUInt64LE(BigInt(directorySize), 40);
-      zip64End.writeBigUInt64LE(BigInt(directoryOffset), 48);
-      write(zip64End);
-      const locator = Buffer.alloc(20);
-      locator.writeUInt32LE(0x07064b50, 0);
-      locator.writeUInt32LE(0, 4);
-      locator.writeBigUInt64LE(BigInt(zip64EndOffset), 8);
-      locator.writeUInt32LE(1, 16);
-      write(locator);
-    }
-    const end = Buffer.alloc(22);
-    end.writeUInt32LE(0x06054b50, 0);
-    end.writeUInt16LE(0, 4);
-    end.writeUInt16LE(0, 6);
-    end.writeUInt16LE(Math.min(entries.length, 0xffff), 8);
-    end.writeUInt16LE(Math.min(entries.length, 0xffff), 10);
-    end.writeUInt32LE(Math.min(directorySize, limit), 12);
-    end.writeUInt32LE(Math.min(directoryOffset, limit), 16);
-    end.writeUInt16LE(0, 20);
-    write(end);
-  } finally {
-    closeSync(fd);
-  }
-  return { entries: entries.length };
 }
 
 /** Beside app/ and the zip: the build replaces only what it made itself. */

@@ -17,7 +17,9 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildPackage, FUNCTIONS_MAIN, writeZip, type BuildResult } from '../../../cli/buildPackage';
+import { FUNCTIONS_MAIN } from '../../../cli/build/productionDependencies';
+import { writeZip } from '../../../cli/build/zipWriter';
+import { buildPackage, type BuildResult } from '../../../cli/buildPackage';
 import { REPO_ROOT } from '../../support/teamShared';
 import { zipEntryNames } from './zipListing';
 

@@ -10,17 +10,15 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { BuildError } from '../../../cli/build/buildError';
 import {
-  BUILD_MARKER,
-  BuildError,
-  buildPackage,
   FUNCTIONS_MAIN,
   isBuildTimeOnly,
-  parseBuildArguments,
   productionLockfile,
   productionManifest,
   topLevelLocations,
-} from '../../../cli/buildPackage';
+} from '../../../cli/build/productionDependencies';
+import { BUILD_MARKER, buildPackage, parseBuildArguments } from '../../../cli/buildPackage';
 
 describe('build arguments', () => {
   it('default to build/ in the repository, then BUILD_OUT_DIR, then --out', () => {
