@@ -44,6 +44,19 @@ function filesUnder(dir: string, base = dir): string[] {
 }
 
 const hasUnzip = spawnSync('unzip', ['-v'], { stdio: 'ignore' }).status === 0;
+const hasPython = spawnSync('python3', ['--version'], { stdio: 'ignore' }).status === 0;
+
+/** A second standard reader: Python's zipfile reads every entry back and checks its CRC (ZIP64 included). */
+function pythonZipTest(zipFile: string): { status: number | null; output: string } {
+  const script =
+    'import sys, zipfile\n' +
+    'with zipfile.ZipFile(sys.argv[1]) as archive:\n' +
+    '    bad = archive.testzip()\n' +
+    '    print(len(archive.infolist()), bad)\n' +
+    '    sys.exit(0 if bad is None else 1)\n';
+  const run = spawnSync('python3', ['-c', script, zipFile], { encoding: 'utf8' });
+  return { status: run.status, output: (run.stdout + run.stderr).trim() };
+}
 const rootManifest = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as Manifest;
 const rootLock = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package-lock.json'), 'utf8')) as Lock;
 
@@ -169,6 +182,7 @@ describe('npm run build', () => {
     if (hasUnzip) {
       expect(spawnSync('unzip', ['-tq', result.zipFile as string], { encoding: 'utf8' }).status).toBe(0);
     }
+    if (hasPython) expect(pythonZipTest(result.zipFile as string).status).toBe(0);
   });
 });
 
@@ -221,6 +235,7 @@ describe('the built-in zip writer (machines without the zip command)', () => {
     expect(writeZip(source, zipFile).entries).toBe(3 + 21);
     const names = zipEntryNames(readFileSync(zipFile));
     expect(names.filter((name) => !name.endsWith('/')).sort()).toEqual(files.sort());
+    if (hasPython) expect(pythonZipTest(zipFile)).toEqual({ status: 0, output: `${3 + 21} None` });
     if (!hasUnzip) return;
     const extracted = path.join(scratch, 'small-extracted');
     expect(spawnSync('unzip', ['-q', zipFile, '-d', extracted]).status).toBe(0);
@@ -236,5 +251,6 @@ describe('the built-in zip writer (machines without the zip command)', () => {
     expect(writeZip(source, zipFile).entries).toBe(257 + 65_535);
     expect(zipEntryNames(readFileSync(zipFile))).toHaveLength(257 + 65_535);
     if (hasUnzip) expect(spawnSync('unzip', ['-tq', zipFile]).status).toBe(0);
+    if (hasPython) expect(pythonZipTest(zipFile)).toEqual({ status: 0, output: `${257 + 65_535} None` });
   }, 120_000);
 });
