@@ -2,26 +2,27 @@
  * The broker's host (`npm run host`'s compiled code, dist/dev/host/host.js) as its own process, as an
  * operator runs it: its settings from the environment only, its output kept for the tests to read.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { stopChild } from '../../dev/host/azurite';
+import { compiledHostDir, compiledHostScript, launchHost } from '../../dev/host/hostLauncher';
 import { REPO_ROOT } from './teamShared';
 
 /** The compiled dev/host/ (host.js, submit.js …). */
-export const COMPILED_HOST_DIR = path.join(REPO_ROOT, 'dist', 'dev', 'host');
-const HOST_JS = path.join(COMPILED_HOST_DIR, 'host.js');
+export const COMPILED_HOST_DIR = compiledHostDir();
 
 /**
  * Compiles the repository when dist/ holds no host yet (`npm test` compiles first; a lone `npx jest <file>`
  * may come before any compile). Throws with the compiler's output when that still gives no host.
  */
 export function ensureCompiledHost(): void {
-  if (existsSync(HOST_JS)) return;
+  if (existsSync(compiledHostScript())) return;
   const compiled = spawnSync('npx', ['tsc', '-p', path.join(REPO_ROOT, 'tsconfig.json')], {
     encoding: 'utf8',
   });
-  if (!existsSync(HOST_JS)) throw new Error(`cannot compile the host:\n${compiled.stdout}${compiled.stderr}`);
+  if (!existsSync(compiledHostScript())) {
+    throw new Error(`cannot compile the host:\n${compiled.stdout}${compiled.stderr}`);
+  }
 }
 
 export interface HostProcess {
@@ -34,19 +35,13 @@ export interface HostProcess {
 /** Starts the compiled host with exactly `env` (nothing of this process's environment unless passed). */
 export function startHostProcess(env: NodeJS.ProcessEnv, options: { cwd?: string } = {}): HostProcess {
   ensureCompiledHost();
-  const child = spawn(process.execPath, [HOST_JS], {
-    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
   let log = '';
-  child.stdout?.on('data', (chunk: Buffer) => (log += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  const host = launchHost({ env, cwd: options.cwd, onOutput: (_stream, text) => (log += text) });
   return {
-    child,
+    child: host.child,
     get log() {
       return log;
     },
-    stop: () => stopChild(child),
+    stop: () => host.stop(),
   };
 }
