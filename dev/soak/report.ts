@@ -1,5 +1,5 @@
 /** The soak report as text: a header with the settings, the checks as a table, the figures, then offenders. */
-import { formatCounts, type SoakReport } from './soak';
+import { formatCounts, type SoakReport } from './audit';
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;

@@ -5,7 +5,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { formatSoakReport } from './report';
-import { runSoak, type SoakOptions } from './soak';
+import type { SoakOptions } from './settings';
+import { runSoak } from './soak';
 
 const USAGE =
   'usage: npm run soak -- [--requests 1000] [--fault-rate 0.2] [--seed N] [--kill-at 0.5 | --no-kill] ' +

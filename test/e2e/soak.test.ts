@@ -4,7 +4,8 @@
  * every seat with at most one valid certificate, every stray revoked, nothing unhandled.
  */
 import { formatSoakReport } from '../../dev/soak/report';
-import { runSoak, type SoakReport } from '../../dev/soak/soak';
+import type { SoakReport } from '../../dev/soak/audit';
+import { runSoak } from '../../dev/soak/soak';
 import { ensureCompiledHost } from '../support/hostProcess';
 
 let report: SoakReport;
