@@ -284,6 +284,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           queue
             .getProperties()
             .then((properties) => properties.approximateMessagesCount ?? 0)
+            // Not lost: a queue that cannot be counted makes the sum NaN, which the audit reports as unknown.
             .catch(() => Number.NaN),
         ),
       );
@@ -338,9 +339,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     throw error;
   } finally {
     process.off('unhandledRejection', ownUnhandled);
-    await host?.kill().catch(() => undefined);
-    await simulator?.close().catch(() => undefined);
-    await azurite?.stop().catch(() => undefined);
+    // Teardown goes on past a failure, so the other servers still stop; each failure is logged, not hidden.
+    const teardownFailed = (what: string) => (error: unknown) =>
+      log(`soak: teardown: cannot ${what}: ${describe(error)}`);
+    await host?.kill().catch(teardownFailed('kill the host'));
+    await simulator?.close().catch(teardownFailed('close the simulator'));
+    await azurite?.stop().catch(teardownFailed('stop Azurite'));
     // The PKI (dev keys) goes in any case; the logs stay when asked for or when something failed.
     if (keepLogs) rmSync(path.join(dir, 'pki'), { recursive: true, force: true });
     else rmSync(dir, { recursive: true, force: true });
