@@ -4,28 +4,26 @@
  * the templates, so removing a property from a template is noticed.
  */
 import { REPO_ROOT } from '../../support/teamShared';
-import { valueAt } from './bicepReader';
 import {
-  ALL_CHECKS,
-  EXPECTED_ROLE_SCOPES,
-  Infra,
-  LOCAL_ONLY_SETTINGS,
-  ROLE,
-  allProblems,
-  checkAppSettings,
-  checkFunctionApp,
   checkKeyVault,
-  checkMonitoring,
   checkNoSecrets,
-  checkOutputsAndModules,
   checkParametersFile,
   checkRoleAssignments,
+  EXPECTED_ROLE_SCOPES,
+  ROLE,
+} from '../../support/infra/accessChecks';
+import {
+  checkAppSettings,
+  checkFunctionApp,
   checkStorage,
-  checkTelemetryQueries,
-  loadInfraSources,
+  LOCAL_ONLY_SETTINGS,
   settingsReadByBroker,
-  type InfraSources,
-} from './infraChecks';
+} from '../../support/infra/appChecks';
+import { valueAt } from '../../support/infra/bicepModel';
+import { ALL_CHECKS, allProblems } from '../../support/infra/checks';
+import { Infra, loadInfraSources, type InfraSources } from '../../support/infra/infra';
+import { checkMonitoring, checkTelemetryQueries } from '../../support/infra/monitoringChecks';
+import { checkOutputsAndModules } from '../../support/infra/outputChecks';
 
 const sources = loadInfraSources(REPO_ROOT);
 const infra = new Infra(sources);

@@ -1,4 +1,5 @@
-import { booleanAt, parseBicep, sourceOf, stringAt, valueAt } from './bicepReader';
+import { booleanAt, sourceOf, stringAt, valueAt } from '../../support/infra/bicepModel';
+import { parseBicep } from '../../support/infra/bicepReader';
 
 describe('bicepReader', () => {
   it('reads params with decorators, types and defaults', () => {
