@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '../host/paths';
+import type { DevPki } from '../pki/devPki';
 import type { RandomFaultMix, SimulatorService } from '../simulator/server';
 
 export const SOAK_PROFILE_OID = '2.16.840.1.113733.1.16.1.2.3.1.1.47196109';
@@ -133,4 +134,38 @@ export function hostBatchSize(): number {
   } catch {
     return 8;
   }
+}
+
+/** The host's whole environment for a soak: storage, queues, the RA credential, the CA, the soak's timings. */
+export function soakHostEnvironment(run: {
+  storageConnectionString: string;
+  queues: { request: string; result: string };
+  pki: DevPki;
+  caAuthority: string;
+  hostSettings: SoakHostSettings;
+  /** Further settings (SoakOptions.hostEnv), over the soak's own. */
+  extra?: Record<string, string>;
+}): Record<string, string> {
+  const { pki, hostSettings } = run;
+  return {
+    PATH: process.env.PATH ?? '',
+    AzureWebJobsStorage: run.storageConnectionString,
+    PKCS_REQUEST_QUEUE: run.queues.request,
+    PKCS_RESULT_QUEUE: run.queues.result,
+    RA_CERTIFICATE_PFX_FILE: pki.ra.pfxPath,
+    RA_CERTIFICATE_PFX_PASSWORD: pki.ra.pfxPassword,
+    RA_CERT_THUMBPRINT: pki.ra.thumbprint,
+    CA_ALLOWED_HOSTS: run.caAuthority,
+    NODE_EXTRA_CA_CERTS: pki.tlsRootCa.certPath,
+    CA_CONNECT_TIMEOUT_MS: String(hostSettings.caConnectTimeoutMs),
+    CA_REQUEST_TIMEOUT_MS: String(hostSettings.caRequestTimeoutMs),
+    CA_MAX_ATTEMPTS: String(hostSettings.caMaxAttempts),
+    CA_RETRY_BASE_DELAY_MS: String(hostSettings.caRetryBaseDelayMs),
+    QUEUE_VISIBILITY_TIMEOUT_SECONDS: String(hostSettings.queueVisibilityTimeoutSeconds),
+    QUEUE_MAX_DEQUEUE_COUNT: String(hostSettings.queueMaxDequeueCount),
+    CA_CIRCUIT_HALF_OPEN_MS: String(hostSettings.caCircuitHalfOpenMs),
+    CA_LATE_ISSUE_WINDOW_SECONDS: String(hostSettings.caLateIssueWindowSeconds),
+    REQUEST_DEFER_MIN_SECONDS: String(hostSettings.requestDeferMinSeconds),
+    ...run.extra,
+  };
 }

@@ -14,27 +14,23 @@ import { startAzurite, type RunningAzurite } from '../host/azurite';
 import { compiledHostScript } from '../host/hostLauncher';
 import { ensureDevPki } from '../pki/devPki';
 import { startPkiWsSimulator, type Simulator } from '../simulator/server';
-import { auditSoak, type Answer, type LogScan, type SoakKill, type SoakReport } from './audit';
-import { readAnswer, soakRequest } from './messages';
+import { auditSoak, type LogScan, type SoakKill, type SoakReport } from './audit';
+import { soakRequest } from './messages';
+import { RequestSubmitter } from './requestSubmitter';
+import { ResultCollector } from './resultCollector';
 import {
   checkOptions,
   DEFAULT_ALLOWED_FAILURE_CODES,
   DEFAULT_SOAK_HOST_SETTINGS,
   hostBatchSize,
+  soakHostEnvironment,
   SOAK_FAULT_MIX,
   SOAK_FAULT_SERVICES,
   type SoakHostSettings,
   type SoakOptions,
 } from './settings';
 import { SoakHost } from './soakHost';
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+import { delay, describe } from './waiting';
 
 export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   checkOptions(options);
@@ -86,27 +82,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     });
 
     const queues = { request: 'soak-requests', result: 'soak-results' };
-    const hostEnv: Record<string, string> = {
-      PATH: process.env.PATH ?? '',
-      AzureWebJobsStorage: azurite.connectionString,
-      PKCS_REQUEST_QUEUE: queues.request,
-      PKCS_RESULT_QUEUE: queues.result,
-      RA_CERTIFICATE_PFX_FILE: pki.ra.pfxPath,
-      RA_CERTIFICATE_PFX_PASSWORD: pki.ra.pfxPassword,
-      RA_CERT_THUMBPRINT: pki.ra.thumbprint,
-      CA_ALLOWED_HOSTS: simulator.authority,
-      NODE_EXTRA_CA_CERTS: pki.tlsRootCa.certPath,
-      CA_CONNECT_TIMEOUT_MS: String(hostSettings.caConnectTimeoutMs),
-      CA_REQUEST_TIMEOUT_MS: String(hostSettings.caRequestTimeoutMs),
-      CA_MAX_ATTEMPTS: String(hostSettings.caMaxAttempts),
-      CA_RETRY_BASE_DELAY_MS: String(hostSettings.caRetryBaseDelayMs),
-      QUEUE_VISIBILITY_TIMEOUT_SECONDS: String(hostSettings.queueVisibilityTimeoutSeconds),
-      QUEUE_MAX_DEQUEUE_COUNT: String(hostSettings.queueMaxDequeueCount),
-      CA_CIRCUIT_HALF_OPEN_MS: String(hostSettings.caCircuitHalfOpenMs),
-      CA_LATE_ISSUE_WINDOW_SECONDS: String(hostSettings.caLateIssueWindowSeconds),
-      REQUEST_DEFER_MIN_SECONDS: String(hostSettings.requestDeferMinSeconds),
-      ...options.hostEnv,
-    };
+    const hostEnv = soakHostEnvironment({
+      storageConnectionString: azurite.connectionString,
+      queues,
+      pki,
+      caAuthority: simulator.authority,
+      hostSettings,
+      extra: options.hostEnv,
+    });
     let generation = 0;
     const startHost = async (): Promise<SoakHost> => {
       generation += 1;
@@ -132,112 +115,26 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const runTag = randomBytes(3).toString('hex');
     const ids = Array.from({ length: options.requests }, (_, index) => `soak-${runTag}-${index + 1}`);
     const indexOf = new Map(ids.map((id, index) => [id, index + 1]));
-    const submittedAt = new Map<string, number>();
-    const answers = new Map<string, Answer>();
-    const unknownResults: string[] = [];
-    const seenMessageIds = new Set<string>();
-    let collecting = true;
-    let lastFirstResultAt = 0;
-    /** Submitters waiting for a request to be answered (maxOutstanding). */
-    const waitingSubmitters = new Set<() => void>();
-
-    const collector = (async () => {
-      while (collecting) {
-        let items;
-        try {
-          ({ receivedMessageItems: items } = await resultQueue.receiveMessages({
-            numberOfMessages: 32,
-            visibilityTimeout: 60,
-          }));
-        } catch (error) {
-          log(`soak: cannot read the result queue: ${describe(error)}`);
-          await delay(250);
-          continue;
-        }
-        const receivedAt = Date.now();
-        for (const item of items) {
-          // A result message seen again (its delete got lost) is not a second result.
-          if (seenMessageIds.has(item.messageId)) continue;
-          seenMessageIds.add(item.messageId);
-          const answer = readAnswer(item.messageText);
-          const requestId = typeof answer.requestId === 'string' ? answer.requestId : undefined;
-          if (requestId === undefined || !indexOf.has(requestId)) {
-            unknownResults.push(
-              `${requestId === undefined ? '(no requestId)' : requestId} ${answer.status}${answer.errorCode ? ` ${answer.errorCode}` : ''}`,
-            );
-            continue;
-          }
-          const known = answers.get(requestId);
-          if (known === undefined) {
-            answers.set(requestId, {
-              text: item.messageText,
-              status: answer.status,
-              serial: answer.serial,
-              errorCode: answer.errorCode,
-              receivedAt,
-              repeats: 0,
-              differingRepeats: 0,
-            });
-            lastFirstResultAt = receivedAt;
-            for (const wake of waitingSubmitters) wake();
-            waitingSubmitters.clear();
-          } else {
-            known.repeats += 1;
-            if (item.messageText !== known.text) known.differingRepeats += 1;
-          }
-        }
-        await Promise.all(
-          items.map((item) =>
-            resultQueue
-              .deleteMessage(item.messageId, item.popReceipt)
-              .catch((error: unknown) =>
-                log(`soak: cannot delete result message ${item.messageId}: ${describe(error)}`),
-              ),
-          ),
-        );
-        if (items.length === 0) await delay(100);
-      }
-    })();
+    // The collector reads from now on; its first callback comes after an await, when the submitter exists.
+    const collector = new ResultCollector(resultQueue, indexOf, log, () => submitter.wake());
+    const { answers } = collector;
 
     const started = Date.now();
-    let submitDoneAt = started;
-    let submitted = 0;
-    let stopSubmitting = false;
-    const submitter = (async () => {
-      let next = 0;
-      const worker = async (): Promise<void> => {
-        while (next < ids.length && !stopSubmitting) {
-          if (maxOutstanding !== null) {
-            while (!stopSubmitting && submitted - answers.size >= maxOutstanding) {
-              await new Promise<void>((resolve) => waitingSubmitters.add(resolve));
-            }
-          }
-          if (stopSubmitting) break;
-          const index = next;
-          next += 1;
-          const id = ids[index]!;
-          const body = JSON.stringify(
-            soakRequest(index + 1, id, simulator!.authority, pki.recipient.certPem),
-          );
-          submittedAt.set(id, Date.now());
-          submitted += 1;
-          for (let attempt = 1; ; attempt += 1) {
-            try {
-              await requestQueue.sendMessage(body);
-              break;
-            } catch (error) {
-              if (attempt >= 5) throw error;
-              await delay(100 * attempt);
-            }
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: concurrencySubmit }, () => worker()));
-      submitDoneAt = Date.now();
-      log(`soak: ${submitted} requests submitted in ${submitDoneAt - started} ms`);
-    })();
+    const authority = simulator.authority;
+    const submitter = new RequestSubmitter(
+      requestQueue,
+      {
+        ids,
+        concurrency: concurrencySubmit,
+        maxOutstanding,
+        body: (index, id) => JSON.stringify(soakRequest(index + 1, id, authority, pki.recipient.certPem)),
+        answered: () => answers.size,
+        log,
+      },
+      started,
+    );
     let submitError: unknown;
-    submitter.catch((error: unknown) => (submitError = error));
+    submitter.finished.catch((error: unknown) => (submitError = error));
 
     const deadline = started + options.timeoutMs;
     const killThreshold = killHostAt === null ? undefined : Math.max(1, Math.ceil(killHostAt * ids.length));
@@ -247,7 +144,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       if (killThreshold !== undefined && kill === null && answers.size >= killThreshold) {
         const atMs = Date.now() - started;
         const resultsBefore = answers.size;
-        const submittedBefore = submitted;
+        const submittedBefore = submitter.submitted;
         await host.kill();
         log(`soak: host killed (SIGKILL) after ${resultsBefore} results, ${atMs} ms in`);
         const killedAt = Date.now();
@@ -263,14 +160,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       }
       await delay(50);
     }
-    stopSubmitting = true;
-    for (const wake of waitingSubmitters) wake();
+    submitter.stop();
     if (submitError !== undefined) throw submitError;
-    await submitter;
+    await submitter.finished;
     const answeredAll = answers.size === ids.length;
     log(
       answeredAll
-        ? `soak: every request has a result after ${lastFirstResultAt - started} ms; letting the queues drain`
+        ? `soak: every request has a result after ${collector.lastFirstResultAt - started} ms; letting the queues drain`
         : `soak: timed out with ${answers.size}/${ids.length} results`,
     );
 
@@ -292,22 +188,21 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       if (leftInQueues === 0) break;
       await delay(200);
     }
-    collecting = false;
-    await collector;
+    await collector.stop();
     await host.stop();
     host = undefined;
 
     const report = auditSoak({
       ids,
       indexOf,
-      submittedAt,
+      submittedAt: submitter.submittedAt,
       answers,
-      unknownResults,
+      unknownResults: collector.unknownResults,
       ca: { certificates: simulator.issued, stats: simulator.stats(), account: simulator.accountAudit() },
       scan,
       started,
-      submitDoneAt,
-      lastFirstResultAt,
+      submitDoneAt: submitter.doneAt,
+      lastFirstResultAt: collector.lastFirstResultAt,
       kill,
       killThreshold,
       leftInQueues,
