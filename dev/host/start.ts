@@ -4,12 +4,12 @@
  * process, trusting the dev TLS root through NODE_EXTRA_CA_CERTS exactly as an operator would) — then
  * issues a certificate for a sample request and shows it. `--once` stops the stack after the sample.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ensureDevPki } from '../pki/devPki';
 import { startPkiWsSimulator } from '../simulator/server';
-import { startAzurite, stopChild } from './azurite';
+import { startAzurite } from './azurite';
+import { launchHost, type LaunchedHost } from './hostLauncher';
 import { localDir, repoRoot } from './paths';
 import { removeStack, writeStack, type LocalStack } from './stack';
 import { prepareRequest, submitAndWait, summarize } from './submit';
@@ -21,17 +21,14 @@ function portSetting(name: string): number {
   return value;
 }
 
-function startHostProcess(env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, [path.join(__dirname, 'host.js')], {
+/** The host with its output relayed line by line, prefixed, into this terminal. */
+function startHostProcess(env: NodeJS.ProcessEnv): LaunchedHost {
+  return launchHost({
     env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    onOutput: (_stream, text) => {
+      for (const line of text.split('\n').filter(Boolean)) console.log(`  [host] ${line}`);
+    },
   });
-  const relay = (chunk: Buffer): void => {
-    for (const line of chunk.toString().split('\n').filter(Boolean)) console.log(`  [host] ${line}`);
-  };
-  child.stdout?.on('data', relay);
-  child.stderr?.on('data', relay);
-  return child;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -76,7 +73,7 @@ async function main(argv: string[]): Promise<number> {
   const stopAll = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    await stopChild(host);
+    await host.stop();
     await simulator.close();
     await azurite.stop();
     removeStack();
@@ -111,7 +108,7 @@ async function main(argv: string[]): Promise<number> {
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
-    host.once('exit', (code) => {
+    host.child.once('exit', (code) => {
       console.error(`start: the host exited (code ${code}); stopping the stack`);
       resolve();
     });
