@@ -76,6 +76,27 @@ export interface BrokerErrorOptions {
    * reset after the enrollment was sent): the CA has to be asked before anything is sent again.
    */
   ambiguous?: boolean;
+  /** What the code handling the error needs beyond its code (see BrokerErrorDetail); never serialised. */
+  detail?: BrokerErrorDetail;
+}
+
+/**
+ * Facts about a failure that decide how the broker handles it, not what it reports: they stay inside the
+ * process (never in a result, a log line or telemetry), so the contract's texts do not depend on them.
+ */
+export interface BrokerErrorDetail {
+  /**
+   * The RA certificate did not work, so a kept credential should be read again: the CA said so (a TLS alert,
+   * HTTP 401/403), our own key could not be used for TLS, or the CA hung up without a byte of answer (inferred:
+   * also what a CA failing mid-request looks like).
+   */
+  raRejection?: 'refused' | 'unusable' | 'inferred';
+  /** The delay the CA asked for with Retry-After (429/503) on the answer that produced the error. */
+  retryAfterMs?: number;
+  /** A resilience policy ended the call without it reaching the CA, or the half-open health check said DOWN. */
+  refusedBy?: 'circuit' | 'bulkhead' | 'healthCheck';
+  /** Not a condition the broker knows (an unexpected exception, a ledger conflict): retried, not waited out. */
+  unforeseen?: boolean;
 }
 
 /** Codes that describe a condition that may pass by itself (retried before they are reported). */
@@ -120,6 +141,8 @@ export class BrokerError extends Error {
   readonly retryable: boolean;
   readonly caMessage?: string;
   readonly ambiguous: boolean;
+  // A private field: not enumerable, so JSON.stringify, util.inspect and spreads never see it.
+  readonly #detail?: Readonly<BrokerErrorDetail>;
 
   constructor(code: ErrorCode, message: string, options: BrokerErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -129,6 +152,11 @@ export class BrokerError extends Error {
     this.retryable = options.retryable ?? RETRYABLE_BY_DEFAULT.has(code);
     this.ambiguous = options.ambiguous ?? false;
     if (options.caMessage !== undefined) this.caMessage = options.caMessage;
+    if (options.detail !== undefined) this.#detail = Object.freeze({ ...options.detail });
+  }
+
+  get detail(): Readonly<BrokerErrorDetail> | undefined {
+    return this.#detail;
   }
 }
 

@@ -1,9 +1,12 @@
+import { inspect } from 'node:util';
 import {
   boundedText,
   BrokerError,
+  BrokerErrorOptions,
   DEFAULT_REMEDIES,
   ERROR_CODES,
   MAX_RESULT_TEXT_CHARS,
+  resultErrorOf,
 } from '../../shared/contract/errors';
 
 describe('BrokerError', () => {
@@ -16,6 +19,37 @@ describe('BrokerError', () => {
     expect(new BrokerError('CA_UNAVAILABLE', 'x').retryable).toBe(true);
     expect(new BrokerError('POLICY_MISMATCH', 'x').retryable).toBe(false);
     expect(new BrokerError('RA_CERT_UNAVAILABLE', 'x', { retryable: true }).retryable).toBe(true);
+  });
+
+  it('keeps its detail out of everything that is written: JSON, results, inspection, spreads', () => {
+    const options: BrokerErrorOptions = { caMessage: 'busy', remedy: 'wait', retryable: true };
+    const plain = new BrokerError('CA_UNAVAILABLE', 'the CA is busy', options);
+    const detailed = new BrokerError('CA_UNAVAILABLE', 'the CA is busy', {
+      ...options,
+      detail: { raRejection: 'inferred', retryAfterMs: 2000, refusedBy: 'circuit', unforeseen: true },
+    });
+    detailed.stack = plain.stack;
+    expect(detailed.detail).toEqual({
+      raRejection: 'inferred',
+      retryAfterMs: 2000,
+      refusedBy: 'circuit',
+      unforeseen: true,
+    });
+    expect(JSON.stringify(detailed)).toBe(JSON.stringify(plain));
+    expect(JSON.stringify(resultErrorOf(detailed))).toBe(JSON.stringify(resultErrorOf(plain)));
+    expect(inspect(detailed)).toBe(inspect(plain));
+    expect(Object.keys(detailed)).toEqual(Object.keys(plain));
+    expect(JSON.stringify({ ...detailed })).toBe(JSON.stringify({ ...plain }));
+    expect(JSON.stringify(detailed)).not.toMatch(/2000|inferred|circuit|unforeseen|detail/);
+  });
+
+  it('keeps a copy of its detail that cannot be changed afterwards', () => {
+    const detail = { retryAfterMs: 1000 };
+    const error = new BrokerError('CA_UNAVAILABLE', 'x', { detail });
+    detail.retryAfterMs = 5;
+    expect(error.detail?.retryAfterMs).toBe(1000);
+    expect(Object.isFrozen(error.detail)).toBe(true);
+    expect(new BrokerError('CA_UNAVAILABLE', 'x').detail).toBeUndefined();
   });
 });
 
