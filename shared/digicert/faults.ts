@@ -3,7 +3,13 @@
  * the only module that looks at network error codes, HTTP statuses and fault strings; everything above it
  * sees BrokerError only. Messages name the operation and the host; the CA's own words go to `caMessage`.
  */
-import { BrokerError, BrokerErrorOptions, DEFAULT_REMEDIES, ErrorCode } from '../contract/errors';
+import {
+  BrokerError,
+  BrokerErrorDetail,
+  BrokerErrorOptions,
+  DEFAULT_REMEDIES,
+  ErrorCode,
+} from '../contract/errors';
 import { PkiWsService, SoapAnswer, SoapFault, SoapParseError, parseSoapAnswer } from './soap';
 
 export interface CallContext {
@@ -16,9 +22,8 @@ export interface CallContext {
   profileOid?: string;
 }
 
-/** What one attempt came to: the parsed SOAP answer, or an error and (for 429/503) the delay the CA asked for. */
-export type AttemptOutcome =
-  { ok: true; answer: SoapAnswer } | { ok: false; error: BrokerError; retryAfterMs?: number };
+/** What one attempt came to: the parsed SOAP answer, or an error (the delay a 429/503 asked for in its detail). */
+export type AttemptOutcome = { ok: true; answer: SoapAnswer } | { ok: false; error: BrokerError };
 
 export interface HttpAnswer {
   status: number;
@@ -170,26 +175,17 @@ function quote(facts: ErrorFacts): string {
  * Errors that mean the RA credential did not work — the CA refused it, or it could not be used at all — so a
  * kept credential should be read again.
  */
-const raRejections = new WeakSet<BrokerError>();
-
 export function isRaCertificateRejection(error: BrokerError): boolean {
-  return raRejections.has(error);
-}
-
-function raRejected(created: BrokerError): BrokerError {
-  raRejections.add(created);
-  return created;
+  return error.detail?.raRejection !== undefined;
 }
 
 /**
- * RA rejections read from the CA hanging up without a byte of answer (no TLS alert): the usual sign of a
- * TLS 1.3 server refusing the client certificate, but also what a CA that fails mid-request looks like.
+ * A rejection inferred from the CA hanging up without a byte of answer (no TLS alert, no HTTP 401/403): the
+ * usual sign of a TLS 1.3 server refusing the client certificate, but also what a CA failing mid-request
+ * looks like.
  */
-const inferredRaRejections = new WeakSet<BrokerError>();
-
-/** A rejection inferred from silence, not stated by the CA (alert, handshake failure or HTTP 401/403). */
 export function isInferredRaRejection(error: BrokerError): boolean {
-  return inferredRaRejections.has(error);
+  return error.detail?.raRejection === 'inferred';
 }
 
 const RA_REJECTED_REMEDY =
@@ -230,12 +226,11 @@ export function classifyTransportError(
     });
   }
   if (CLIENT_CERTIFICATE_ALERT.test(code)) {
-    return raRejected(
-      error('CA_TLS_FAILED', context, `the CA rejected the RA certificate (${quote(facts)})`, {
-        remedy: RA_REJECTED_REMEDY,
-        cause,
-      }),
-    );
+    return error('CA_TLS_FAILED', context, `the CA rejected the RA certificate (${quote(facts)})`, {
+      remedy: RA_REJECTED_REMEDY,
+      cause,
+      detail: { raRejection: 'refused' },
+    });
   }
   if (
     /before secure TLS connection was established/i.test(facts.message) ||
@@ -243,18 +238,13 @@ export function classifyTransportError(
   ) {
     // TLS 1.3 servers verify the client certificate after the client considers the handshake done; a
     // rejection then shows as the server hanging up before a single byte of answer.
-    const rejected = raRejected(
-      error(
-        'CA_TLS_FAILED',
-        context,
-        `the CA closed the connection during the TLS handshake without answering: the RA certificate was most likely rejected (${quote(facts)})`,
-        { remedy: RA_REJECTED_REMEDY, cause },
-      ),
+    const stated = /before secure TLS connection was established/i.test(facts.message);
+    return error(
+      'CA_TLS_FAILED',
+      context,
+      `the CA closed the connection during the TLS handshake without answering: the RA certificate was most likely rejected (${quote(facts)})`,
+      { remedy: RA_REJECTED_REMEDY, cause, detail: { raRejection: stated ? 'refused' : 'inferred' } },
     );
-    if (!/before secure TLS connection was established/i.test(facts.message)) {
-      inferredRaRejections.add(rejected);
-    }
-    return rejected;
   }
   if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) {
     return error('CA_TLS_FAILED', context, `the TLS handshake failed (${quote(facts)})`, { cause });
@@ -262,12 +252,10 @@ export function classifyTransportError(
   if (code.startsWith('ERR_OSSL_')) {
     // Raised while building the TLS context from our own credential (key not matching the certificate, a
     // key that cannot be decoded): read it again, it may have been replaced.
-    return raRejected(
-      new BrokerError(
-        'RA_CERT_UNAVAILABLE',
-        `${describe(context)} failed: the RA certificate or its private key cannot be used for TLS (${code})`,
-        { retryable: false, cause },
-      ),
+    return new BrokerError(
+      'RA_CERT_UNAVAILABLE',
+      `${describe(context)} failed: the RA certificate or its private key cannot be used for TLS (${code})`,
+      { retryable: false, cause, detail: { raRejection: 'unusable' } },
     );
   }
   if (failure.attemptTimedOut || facts.name === 'TimeoutError') {
@@ -314,13 +302,6 @@ export function responseTooLargeError(context: CallContext, limitBytes: number):
 
 // ---------------------------------------------------------------------------------------------------------
 // HTTP answers and SOAP faults
-
-const retryAfterDelays = new WeakMap<BrokerError, number>();
-
-/** The delay the CA asked for with Retry-After (429/503) on the answer that produced this error. */
-export function retryAfterOf(error: BrokerError): number | undefined {
-  return retryAfterDelays.get(error);
-}
 
 /** Retry-After as delay-seconds or an HTTP date, in ms from `nowMs`; undefined when absent or unreadable. */
 export function parseRetryAfter(value: string | string[] | undefined, nowMs: number): number | undefined {
@@ -448,8 +429,12 @@ function classifyFaultWords(parts: readonly string[]): FaultClass {
   return 'OTHER';
 }
 
-/** Classifies a SOAP fault by its code and words. */
-export function classifyFault(fault: SoapFault, context: CallContext): BrokerError {
+/** Classifies a SOAP fault by its code and words; `detail` (the answer's Retry-After) goes on the error. */
+export function classifyFault(
+  fault: SoapFault,
+  context: CallContext,
+  detail?: BrokerErrorDetail,
+): BrokerError {
   const caMessage = caWords(fault);
   const parts = [fault.faultString, fault.detailMessage ?? '', fault.detailText, fault.errorCode ?? ''];
   const quoted = `"${caMessage}"`;
@@ -460,19 +445,22 @@ export function classifyFault(fault: SoapFault, context: CallContext): BrokerErr
         'NAME_CHARACTERS_UNSUPPORTED',
         context,
         `the CA refuses the characters of a first or last name (mail_firstname/mail_lastname): ${quoted}`,
-        { caMessage },
+        { caMessage, detail },
       );
     case 'PROFILE_NOT_FOUND': {
       const profile =
         context.profileOid === undefined ? 'the certificate profile' : `profile ${context.profileOid}`;
-      return error('PROFILE_NOT_FOUND', context, `the CA does not know ${profile}: ${quoted}`, { caMessage });
+      return error('PROFILE_NOT_FOUND', context, `the CA does not know ${profile}: ${quoted}`, {
+        caMessage,
+        detail,
+      });
     }
     case 'POLICY_MISMATCH':
       return error(
         'POLICY_MISMATCH',
         context,
         `the CA's policy verification refused the request's attributes: ${quoted}`,
-        { caMessage },
+        { caMessage, detail },
       );
     case 'OTHER':
       break;
@@ -482,9 +470,10 @@ export function classifyFault(fault: SoapFault, context: CallContext): BrokerErr
     return error('CA_UNAVAILABLE', context, `the CA is temporarily unable to serve: ${quoted}`, {
       caMessage,
       retryable: true,
+      detail,
     });
   }
-  return error('CA_REJECTED', context, `the CA refused the request: ${quoted}`, { caMessage });
+  return error('CA_REJECTED', context, `the CA refused the request: ${quoted}`, { caMessage, detail });
 }
 
 function snippet(text: string): string {
@@ -528,13 +517,9 @@ export function interpretHttpAnswer(
     http.status === 429 || http.status === 503
       ? parseRetryAfter(http.headers['retry-after'], nowMs)
       : undefined;
-  const withDelay = (failed: BrokerError): AttemptOutcome => {
-    if (retryAfterMs === undefined) return { ok: false, error: failed };
-    retryAfterDelays.set(failed, retryAfterMs);
-    return { ok: false, error: failed, retryAfterMs };
-  };
+  const detail = retryAfterMs === undefined ? undefined : { retryAfterMs };
 
-  if (answer?.fault !== undefined) return withDelay(classifyFault(answer.fault, context));
+  if (answer?.fault !== undefined) return { ok: false, error: classifyFault(answer.fault, context, detail) };
 
   const status = `HTTP ${http.status}`;
   const body = snippet(http.bodyText);
@@ -547,26 +532,29 @@ export function interpretHttpAnswer(
     };
   }
   if (http.status === 429) {
-    return withDelay(error('CA_UNAVAILABLE', context, `the CA asks to slow down (${status})`, { caMessage }));
+    return {
+      ok: false,
+      error: error('CA_UNAVAILABLE', context, `the CA asks to slow down (${status})`, { caMessage, detail }),
+    };
   }
   if (http.status >= 500) {
     const failed = error('CA_UNAVAILABLE', context, `the CA answered ${status} without a SOAP fault`, {
       caMessage,
+      detail,
     });
     if (options.idempotent === false && !NOT_CARRIED_OUT_STATUSES.has(http.status)) {
       return { ok: false, error: ambiguousError(failed) };
     }
-    return withDelay(failed);
+    return { ok: false, error: failed };
   }
   if (http.status === 401 || http.status === 403) {
     return {
       ok: false,
-      error: raRejected(
-        error('CA_TLS_FAILED', context, `the CA refused the RA certificate (${status})`, {
-          caMessage,
-          remedy: RA_REJECTED_REMEDY,
-        }),
-      ),
+      error: error('CA_TLS_FAILED', context, `the CA refused the RA certificate (${status})`, {
+        caMessage,
+        remedy: RA_REJECTED_REMEDY,
+        detail: { raRejection: 'refused' },
+      }),
     };
   }
   if (http.status === 404 || http.status === 405) {
@@ -651,18 +639,17 @@ export function caDownError(context: CallContext, statusMessage: string): Broker
   });
 }
 
-/** The final error after `attempts` tries of a retryable failure: same code, the count in the message. */
+/** The final error after `attempts` tries of a retryable failure: the same error, the count in the message. */
 export function afterAttempts(last: BrokerError, attempts: number): BrokerError {
   if (attempts <= 1) return last;
-  const final = new BrokerError(last.code, `${last.message} (${attempts} attempts)`, {
+  return new BrokerError(last.code, `${last.message} (${attempts} attempts)`, {
     remedy: last.remedy,
     retryable: last.retryable,
     caMessage: last.caMessage,
     cause: last.cause,
     ambiguous: last.ambiguous,
+    detail: last.detail,
   });
-  if (inferredRaRejections.has(last)) inferredRaRejections.add(final);
-  return raRejections.has(last) ? raRejected(final) : final;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -674,7 +661,8 @@ const AMBIGUOUS_REMEDY =
 /**
  * The same failure, marked as one that may have reached the CA and been carried out (a timeout or a broken
  * connection after the enrollment was sent, a 500 without a SOAP fault): retryable, but only after the CA was
- * asked what it did.
+ * asked what it did. Its detail is left behind on purpose: an inferred RA rejection carried over would make
+ * the transport resend the enrollment with a renewed credential, and the CA may have issued already.
  */
 export function ambiguousError(failed: BrokerError): BrokerError {
   const code = failed.code === 'CA_TIMEOUT' ? 'CA_TIMEOUT' : 'CA_UNAVAILABLE';
@@ -697,10 +685,9 @@ export function isTransientCaFailure(failed: BrokerError): boolean {
 }
 
 /** Refusals of the circuit breaker and the bulkhead: they end the call at once, without retries. */
-const policyRefusals = new WeakSet<BrokerError>();
-
 export function isPolicyRefusal(failed: BrokerError): boolean {
-  return policyRefusals.has(failed);
+  const refusedBy = failed.detail?.refusedBy;
+  return refusedBy === 'circuit' || refusedBy === 'bulkhead';
 }
 
 export function circuitOpenError(
@@ -709,36 +696,33 @@ export function circuitOpenError(
   lastFailure?: BrokerError,
 ): BrokerError {
   const last = lastFailure === undefined ? '' : ` (last: ${lastFailure.message})`;
-  const refused = new BrokerError(
+  return new BrokerError(
     'CA_UNAVAILABLE',
     `${describe(context)} not attempted: the CA at ${context.caHost} failed ${consecutiveFailures} times in a row${last}; requests wait in the queue until it recovers`,
     {
       retryable: true,
       remedy: `${DEFAULT_REMEDIES.CA_UNAVAILABLE} The broker tries again after CA_CIRCUIT_HALF_OPEN_MS, once the CA's health check says UP.`,
       ...(lastFailure?.caMessage === undefined ? {} : { caMessage: lastFailure.caMessage }),
+      detail: { refusedBy: 'circuit' },
     },
   );
-  policyRefusals.add(refused);
-  return refused;
 }
 
-/** Health checks of a half-open circuit that said DOWN: they count against the CA but end the call. */
-const healthCheckRefusals = new WeakSet<BrokerError>();
-
-/** A failure the retry policy leaves alone: the breaker or the bulkhead refused, or the CA is still DOWN. */
+/**
+ * A failure the retry policy leaves alone: the breaker or the bulkhead refused, or the CA is still DOWN (a
+ * half-open circuit's health check, which counts against the CA but ends the call).
+ */
 export function endsCallAtOnce(failed: BrokerError): boolean {
-  return policyRefusals.has(failed) || healthCheckRefusals.has(failed);
+  return failed.detail?.refusedBy !== undefined;
 }
 
 export function halfOpenCheckError(context: CallContext, statusMessage: string): BrokerError {
-  const refused = error(
+  return error(
     'CA_UNAVAILABLE',
     context,
     `the CA at ${context.caHost} failed repeatedly and its health check still reports it DOWN: "${statusMessage}"; requests wait in the queue until it recovers`,
-    { caMessage: statusMessage, retryable: true },
+    { caMessage: statusMessage, retryable: true, detail: { refusedBy: 'healthCheck' } },
   );
-  healthCheckRefusals.add(refused);
-  return refused;
 }
 
 export function tooManyInFlightError(
@@ -746,15 +730,14 @@ export function tooManyInFlightError(
   maxConcurrency: number,
   maxQueued: number,
 ): BrokerError {
-  const refused = new BrokerError(
+  return new BrokerError(
     'CA_UNAVAILABLE',
     `${describe(context)} not attempted: too many requests in flight (${maxConcurrency} CA calls running and ${maxQueued} waiting, CA_MAX_CONCURRENCY)`,
     {
       retryable: true,
       remedy:
         'Nothing to do for this request: it is retried from the queue. If this keeps happening, let the Function App scale out further (or lower host.json batchSize) rather than raising CA_MAX_CONCURRENCY beyond what DigiCert accepts.',
+      detail: { refusedBy: 'bulkhead' },
     },
   );
-  policyRefusals.add(refused);
-  return refused;
 }

@@ -57,7 +57,6 @@ export {
   interpretHttpAnswer,
   isRaCertificateRejection,
   parseRetryAfter,
-  retryAfterOf,
   saysAlreadyRevoked,
 } from './faults';
 export type { CallContext } from './faults';

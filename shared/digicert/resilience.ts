@@ -40,7 +40,6 @@ import {
   endsCallAtOnce,
   isPolicyRefusal,
   isTransientCaFailure,
-  retryAfterOf,
   tooManyInFlightError,
 } from './faults';
 
@@ -100,7 +99,7 @@ type RetryContext = IRetryBackoffContext<unknown>;
 /** The delay the failure asks for: the CA's Retry-After (429/503), if it sent one. */
 function retryAfterOfFailure(context: RetryContext): number | undefined {
   const failure = 'error' in context.result ? context.result.error : undefined;
-  return failure instanceof BrokerError ? retryAfterOf(failure) : undefined;
+  return failure instanceof BrokerError ? failure.detail?.retryAfterMs : undefined;
 }
 
 /**
@@ -273,7 +272,7 @@ export class CaResilience {
     if (!(error instanceof BrokerError)) return false;
     if (!isTransientCaFailure(error) || error.ambiguous || endsCallAtOnce(error)) return false;
     // A CA asking for a longer pause than we may wait is not retried within this call.
-    return (retryAfterOf(error) ?? 0) <= this.settings.maxRetryDelayMs;
+    return (error.detail?.retryAfterMs ?? 0) <= this.settings.maxRetryDelayMs;
   }
 
   private async guarded<T>(circuit: HostCircuit, call: GuardedCall<T>): Promise<T> {

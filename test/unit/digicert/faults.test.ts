@@ -341,11 +341,11 @@ describe('interpretHttpAnswer', () => {
     );
     expect(outcome.error.code).toBe('CA_UNAVAILABLE');
     expect(outcome.error.retryable).toBe(true);
-    expect(outcome.retryAfterMs).toBe(7000);
+    expect(outcome.error.detail?.retryAfterMs).toBe(7000);
     expect(outcome.error.caMessage).toBe('HTTP 503: 503 Service Unavailable');
     const bare = failed(interpretHttpAnswer({ status: 502, headers: {}, bodyText: '' }, context, now));
     expect(bare.error.code).toBe('CA_UNAVAILABLE');
-    expect(bare.retryAfterMs).toBeUndefined();
+    expect(bare.error.detail?.retryAfterMs).toBeUndefined();
   });
 
   it('makes 429 CA_UNAVAILABLE with the Retry-After date as a delay', () => {
@@ -357,7 +357,7 @@ describe('interpretHttpAnswer', () => {
       ),
     );
     expect(outcome.error.code).toBe('CA_UNAVAILABLE');
-    expect(outcome.retryAfterMs).toBe(5000);
+    expect(outcome.error.detail?.retryAfterMs).toBe(5000);
   });
 
   it('makes 401/403 a refused RA certificate, 404 a wrong host, other 4xx and non-SOAP 200 CA_REJECTED', () => {
@@ -658,6 +658,11 @@ describe('afterAttempts', () => {
     expect(final).toMatchObject({ code: 'CA_TIMEOUT', ambiguous: true, retryable: true });
     expect(final.message).toMatch(/may have issued the certificate.*\(2 attempts\)$/);
   });
+
+  it('keeps the detail', () => {
+    const last = new BrokerError('CA_UNAVAILABLE', 'busy', { detail: { retryAfterMs: 1000 } });
+    expect(afterAttempts(last, 2).detail).toEqual({ retryAfterMs: 1000 });
+  });
 });
 
 describe('enrollment answers that leave open whether the CA issued', () => {
@@ -683,9 +688,9 @@ describe('enrollment answers that leave open whether the CA issued', () => {
   );
 
   it.each([502, 503, 429])('HTTP %i → not ambiguous: the CA (or its gateway) said no', (status) => {
-    const { error, retryAfterMs } = outcomeOf(status, 'busy', { 'retry-after': '1' });
+    const { error } = outcomeOf(status, 'busy', { 'retry-after': '1' });
     expect(error).toMatchObject({ code: 'CA_UNAVAILABLE', retryable: true, ambiguous: false });
-    expect(retryAfterMs).toBe(status === 502 ? undefined : 1000);
+    expect(error.detail?.retryAfterMs).toBe(status === 502 ? undefined : 1000);
   });
 
   it('a 500 carrying a SOAP fault is the CA refusing: classified, never ambiguous', () => {
@@ -723,6 +728,8 @@ describe('enrollment answers that leave open whether the CA issued', () => {
     expect(isRaCertificateRejection(silent)).toBe(true);
     expect(isInferredRaRejection(silent)).toBe(true);
     expect(isInferredRaRejection(afterAttempts(silent, 2))).toBe(true);
+    // Sent already: a renewed credential must not resend it, so the ambiguous error is no rejection.
+    expect(isRaCertificateRejection(ambiguousError(silent))).toBe(false);
     const alert = classifyTransportError(
       coded('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED'),
       context,

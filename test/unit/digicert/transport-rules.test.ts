@@ -5,7 +5,7 @@ import {
   type IRetryBackoffContext,
 } from 'cockatiel';
 import { BrokerError } from '../../../shared/contract/errors';
-import { interpretHttpAnswer, retryAfterOf } from '../../../shared/digicert/faults';
+import { interpretHttpAnswer } from '../../../shared/digicert/faults';
 import { fullJitterGenerator, RetryAfterBackoff } from '../../../shared/digicert/resilience';
 import { resolveCaHost } from '../../../shared/digicert/transport';
 
@@ -143,14 +143,14 @@ describe('Retry-After backoff', () => {
   });
 
   it('reads the delay only from a 429/503 answer, never from other errors', () => {
-    expect(retryAfterOf(busyFor(2000))).toBe(2000);
-    expect(retryAfterOf(timeout)).toBeUndefined();
+    expect(busyFor(2000).detail?.retryAfterMs).toBe(2000);
+    expect(timeout.detail?.retryAfterMs).toBeUndefined();
     const serverError = interpretHttpAnswer(
       { status: 500, headers: { 'retry-after': '5' }, bodyText: '' },
       { operation: 'getStatus', caHost: 'ca.example', service: 'healthcheckService' },
       0,
     );
     expect(serverError.ok).toBe(false);
-    if (!serverError.ok) expect(retryAfterOf(serverError.error)).toBeUndefined();
+    if (!serverError.ok) expect(serverError.error.detail?.retryAfterMs).toBeUndefined();
   });
 });
