@@ -15,7 +15,8 @@ import type {
   ProfilePolicy,
   RevocationReason,
 } from './types';
-import { CallContext, caDownError, saysAlreadyRevoked, unexpectedAnswerError } from './faults';
+import { caDownError, saysAlreadyRevoked, unexpectedAnswerError } from './faults/answerContent';
+import { CallContext } from './faults/callContext';
 import { buildRequestSecurityTokenEnvelope, parseRequestSecurityTokenResponse } from './enrollment';
 import { buildGetStatusEnvelope, parseGetStatusResponse } from './health';
 import {

@@ -4,13 +4,9 @@
  * or a single certificate). Reading is tolerant of both published casings and of where the token sits.
  */
 import type { EnrollmentRequest, EnrollmentResponse } from './types';
-import {
-  CallContext,
-  pendingApprovalError,
-  transactionIdError,
-  unexpectedAnswerError,
-  unsendableValueError,
-} from './faults';
+import { pendingApprovalError, unexpectedAnswerError } from './faults/answerContent';
+import { transactionIdError, unsendableValueError } from './faults/beforeCall';
+import { CallContext } from './faults/callContext';
 import { PKI_WS_NAMESPACES, soapEnvelope } from './soap';
 import {
   XmlCharacterError,

@@ -1,6 +1,7 @@
 /** healthcheckService: getStatusRequestMessage (operationType ENROLL, optional profile) and its UP/DOWN answer. */
 import type { HealthStatus } from './types';
-import { CallContext, unexpectedAnswerError } from './faults';
+import { unexpectedAnswerError } from './faults/answerContent';
+import { CallContext } from './faults/callContext';
 import { PKI_WS_NAMESPACES, soapEnvelope } from './soap';
 import { XmlElement, childElement, childText, el, findDescendant } from './xml';
 

@@ -51,12 +51,9 @@ export {
 export type { CircuitStatus, GuardedCall, ResilienceClock, ResilienceSettings } from './resilience';
 export { PKI_WS_NAMESPACES, SOAP_ACTIONS, SOAP_ENVELOPE_NS, parseSoapAnswer, soapEnvelope } from './soap';
 export type { PkiWsService, SoapAnswer, SoapFault } from './soap';
-export {
-  classifyFault,
-  classifyTransportError,
-  interpretHttpAnswer,
-  isRaCertificateRejection,
-  parseRetryAfter,
-  saysAlreadyRevoked,
-} from './faults';
-export type { CallContext } from './faults';
+export { saysAlreadyRevoked } from './faults/answerContent';
+export { interpretHttpAnswer, parseRetryAfter } from './faults/httpAnswer';
+export { classifyTransportError } from './faults/network';
+export { isRaCertificateRejection } from './faults/raRejection';
+export { classifyFault } from './faults/soapFault';
+export type { CallContext } from './faults/callContext';

@@ -6,7 +6,9 @@
 import { X509Certificate } from 'node:crypto';
 import { BrokerError } from '../contract/errors';
 import type { CaCertificateRecord, CertificateSearch, RevocationReason } from './types';
-import { CallContext, transactionIdError, unexpectedAnswerError, unsendableValueError } from './faults';
+import { unexpectedAnswerError } from './faults/answerContent';
+import { transactionIdError, unsendableValueError } from './faults/beforeCall';
+import { CallContext } from './faults/callContext';
 import { PKI_WS_NAMESPACES, soapEnvelope } from './soap';
 import {
   XmlCharacterError,

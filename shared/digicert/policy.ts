@@ -5,7 +5,8 @@
  */
 import type { PolicyAttribute, PolicyCaCertificates, ProfilePolicy } from './types';
 import { OID_SID_EXTENSION, OID_SID_OTHER_NAME } from '../crypto/sidExtension';
-import { CallContext, profileNotInPolicyError, unexpectedAnswerError } from './faults';
+import { profileNotInPolicyError, unexpectedAnswerError } from './faults/answerContent';
+import { CallContext } from './faults/callContext';
 import { PKI_WS_NAMESPACES, soapEnvelope } from './soap';
 import {
   XmlElement,

@@ -33,15 +33,15 @@ import {
   retry,
 } from 'cockatiel';
 import { BrokerError } from '../contract/errors';
+import { CallContext } from './faults/callContext';
+import { isTransientCaFailure } from './faults/transient';
 import {
-  CallContext,
   afterAttempts,
   circuitOpenError,
   endsCallAtOnce,
   isPolicyRefusal,
-  isTransientCaFailure,
   tooManyInFlightError,
-} from './faults';
+} from './resilienceRefusals';
 
 export const DEFAULT_CIRCUIT_FAILURES = 5;
 export const DEFAULT_CIRCUIT_HALF_OPEN_MS = 30_000;

@@ -1,7 +1,7 @@
 /**
  * SOAP 1.1 framing for PKI-WS: the envelope around a request body, the SOAPAction of each operation, and
  * reading an answer back into its Body and, if there is one, its Fault. What a fault means is decided in
- * faults.ts, not here.
+ * faults/soapFault.ts, not here.
  */
 import {
   XmlElement,

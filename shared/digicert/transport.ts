@@ -1,7 +1,7 @@
 /**
  * HTTPS to the CA over mutual TLS (undici): allow-list check before any network, one keep-alive Agent per
  * CA host carrying the RA certificate, per-attempt timeouts, and the resilience policies of resilience.ts
- * (retry, circuit breaker per host, bulkhead). What counts as transient is decided in faults.ts.
+ * (retry, circuit breaker per host, bulkhead). What counts as transient is decided in faults/.
  *
  * Enrollment is not idempotent: an attempt that fails after the request was handed to a connected socket
  * (a timeout, a broken connection, a 500 without a fault) ends the call with an ambiguous BrokerError, and
@@ -15,20 +15,13 @@ import { BrokerError, isBrokerError } from '../contract/errors';
 import type { BrokerSettings } from '../config/settings';
 import { isCaHostAllowed, parseCaHost, type CaEndpoint } from '../contract/caHosts';
 import type { RaCredential, RaCredentialSource } from '../ra-credential/types';
-import {
-  AttemptOutcome,
-  CallContext,
-  ambiguousError,
-  classifyTransportError,
-  credentialError,
-  halfOpenCheckError,
-  interpretHttpAnswer,
-  isInferredRaRejection,
-  isRaCertificateRejection,
-  isTransientCaFailure,
-  notAllowedError,
-  responseTooLargeError,
-} from './faults';
+import { credentialError, notAllowedError } from './faults/beforeCall';
+import { CallContext } from './faults/callContext';
+import { AttemptOutcome, interpretHttpAnswer, responseTooLargeError } from './faults/httpAnswer';
+import { classifyTransportError } from './faults/network';
+import { isInferredRaRejection, isRaCertificateRejection } from './faults/raRejection';
+import { ambiguousError, isTransientCaFailure } from './faults/transient';
+import { halfOpenCheckError } from './resilienceRefusals';
 import { buildGetStatusEnvelope, parseGetStatusResponse } from './health';
 import {
   CaResilience,

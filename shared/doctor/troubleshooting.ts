@@ -5,7 +5,7 @@
  * have no counterpart in the broker and are left out.
  */
 import { BrokerError, type ErrorCode } from '../contract/errors';
-import { isRaCertificateRejection } from '../digicert/faults';
+import { isRaCertificateRejection } from '../digicert/faults/raRejection';
 
 export type TroubleshootingRowId =
   | 'policy-timeout'

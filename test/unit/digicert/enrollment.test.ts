@@ -5,7 +5,7 @@ import {
   buildRequestSecurityTokenEnvelope,
   parseRequestSecurityTokenResponse,
 } from '../../../shared/digicert/enrollment';
-import type { CallContext } from '../../../shared/digicert/faults';
+import type { CallContext } from '../../../shared/digicert/faults/callContext';
 import { parseSoapAnswer } from '../../../shared/digicert/soap';
 import type { EnrollmentRequest } from '../../../shared/digicert/types';
 import {

@@ -1,4 +1,4 @@
-import type { CallContext } from '../../../shared/digicert/faults';
+import type { CallContext } from '../../../shared/digicert/faults/callContext';
 import { buildGetStatusEnvelope, parseGetStatusResponse } from '../../../shared/digicert/health';
 import { parseSoapAnswer } from '../../../shared/digicert/soap';
 import { childText, elementAt, parseXml } from '../../../shared/digicert/xml';

@@ -2,7 +2,9 @@
 import { X509Certificate } from 'node:crypto';
 import { createCertificate, type TestCertificate } from '../../../dev/pki/certificates';
 import { BrokerError } from '../../../shared/contract/errors';
-import { classifyFault, saysAlreadyRevoked, type CallContext } from '../../../shared/digicert/faults';
+import { saysAlreadyRevoked } from '../../../shared/digicert/faults/answerContent';
+import type { CallContext } from '../../../shared/digicert/faults/callContext';
+import { classifyFault } from '../../../shared/digicert/faults/soapFault';
 import {
   buildRevokeEnvelope,
   buildSearchCertificateEnvelope,

@@ -3,12 +3,10 @@
  * sleep and jitter: nothing here waits for real.
  */
 import { BrokerError } from '../../../shared/contract/errors';
-import {
-  CallContext,
-  ambiguousError,
-  halfOpenCheckError,
-  interpretHttpAnswer,
-} from '../../../shared/digicert/faults';
+import { CallContext } from '../../../shared/digicert/faults/callContext';
+import { interpretHttpAnswer } from '../../../shared/digicert/faults/httpAnswer';
+import { ambiguousError } from '../../../shared/digicert/faults/transient';
+import { halfOpenCheckError } from '../../../shared/digicert/resilienceRefusals';
 import { CaResilience, type ResilienceSettings } from '../../../shared/digicert/resilience';
 import { failureOf } from '../../support/brokerErrors';
 

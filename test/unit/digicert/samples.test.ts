@@ -2,7 +2,9 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { caCertificatesOfPolicy } from '../../../shared/crypto';
 import { parseRequestSecurityTokenResponse } from '../../../shared/digicert/enrollment';
-import { CallContext, classifyFault, interpretHttpAnswer } from '../../../shared/digicert/faults';
+import { CallContext } from '../../../shared/digicert/faults/callContext';
+import { interpretHttpAnswer } from '../../../shared/digicert/faults/httpAnswer';
+import { classifyFault } from '../../../shared/digicert/faults/soapFault';
 import { parseGetPoliciesResponse } from '../../../shared/digicert/policy';
 import { parseSoapAnswer, type SoapFault } from '../../../shared/digicert/soap';
 import { describeWithTeamShared, teamSharedPath } from '../../support/teamShared';

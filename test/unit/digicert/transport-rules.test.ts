@@ -5,7 +5,7 @@ import {
   type IRetryBackoffContext,
 } from 'cockatiel';
 import { BrokerError } from '../../../shared/contract/errors';
-import { interpretHttpAnswer } from '../../../shared/digicert/faults';
+import { interpretHttpAnswer } from '../../../shared/digicert/faults/httpAnswer';
 import { fullJitterGenerator, RetryAfterBackoff } from '../../../shared/digicert/resilience';
 import { resolveCaHost } from '../../../shared/digicert/transport';
 

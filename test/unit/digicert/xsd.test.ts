@@ -2,7 +2,7 @@
  * Every request body the client builds is valid against the vendor's schema, and every envelope against the
  * SOAP 1.1 schema — checked with xmllint, offline, through the team folder's catalog.
  */
-import type { CallContext } from '../../../shared/digicert/faults';
+import type { CallContext } from '../../../shared/digicert/faults/callContext';
 import { buildRequestSecurityTokenEnvelope } from '../../../shared/digicert/enrollment';
 import { buildGetStatusEnvelope } from '../../../shared/digicert/health';
 import { buildRevokeEnvelope, buildSearchCertificateEnvelope } from '../../../shared/digicert/management';

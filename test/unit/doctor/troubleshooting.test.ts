@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { BrokerError } from '../../../shared/contract/errors';
-import { classifyTransportError } from '../../../shared/digicert/faults';
+import { classifyTransportError } from '../../../shared/digicert/faults/network';
 import {
   formatTroubleshootingRow,
   troubleshootingRowFor,
