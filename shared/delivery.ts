@@ -22,7 +22,8 @@ export const REVOCATION_JOB: JobNames = { noun: 'revocation', idName: 'revocatio
 /**
  * Anything that is not a BrokerError is an unforeseen condition: it may pass, so the message is delivered
  * again like any transient failure, and never lost. A ledger conflict means another delivery of the same
- * message got there first: coming back later replays its result.
+ * message got there first: coming back later replays its result. Both are marked `detail.unforeseen`: worth
+ * another delivery, not an outage to wait out.
  */
 export function toBrokerError(caught: unknown, job: JobNames): BrokerError {
   if (isBrokerError(caught)) return caught;
@@ -33,20 +34,22 @@ export function toBrokerError(caught: unknown, job: JobNames): BrokerError {
       {
         remedy: `Nothing to do: the other delivery completes the ${job.noun} and its result is published once.`,
         retryable: true,
+        detail: { unforeseen: true },
       },
     );
   }
-  const detail = caught instanceof Error ? caught.message : String(caught);
-  return new BrokerError('GAVE_UP', `The broker failed unexpectedly: ${detail}`, {
+  const problem = caught instanceof Error ? caught.message : String(caught);
+  return new BrokerError('GAVE_UP', `The broker failed unexpectedly: ${problem}`, {
     remedy: `This is an unexpected internal failure; report it with the ${job.idName} to the broker operators.`,
     retryable: true,
     cause: caught,
+    detail: { unforeseen: true },
   });
 }
 
 /** A dependency that is down (the CA, Key Vault, Graph): worth waiting for, beyond the queue's deliveries. */
 export function isOutage(error: BrokerError): boolean {
-  return error.retryable && error.code !== 'GAVE_UP';
+  return error.retryable && error.detail?.unforeseen !== true;
 }
 
 /**
@@ -70,11 +73,15 @@ export function deferralSeconds(
 /** A transient failure that outlasted every delivery is reported as GAVE_UP with its cause (never twice wrapped). */
 export function gaveUp(last: BrokerError, deliveries: number, job: JobNames): BrokerError {
   if (last.code === 'GAVE_UP')
-    return new BrokerError('GAVE_UP', last.message, { remedy: last.remedy, retryable: false });
+    return new BrokerError('GAVE_UP', last.message, {
+      remedy: last.remedy,
+      retryable: false,
+      detail: last.detail,
+    });
   const what = job.noun === 'request' ? 'the message' : 'the revocation';
   return new BrokerError(
     'GAVE_UP',
     `Gave up after ${deliveries} deliveries of ${what}; the last error was ${last.code}: ${last.message}`,
-    { remedy: last.remedy, retryable: false, caMessage: last.caMessage, cause: last },
+    { remedy: last.remedy, retryable: false, caMessage: last.caMessage, cause: last, detail: last.detail },
   );
 }
