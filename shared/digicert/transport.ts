@@ -424,6 +424,8 @@ export class PkiWsTransport {
       const stale = [...this.agents.values()];
       this.agents.clear();
       this.agentsThumbprint = credential.thumbprint;
+      // Not awaited: close() lets the requests in flight on an old agent finish, and they report their own
+      // outcome. It rejects only for an agent destroyed already (ClientDestroyedError): nothing left to close.
       for (const agent of stale) agent.close().catch(() => undefined);
     }
     const key = endpoint.authority;
