@@ -12,14 +12,9 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { DevPki } from '../pki/devPki';
 import { decideEnrollment, readEnrollmentRequest, requestSecurityTokenResponse } from './enrollment';
-import {
-  FaultQueue,
-  InjectedFaultError,
-  parseInjectedFault,
-  SIMULATOR_SERVICES,
-  type InjectedFault,
-  type SimulatorService,
-} from './faults';
+import type { InjectedFault } from './faultModel';
+import { InjectedFaultError, parseInjectedFault } from './faultParsing';
+import { FaultQueue } from './faults';
 import { getStatusResponse, type HealthState } from './healthcheck';
 import { issueCertificate, prepareIssuingAuthority, type SubjectEntry } from './issuer';
 import {
@@ -35,6 +30,7 @@ import {
 } from './management';
 import { getPoliciesResponse, readPolicyRequest, selectProfiles, type PolicyCa } from './policy';
 import { defaultProfiles, loadProfilesFile, type SimulatorProfile } from './profiles';
+import { SIMULATOR_SERVICES, type SimulatorService } from './services';
 import { ERROR_CODES, faultEnvelope, notUnderstoodFault, SimulatorFault } from './soapFault';
 import {
   childElement,
@@ -48,16 +44,15 @@ import {
 } from './xml';
 
 export {
-  SIMULATOR_SERVICES,
   RANDOM_FAULT_KINDS,
   TRANSIENT_SOAP_FAULT,
-  type SimulatorService,
   type RandomFaultKind,
   type RandomFaultMix,
   type RandomFaultOptions,
   type RandomFaultSettings,
-} from './faults';
-export type { FaultMoment, InjectedFault } from './faults';
+} from './faultModel';
+export type { FaultMoment, InjectedFault } from './faultModel';
+export { SIMULATOR_SERVICES, type SimulatorService } from './services';
 export type { AccountAudit, IssuedCertificate, SeatAudit } from './management';
 export type { SimulatorProfile } from './profiles';
 

@@ -8,13 +8,8 @@ import { setTimeout as wait } from 'node:timers/promises';
 import { Agent } from 'undici';
 import { createCertificate } from '../../../dev/pki/certificates';
 import { loadDevCa, type DevPki } from '../../../dev/pki/devPki';
-import {
-  FaultQueue,
-  InjectedFaultError,
-  mulberry32,
-  parseRandomFaults,
-  type ChosenFault,
-} from '../../../dev/simulator/faults';
+import { InjectedFaultError, parseRandomFaults } from '../../../dev/simulator/faultParsing';
+import { FaultQueue, mulberry32, type ChosenFault } from '../../../dev/simulator/faults';
 import { issueCertificate, prepareIssuingAuthority, readCsr } from '../../../dev/simulator/issuer';
 import {
   startPkiWsSimulator,
