@@ -10,7 +10,7 @@ import type { IssueRequest, SanEntry, SubjectEntry, SubjectRdn } from './issuer'
 import { CsrError, decodeBase64Strict, isWellFormedDer, readCsr } from './issuer';
 import { groupSubjectAttributes, PKCS7_TOKEN_TYPE } from './policy';
 import { variableName, type SimulatorProfile } from './profiles';
-import { clientFault, ERROR_CODES, FAULT_STRINGS, notUnderstoodFault } from './soapFault';
+import { clientFault, ERROR_CODES, notUnderstoodFault, unsupportedOperationFault } from './soapFault';
 import { childElements, childText, el, leaf, sameName, type ParsedElement, type XmlElement } from './xml';
 
 export const ENROLLMENT_NS = 'http://schemas.verisign.com/pkiservices/2009/07/enrollment';
@@ -38,11 +38,7 @@ export interface EnrollmentRequestXml {
 
 export function readEnrollmentRequest(body: ParsedElement): EnrollmentRequestXml {
   if (!sameName(body.name, 'RequestSecurityToken')) {
-    throw clientFault(
-      FAULT_STRINGS.notUnderstood,
-      ERROR_CODES.unsupportedOperation,
-      `The enrollment service does not support ${body.name}.`,
-    );
+    throw unsupportedOperationFault('enrollment', body.name);
   }
   const tokenRequests = childElements(body, 'requestVSSecurityToken');
   const request = tokenRequests[0];

@@ -1,6 +1,6 @@
 /** healthcheckService: `getStatusRequestMessage` → `getStatusResponseMessage` (HealthcheckService.xsd). */
 import type { SimulatorProfile } from './profiles';
-import { ERROR_CODES, FAULT_STRINGS, clientFault, notUnderstoodFault } from './soapFault';
+import { ERROR_CODES, notUnderstoodFault, unsupportedOperationFault } from './soapFault';
 import { childText, el, leaf, sameName, type ParsedElement, type XmlElement } from './xml';
 
 export const HEALTHCHECK_NS = 'http://schemas.pki.symantec.com/pkiservices/healthcheck';
@@ -17,11 +17,7 @@ export function getStatusResponse(
   serverTransactionId: string,
 ): XmlElement {
   if (!sameName(body.name, 'getStatusRequestMessage')) {
-    throw clientFault(
-      FAULT_STRINGS.notUnderstood,
-      ERROR_CODES.unsupportedOperation,
-      `The healthcheck service does not support ${body.name}.`,
-    );
+    throw unsupportedOperationFault('healthcheck', body.name);
   }
   const operation = childText(body, 'operationType');
   if (operation !== 'ENROLL') {

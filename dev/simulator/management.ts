@@ -4,7 +4,7 @@
  * certificates this simulator issued.
  */
 import type { NameValuePair } from '../../shared/digicert/types';
-import { clientFault, ERROR_CODES, FAULT_STRINGS, notUnderstoodFault } from './soapFault';
+import { clientFault, ERROR_CODES, notUnderstoodFault, unsupportedOperationFault } from './soapFault';
 import { childText, el, leaf, nil, type ParsedElement, type XmlElement } from './xml';
 
 export const MANAGEMENT_NS = 'http://schemas.verisign.com/pkiservices/2009/07/management';
@@ -286,11 +286,7 @@ export function managementOperation(body: ParsedElement): 'update' | 'search' {
   const name = body.name.toLowerCase();
   if (name === 'updatecertificatestatusrequest') return 'update';
   if (name === 'searchcertificaterequest') return 'search';
-  throw clientFault(
-    FAULT_STRINGS.notUnderstood,
-    ERROR_CODES.unsupportedOperation,
-    `The certificate management service does not support ${body.name}.`,
-  );
+  throw unsupportedOperationFault('certificate management', body.name);
 }
 
 /** One seat's certificates, for checks such as "at most one valid certificate per request". */

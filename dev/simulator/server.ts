@@ -31,7 +31,13 @@ import {
 import { getPoliciesResponse, readPolicyRequest, selectProfiles, type PolicyCa } from './policy';
 import { defaultProfiles, loadProfilesFile, type SimulatorProfile } from './profiles';
 import { SIMULATOR_SERVICES, type SimulatorService } from './services';
-import { ERROR_CODES, faultEnvelope, notUnderstoodFault, SimulatorFault } from './soapFault';
+import {
+  ERROR_CODES,
+  faultEnvelope,
+  notUnderstoodFault,
+  SimulatorFault,
+  unsupportedOperationFault,
+} from './soapFault';
 import {
   childElement,
   childText,
@@ -308,10 +314,7 @@ export async function startPkiWsSimulator(options: SimulatorOptions): Promise<Si
     switch (service) {
       case 'policyService': {
         if (body.name.toLowerCase() !== 'getpolicies') {
-          throw notUnderstoodFault(
-            `The policy service does not support ${body.name}.`,
-            ERROR_CODES.unsupportedOperation,
-          );
+          throw unsupportedOperationFault('policy', body.name);
         }
         checkCommonElements(body);
         const request = readPolicyRequest(body);

@@ -50,6 +50,14 @@ export function notUnderstoodFault(
   return clientFault(FAULT_STRINGS.notUnderstood, errorcode, detailMessage);
 }
 
+/** The fault for an operation (a SOAP body element) that `service` does not offer. */
+export function unsupportedOperationFault(service: string, operation: string): SimulatorFault {
+  return notUnderstoodFault(
+    `The ${service} service does not support ${operation}.`,
+    ERROR_CODES.unsupportedOperation,
+  );
+}
+
 /** The whole envelope of a fault; the code (`Client`, `Server`, …) is written with the soapenv prefix. */
 export function faultEnvelope(fault: {
   faultcode: string;
