@@ -4,6 +4,10 @@
  * `/pki-ws/`, real certificates from the dev issuing CA, a record of every request for wire-format checks,
  * fault injection (queued or random, before or after the CA did the work), refusal of chosen RA certificates,
  * and counters — programmatic, or over `/__simulator/…` for out-of-process use.
+ *
+ * This file starts the server (TLS, listen) and hands out its controls. What the simulator knows is in
+ * state.ts; the requests go through routes.ts to pkiWsRoute.ts (faults, then soapServices.ts) or to
+ * adminRoutes.ts.
  */
 import https from 'node:https';
 import type { DevPki } from '../pki/devPki';
