@@ -85,3 +85,34 @@ export function gaveUp(last: BrokerError, deliveries: number, job: JobNames): Br
     { remedy: last.remedy, retryable: false, caMessage: last.caMessage, cause: last, detail: last.detail },
   );
 }
+
+/** What ends a delivery that failed: the queue's next say, a wait beyond its deliveries, or a failed result. */
+export type DeliveryDecision =
+  /** Leave the message on the queue: it is delivered again after the visibility timeout. */
+  | { kind: 'retry'; error: BrokerError }
+  /** The deliveries are used up, the outage is not: the message goes back on the queue in `seconds`. */
+  | { kind: 'defer'; error: BrokerError; seconds: number }
+  /** End with a failed result that reports `reported` (GAVE_UP with the cause for a transient `error`). */
+  | { kind: 'fail'; error: BrokerError; reported: BrokerError };
+
+/**
+ * The decision after a delivery failed with `caught`: retry while a transient failure has deliveries left;
+ * past them, defer an outage of a job that has a record (its age bounds the wait); otherwise fail. Pure: the
+ * caller writes the ledger and publishes.
+ */
+export function decide(
+  caught: unknown,
+  delivery: { dequeueCount: number },
+  record: { createdAt: string } | undefined,
+  settings: Pick<BrokerSettings, 'maxDequeueCount' | 'requestMaxWaitMinutes' | 'requestDeferMinSeconds'>,
+  now: Date,
+  job: JobNames,
+): DeliveryDecision {
+  const error = toBrokerError(caught, job);
+  if (error.retryable && delivery.dequeueCount < settings.maxDequeueCount) return { kind: 'retry', error };
+  const seconds =
+    record !== undefined && isOutage(error) ? deferralSeconds(record.createdAt, now, settings) : undefined;
+  if (seconds !== undefined) return { kind: 'defer', error, seconds };
+  const reported = error.retryable ? gaveUp(error, delivery.dequeueCount, job) : error;
+  return { kind: 'fail', error, reported };
+}

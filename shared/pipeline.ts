@@ -48,7 +48,7 @@ import { findCertificatesForAttempt, HeldEnrollmentKeys, publicKeySha256 } from 
 import { assertRequestAllowed } from './guardrails/requestGuardrails';
 import { supersededSerial, supersedeRevocationMessage } from './supersede';
 import { canonicalJson } from './contract/canonicalJson';
-import { deferralSeconds, gaveUp, isOutage, REQUEST_JOB, toBrokerError } from './delivery';
+import { decide, REQUEST_JOB, toBrokerError } from './delivery';
 import { withRequestCorrelation, type ReconciliationTelemetry, type Telemetry } from './telemetry/telemetry';
 
 export interface Delivery {
@@ -184,34 +184,34 @@ export class CertificatePipeline {
       track('issued', { serial: result.certificate.serialNumber });
       return await this.complete(entry, result);
     } catch (caught) {
-      const error = toBrokerError(caught, REQUEST_JOB);
       const requestId = request?.requestId ?? readRequestIdLoosely(message);
-      const willRetry = error.retryable && delivery.dequeueCount < this.deps.settings.maxDequeueCount;
-      const deferSeconds =
-        !willRetry && entry !== undefined && isOutage(error)
-          ? deferralSeconds(entry.record.createdAt, this.now(), this.deps.settings)
-          : undefined;
-      track(willRetry || deferSeconds !== undefined ? 'retrying' : 'failed', { errorCode: error.code });
+      const decision = decide(caught, delivery, entry?.record, this.deps.settings, this.now(), REQUEST_JOB);
+      const { error } = decision;
+      track(decision.kind === 'fail' ? 'failed' : 'retrying', { errorCode: error.code });
       if (entry) {
         await this.deps.ledger
           .recordTransientFailure(entry.record, { code: error.code, message: error.message })
           .then((record) => entry && (entry.record = record))
           .catch(() => undefined);
       }
-      if (willRetry) return { kind: 'retry', error, requestId };
-      if (entry !== undefined && deferSeconds !== undefined) {
-        await entry
+      if (decision.kind === 'retry') return { kind: 'retry', error, requestId };
+      if (decision.kind === 'defer') {
+        const waiting = entry!; // decide defers only a request that has a record
+        await waiting
           .deferred(
-            `deliveries used up by ${error.code}; back on the queue in ${deferSeconds} s (waits up to REQUEST_MAX_WAIT_MINUTES from ${entry.record.createdAt})`,
+            `deliveries used up by ${error.code}; back on the queue in ${decision.seconds} s (waits up to REQUEST_MAX_WAIT_MINUTES from ${waiting.record.createdAt})`,
           )
           .catch(() => undefined);
-        return { kind: 'defer', error, requestId: entry.record.requestId, delaySeconds: deferSeconds };
+        return { kind: 'defer', error, requestId: waiting.record.requestId, delaySeconds: decision.seconds };
       }
       // Whatever ends the request now (a retryable error out of time, or a permanent one such as a recipient
       // certificate that expired between deliveries), no certificate of an unsettled attempt may stay VALID.
       if (entry) await this.settleLostEnrollment(entry).catch(() => undefined);
-      const reported = error.retryable ? gaveUp(error, delivery.dequeueCount, REQUEST_JOB) : error;
-      const failed = this.failure(reported, requestId, request?.context ?? readContextLoosely(message));
+      const failed = this.failure(
+        decision.reported,
+        requestId,
+        request?.context ?? readContextLoosely(message),
+      );
       return entry ? await this.complete(entry, failed) : this.publish(failed);
     }
   }

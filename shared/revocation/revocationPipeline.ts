@@ -30,7 +30,7 @@ import { normalizeSerialNumber } from '../digicert/management';
 import type { DigicertCa } from '../digicert/types';
 import type { RevocationLedger, RevocationRecord, RevocationTarget } from '../ledger/revocationLedger';
 import { LedgerConflictError, type RequestLedger } from '../ledger/types';
-import { deferralSeconds, gaveUp, isOutage, REVOCATION_JOB, toBrokerError } from '../delivery';
+import { decide, REVOCATION_JOB, toBrokerError } from '../delivery';
 import { SUPERSEDE_REVOCATION_SUFFIX, supersedeRevocationMessage } from '../supersede';
 import type { Telemetry } from '../telemetry/telemetry';
 import { canonicalJson } from '../contract/canonicalJson';
@@ -91,19 +91,22 @@ export class RevocationPipeline {
       if (error.retryable && record !== undefined) {
         held.record = await this.deps.revocations
           .recordTransientFailure(record, { code: error.code, message: error.message })
+          // lastError only feeds the poison queue's GAVE_UP text: a failed write keeps the record as read,
+          // and the decision below does not depend on it.
           .catch(() => record);
       }
-      if (error.retryable && delivery.dequeueCount < this.deps.settings.maxDequeueCount) {
-        return { kind: 'retry', error, revocationId };
-      }
+      const decision = decide(error, delivery, held.record, this.deps.settings, this.now(), REVOCATION_JOB);
+      if (decision.kind === 'retry') return { kind: 'retry', error, revocationId };
       // An outage outlasting the deliveries is waited out as for requests (REQUEST_MAX_WAIT_MINUTES): a
       // superseded certificate must not stay VALID because the CA was down for a few minutes.
-      const delaySeconds =
-        held.record !== undefined && isOutage(error)
-          ? deferralSeconds(held.record.createdAt, this.now(), this.deps.settings)
-          : undefined;
-      if (held.record !== undefined && delaySeconds !== undefined) {
-        return { kind: 'defer', error, revocationId: held.record.revocationId, delaySeconds };
+      if (decision.kind === 'defer') {
+        // decide defers only a revocation that has a record.
+        return {
+          kind: 'defer',
+          error,
+          revocationId: held.record!.revocationId,
+          delaySeconds: decision.seconds,
+        };
       }
       const settled =
         held.record !== undefined && revocation !== undefined
@@ -113,8 +116,11 @@ export class RevocationPipeline {
         this.track(settled, started);
         return this.complete(held.record!, settled);
       }
-      const reported = error.retryable ? gaveUp(error, delivery.dequeueCount, REVOCATION_JOB) : error;
-      const failed = this.failure(reported, revocationId, revocation?.context ?? readContextLoosely(message));
+      const failed = this.failure(
+        decision.reported,
+        revocationId,
+        revocation?.context ?? readContextLoosely(message),
+      );
       this.track(failed, started);
       // held.record is set only for this message's own record (a reused id with another body never is).
       return held.record !== undefined ? this.complete(held.record, failed) : publish(failed);
