@@ -1,0 +1,102 @@
+/**
+ * The request ledger in memory, for unit tests: the Table ledger itself (TableRequestLedger) over a table
+ * held in a Map. So the semantics are the Table ledger's by construction — insert-or-409 on begin, Replace
+ * conditioned on the ETag read (a stale writer gets LedgerConflictError), no write after an outcome, the
+ * entity layout, truncation and event limits — and only the storage service is stood in for.
+ */
+import type { TableClient } from '@azure/data-tables';
+import { TableRequestLedger } from '../../shared/ledger/tableLedger';
+import { LEDGER_ROW_KEY } from '../../shared/ledger/entity';
+import type { LedgerRecord } from '../../shared/ledger/types';
+
+type Entity = { partitionKey: string; rowKey: string } & Record<string, unknown>;
+
+/** An error shaped like the SDK's RestError, as storageErrorOf reads it. */
+function storageError(statusCode: number, errorCode: string): Error {
+  return Object.assign(new Error(`${statusCode} ${errorCode}`), { statusCode, details: { errorCode } });
+}
+
+/** The few TableClient operations the ledgers use, with the service's answers, over a Map. */
+export class InMemoryTable {
+  private readonly rows = new Map<string, { entity: Entity; etag: string }>();
+  private version = 0;
+  private readonly beforeUpdates: (() => Promise<void> | void)[] = [];
+  /** Every write that reached the table, in order: `create <key>` or `update <key>`. */
+  readonly writes: string[] = [];
+
+  readonly client = {
+    createTable: async (): Promise<void> => undefined,
+    createEntity: async (entity: Entity): Promise<{ etag: string }> => {
+      const key = keyOf(entity.partitionKey, entity.rowKey);
+      if (this.rows.has(key)) throw storageError(409, 'EntityAlreadyExists');
+      this.writes.push(`create ${key}`);
+      return { etag: this.store(key, entity) };
+    },
+    getEntity: async (partitionKey: string, rowKey: string): Promise<Entity & { etag: string }> => {
+      const row = this.rows.get(keyOf(partitionKey, rowKey));
+      if (row === undefined) throw storageError(404, 'ResourceNotFound');
+      return { ...structuredClone(row.entity), etag: row.etag };
+    },
+    updateEntity: async (
+      entity: Entity,
+      mode: 'Replace',
+      options: { etag: string },
+    ): Promise<{ etag: string }> => {
+      if (mode !== 'Replace') throw new Error(`InMemoryTable: update mode ${String(mode)} is not supported`);
+      await this.beforeUpdates.shift()?.();
+      const key = keyOf(entity.partitionKey, entity.rowKey);
+      const row = this.rows.get(key);
+      if (row === undefined) throw storageError(404, 'ResourceNotFound');
+      if (row.etag !== options.etag) throw storageError(412, 'UpdateConditionNotSatisfied');
+      this.writes.push(`update ${key}`);
+      return { etag: this.store(key, entity) };
+    },
+  };
+
+  /** Runs `action` just before the next update reaches the table: what another delivery does meanwhile. */
+  beforeNextUpdate(action: () => Promise<void> | void): void {
+    this.beforeUpdates.push(action);
+  }
+
+  /** Gives a stored entity a new ETag, as any write by another invocation would. */
+  touch(partitionKey: string, rowKey: string): void {
+    const key = keyOf(partitionKey, rowKey);
+    const row = this.rows.get(key);
+    if (row === undefined) throw new Error(`InMemoryTable: no entity ${key} to touch`);
+    this.store(key, row.entity);
+  }
+
+  private store(key: string, entity: Entity): string {
+    this.version += 1;
+    const etag = `W/"${this.version}"`;
+    this.rows.set(key, { entity: structuredClone(entity), etag });
+    return etag;
+  }
+}
+
+function keyOf(partitionKey: string, rowKey: string): string {
+  return `${partitionKey}/${rowKey}`;
+}
+
+/** The request ledger of the Table service, in memory. `storage` lets a test interleave another delivery. */
+export class InMemoryRequestLedger extends TableRequestLedger {
+  constructor(
+    readonly storage: InMemoryTable = new InMemoryTable(),
+    options: { now?: () => Date } = {},
+  ) {
+    // Only the operations above are ever called on the client (tableLedger.ts).
+    super(storage.client as unknown as TableClient, options);
+  }
+
+  /** The stored record of `requestId`, failing the test when there is none. */
+  async record(requestId: string): Promise<LedgerRecord> {
+    const record = await this.get(requestId);
+    if (record === undefined) throw new Error(`no ledger record for request ${requestId}`);
+    return record;
+  }
+
+  /** Another invocation wrote the record of `requestId` (its ETag changes, nothing else). */
+  touch(requestId: string): void {
+    this.storage.touch(requestId, LEDGER_ROW_KEY);
+  }
+}
