@@ -8,7 +8,7 @@ import { createRevocationLedger } from './ledger/revocationLedger';
 import { GraphSidOwnershipCheck } from './identity/graphSidCheck';
 import { createRequestLedger } from './ledger/tableLedger';
 import { RevocationPipeline } from './revocation/revocationPipeline';
-import { CertificatePipeline } from './pipeline';
+import { CertificatePipeline } from './issuance/pipeline';
 import { createRaCredentialSource } from './ra-credential';
 import { createQueueServiceClient } from './storage/clients';
 import type { StorageConnection } from './storage/connection';

@@ -4,7 +4,7 @@
  * request's time is split at the CA calls, seen through a wrapper around the client: what happens between
  * the policy answer and the enrollment call is planEnrollment, key generation and the CSR.
  */
-import { CertificatePipeline } from '../../shared/pipeline';
+import { CertificatePipeline } from '../../shared/issuance/pipeline';
 import type {
   CaCertificateRecord,
   CertificateSearch,

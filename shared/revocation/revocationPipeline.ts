@@ -31,7 +31,7 @@ import type { DigicertCa } from '../digicert/types';
 import type { RevocationLedger, RevocationRecord, RevocationTarget } from '../ledger/revocationLedger';
 import { LedgerConflictError, type RequestLedger } from '../ledger/types';
 import { decide, REVOCATION_JOB, toBrokerError } from '../delivery';
-import { SUPERSEDE_REVOCATION_SUFFIX, supersedeRevocationMessage } from '../supersede';
+import { SUPERSEDE_REVOCATION_SUFFIX, supersedeRevocationMessage } from '../issuance/supersede';
 import type { Telemetry } from '../telemetry/telemetry';
 import { canonicalJson } from '../contract/canonicalJson';
 

@@ -18,7 +18,7 @@ import { GraphSidOwnershipCheck, type GraphSidCheckOptions } from '../../../shar
 import { createRequestLedger } from '../../../shared/ledger/tableLedger';
 import type { RequestLedger } from '../../../shared/ledger/types';
 import type { ResolvedAddress } from '../../../shared/mapping';
-import { CertificatePipeline, type PipelineOutcome } from '../../../shared/pipeline';
+import { CertificatePipeline, type PipelineOutcome } from '../../../shared/issuance/pipeline';
 import { graphCallObserver } from '../../../shared/telemetry/telemetry';
 import { failureOf } from '../../support/brokerErrors';
 import { devCaClient, startDevSimulator, type DevSimulator } from '../../support/devSimulator';

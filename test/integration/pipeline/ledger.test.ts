@@ -10,8 +10,8 @@ import type { PkcsResult } from '../../../shared/contract/types';
 import type { DigicertCa } from '../../../shared/digicert/types';
 import { createRequestLedger } from '../../../shared/ledger/tableLedger';
 import type { RequestLedger } from '../../../shared/ledger/types';
-import { CertificatePipeline, type PipelineOutcome } from '../../../shared/pipeline';
-import { HeldEnrollmentKeys } from '../../../shared/reconciliation';
+import { CertificatePipeline, type PipelineOutcome } from '../../../shared/issuance/pipeline';
+import { HeldEnrollmentKeys } from '../../../shared/issuance/reconciliation';
 import type { ReconciliationTelemetry, Telemetry } from '../../../shared/telemetry/telemetry';
 import { devCaClient, startDevSimulator, type DevSimulator } from '../../support/devSimulator';
 

@@ -17,7 +17,7 @@ import type { Simulator } from '../../../dev/simulator/server';
 import { readSettings, type BrokerSettings } from '../../../shared/config/settings';
 import type { FailedResult, IssuedResult, PkcsResult } from '../../../shared/contract/types';
 import { validateResult } from '../../../shared/contract/validate';
-import { CertificatePipeline, type PipelineOutcome } from '../../../shared/pipeline';
+import { CertificatePipeline, type PipelineOutcome } from '../../../shared/issuance/pipeline';
 import { FileRaCredentialSource } from '../../../shared/ra-credential';
 import type { RaCredentialSource } from '../../../shared/ra-credential/types';
 import { requestTraceProperties } from '../../../shared/telemetry/telemetry';

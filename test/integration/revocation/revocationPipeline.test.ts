@@ -9,7 +9,7 @@ import type { Simulator } from '../../../dev/simulator/server';
 import { readSettings } from '../../../shared/config/settings';
 import { createRevocationLedger } from '../../../shared/ledger/revocationLedger';
 import { createRequestLedger } from '../../../shared/ledger/tableLedger';
-import { CertificatePipeline } from '../../../shared/pipeline';
+import { CertificatePipeline } from '../../../shared/issuance/pipeline';
 import { RevocationPipeline } from '../../../shared/revocation/revocationPipeline';
 import { devCaClient, startDevSimulator, type DevSimulator } from '../../support/devSimulator';
 

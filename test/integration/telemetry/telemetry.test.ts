@@ -15,7 +15,7 @@ import { readSettings } from '../../../shared/config/settings';
 import type { IssuedResult, PkcsResult } from '../../../shared/contract/types';
 import { PkiWsClient } from '../../../shared/digicert';
 import { createRequestLedger } from '../../../shared/ledger/tableLedger';
-import { CertificatePipeline } from '../../../shared/pipeline';
+import { CertificatePipeline } from '../../../shared/issuance/pipeline';
 import { createQueueServiceClient } from '../../../shared/storage/clients';
 import { reportQueueLengths } from '../../../shared/telemetry/queueLength';
 import { CachedRaCredentialSource, FileRaCredentialSource } from '../../../shared/ra-credential';

@@ -31,7 +31,7 @@ export interface InfraSources {
 export const TELEMETRY_SOURCE_FILES: readonly string[] = [
   'shared/telemetry/telemetry.ts',
   'shared/telemetry/queueLength.ts',
-  'shared/pipeline.ts',
+  'shared/issuance/pipeline.ts',
   'shared/contract/errors.ts',
 ];
 

@@ -4,8 +4,8 @@
  * profile, and those carrying the enrollment's public key are the ones that attempt produced.
  */
 import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
-import type { CaCertificateRecord, DigicertCa } from './digicert/types';
-import type { EnrollmentAttempt } from './ledger/types';
+import type { CaCertificateRecord, DigicertCa } from '../digicert/types';
+import type { EnrollmentAttempt } from '../ledger/types';
 
 /** Hex SHA-256 of a DER SubjectPublicKeyInfo: how an issued certificate is matched to the key we made. */
 export function publicKeySha256(publicKey: KeyObject): string {

@@ -14,21 +14,21 @@
  *   certificate for the key still in hand is used, one whose key was lost is revoked (Superseded).
  */
 import { createHash, randomUUID, type KeyObject } from 'node:crypto';
-import type { BrokerSettings } from './config/settings';
-import { BrokerError, isBrokerError, resultErrorOf } from './contract/errors';
+import type { BrokerSettings } from '../config/settings';
+import { BrokerError, isBrokerError, resultErrorOf } from '../contract/errors';
 import type {
   FailedResult,
   IssuedCertificateSummary,
   IssuedResult,
   PkcsRequest,
   PkcsResult,
-} from './contract/types';
+} from '../contract/types';
 import {
   parseRequestMessage,
   readContextLoosely,
   readRequestIdLoosely,
   validateResult,
-} from './contract/validate';
+} from '../contract/validate';
 import {
   buildPfx,
   caCertificatesOfPolicy,
@@ -39,17 +39,17 @@ import {
   parseIssuedToken,
   parseRecipientCertificate,
   summarizeCertificate,
-} from './crypto';
-import type { CaCertificateRecord, DigicertCa, EnrollmentResponse } from './digicert/types';
-import type { SidOwnershipCheck } from './identity/sidOwnership';
-import { type LedgerRecord, type RequestLedger } from './ledger/types';
-import { parseSubjectName, planEnrollment, type EnrollmentPlan } from './mapping';
+} from '../crypto';
+import type { CaCertificateRecord, DigicertCa, EnrollmentResponse } from '../digicert/types';
+import type { SidOwnershipCheck } from '../identity/sidOwnership';
+import { type LedgerRecord, type RequestLedger } from '../ledger/types';
+import { parseSubjectName, planEnrollment, type EnrollmentPlan } from '../mapping';
 import { findCertificatesForAttempt, HeldEnrollmentKeys, publicKeySha256 } from './reconciliation';
-import { assertRequestAllowed } from './guardrails/requestGuardrails';
+import { assertRequestAllowed } from '../guardrails/requestGuardrails';
 import { supersededSerial, supersedeRevocationMessage } from './supersede';
-import { canonicalJson } from './contract/canonicalJson';
-import { decide, REQUEST_JOB, toBrokerError } from './delivery';
-import { withRequestCorrelation, type ReconciliationTelemetry, type Telemetry } from './telemetry/telemetry';
+import { canonicalJson } from '../contract/canonicalJson';
+import { decide, REQUEST_JOB, toBrokerError } from '../delivery';
+import { withRequestCorrelation, type ReconciliationTelemetry, type Telemetry } from '../telemetry/telemetry';
 
 export interface Delivery {
   /** How many times the queue has handed this message out, this time included (1 on first delivery). */

@@ -1,4 +1,4 @@
-import { supersededSerial, supersedeRevocationMessage } from '../../../shared/supersede';
+import { supersededSerial, supersedeRevocationMessage } from '../../../shared/issuance/supersede';
 import { issuedResultFixture } from '../../support/issuedResult';
 
 const result = issuedResultFixture;

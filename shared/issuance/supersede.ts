@@ -3,8 +3,8 @@
  * revoked (reason Superseded) once its own result is stored — through the revocation queue, so the revocation
  * is retried, idempotent (revocationId `<requestId>/supersede`) and reported like any other.
  */
-import type { IssuedResult } from './contract/types';
-import { normalizeSerialNumber } from './digicert/management';
+import type { IssuedResult } from '../contract/types';
+import { normalizeSerialNumber } from '../digicert/management';
 
 export const SUPERSEDE_REVOCATION_SUFFIX = '/supersede';
 
