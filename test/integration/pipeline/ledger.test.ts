@@ -11,7 +11,7 @@ import type { DigicertCa } from '../../../shared/digicert/types';
 import { createRequestLedger } from '../../../shared/ledger/tableLedger';
 import type { RequestLedger } from '../../../shared/ledger/types';
 import { CertificatePipeline, type PipelineOutcome } from '../../../shared/issuance/pipeline';
-import { HeldEnrollmentKeys } from '../../../shared/issuance/reconciliation';
+import { HeldEnrollmentKeys } from '../../../shared/issuance/heldKeys';
 import type { ReconciliationTelemetry, Telemetry } from '../../../shared/telemetry/telemetry';
 import { devCaClient, startDevSimulator, type DevSimulator } from '../../support/devSimulator';
 

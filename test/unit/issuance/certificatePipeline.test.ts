@@ -9,7 +9,7 @@ import { readSettings, type BrokerSettings } from '../../../shared/config/settin
 import { BrokerError } from '../../../shared/contract/errors';
 import type { PkcsResult } from '../../../shared/contract/types';
 import { CertificatePipeline, type PipelineOutcome } from '../../../shared/issuance/pipeline';
-import { HeldEnrollmentKeys } from '../../../shared/issuance/reconciliation';
+import { HeldEnrollmentKeys } from '../../../shared/issuance/heldKeys';
 import type { ReconciliationTelemetry } from '../../../shared/telemetry/telemetry';
 import { FakeDigicertCa } from '../../support/fakeDigicertCa';
 import { InMemoryRequestLedger } from '../../support/inMemoryLedger';

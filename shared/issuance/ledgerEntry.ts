@@ -1,0 +1,22 @@
+/** The ledger record of the request in hand, kept current across the steps that write it. */
+import type { LedgerRecord, RequestLedger } from '../ledger/types';
+import type { ReconciliationTelemetry, Telemetry } from '../telemetry/telemetry';
+
+export class LedgerEntry {
+  constructor(
+    private readonly ledger: RequestLedger,
+    private readonly telemetry: Telemetry,
+    public record: LedgerRecord,
+  ) {}
+
+  /** Records that the request went back on the queue to wait out an outage. */
+  async deferred(text: string): Promise<void> {
+    this.record = await this.ledger.recordEvent(this.record, text);
+  }
+
+  /** Records what reconciliation did, in the ledger and in telemetry. */
+  async reconciled(event: ReconciliationTelemetry, text: string): Promise<void> {
+    this.telemetry.trackReconciliation(event);
+    this.record = await this.ledger.recordEvent(this.record, text);
+  }
+}

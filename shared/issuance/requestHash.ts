@@ -1,0 +1,9 @@
+/** The fingerprint of a request message: a reused requestId with another body is told apart by it. */
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../contract/canonicalJson';
+import type { PkcsRequest } from '../contract/types';
+
+/** SHA-256 of the request with its keys sorted: the same request always hashes the same. */
+export function requestHash(request: PkcsRequest): string {
+  return createHash('sha256').update(canonicalJson(request)).digest('hex');
+}
