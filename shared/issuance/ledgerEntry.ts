@@ -9,8 +9,8 @@ export class LedgerEntry {
     public record: LedgerRecord,
   ) {}
 
-  /** Records that the request went back on the queue to wait out an outage. */
-  async deferred(text: string): Promise<void> {
+  /** Records an event for the operator (a deferral, an attempt that could not be settled). */
+  async note(text: string): Promise<void> {
     this.record = await this.ledger.recordEvent(this.record, text);
   }
 

@@ -159,21 +159,24 @@ export class CertificatePipeline {
         await this.deps.ledger
           .recordTransientFailure(entry.record, { code: error.code, message: error.message })
           .then((record) => entry && (entry.record = record))
+          // Best effort: lastError only words a later poison result, and the decision is made already. On a
+          // conflict another delivery wrote the record; its own outcome stands.
           .catch(() => undefined);
       }
       if (decision.kind === 'retry') return { kind: 'retry', error, requestId };
       if (decision.kind === 'defer') {
         const waiting = entry!; // decide defers only a request that has a record
         await waiting
-          .deferred(
+          .note(
             `deliveries used up by ${error.code}; back on the queue in ${decision.seconds} s (waits up to REQUEST_MAX_WAIT_MINUTES from ${waiting.record.createdAt})`,
           )
+          // Only the note is lost if this write fails: the deferral is the message put back on the queue.
           .catch(() => undefined);
         return { kind: 'defer', error, requestId: waiting.record.requestId, delaySeconds: decision.seconds };
       }
       // Whatever ends the request now (a retryable error out of time, or a permanent one such as a recipient
       // certificate that expired between deliveries), no certificate of an unsettled attempt may stay VALID.
-      if (entry) await this.reconciliation.settleLostEnrollment(entry).catch(() => undefined);
+      if (entry) await this.reconciliation.settleBeforeEnd(entry);
       const failed = failedResult(
         decision.reported,
         requestId,
@@ -208,12 +211,15 @@ export class CertificatePipeline {
       { retryable: false },
     );
     this.deps.telemetry.trackRequest({ requestId, outcome: 'failed', errorCode: error.code, durationMs: 0 });
-    if (entry) await this.reconciliation.settleLostEnrollment(entry).catch(() => undefined);
+    if (entry) await this.reconciliation.settleBeforeEnd(entry);
     const failed = failedResult(error, requestId, readContextLoosely(message), this.now());
+    // A record that cannot take the outcome (changed meanwhile) must not cost the message its one result.
     return entry ? this.complete(entry, failed).catch(() => unstored(failed)) : unstored(failed);
   }
 
   private async ledgerEntryFor(requestId: string, message: unknown): Promise<LedgerEntry | undefined> {
+    // An unreadable ledger counts as no record: the message still ends as one result (GAVE_UP without the last
+    // error) rather than none, and the record, if there is one, is left as it is.
     const record = await this.deps.ledger.get(requestId).catch(() => undefined);
     if (!record) return undefined;
     // A poison message that reused the id for another body must not take over the first request's record.

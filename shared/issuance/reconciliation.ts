@@ -130,6 +130,27 @@ export class Reconciliation {
   }
 
   /**
+   * Before a request ends for good (a permanent failure, GAVE_UP, the poison queue), no certificate of an
+   * unsettled attempt may stay VALID. The result goes out even when the CA cannot be asked now: the record
+   * then says so, with the seat and key to look for, for the operator to revoke by hand.
+   */
+  async settleBeforeEnd(entry: LedgerEntry): Promise<void> {
+    try {
+      await this.settleLostEnrollment(entry);
+    } catch (caught) {
+      const attempt = entry.record.enrollment;
+      if (attempt === undefined) return;
+      const error = toBrokerError(caught, REQUEST_JOB);
+      await entry
+        .note(
+          `attempt ${attempt.attempt} could not be settled with the CA before the request ended (${error.code}: ${error.message}); a certificate the CA issued for it (seat ${attempt.seatId ?? 'unknown'}, public key SHA-256 ${attempt.publicKeySha256}) must be revoked by hand`,
+        )
+        // Nothing more is lost if this write fails too: the record keeps the attempt, its seat and key hash.
+        .catch(() => undefined);
+    }
+  }
+
+  /**
    * Settles what the CA issued for an attempt whose answer was lost: with a held key the certificate is used
    * (returned), without one it is revoked. With `awaitLateIssue`, finding nothing while the CA may still issue
    * is a retryable wait, not the last word. Best effort is the caller's choice.

@@ -350,6 +350,25 @@ describe('an enrollment whose answer is lost', () => {
   });
 });
 
+describe('a request that ends while the CA cannot be asked about a lost attempt', () => {
+  it('still publishes its result, and the record names the seat and key to revoke by hand', async () => {
+    const body = request();
+    ca.loseNextAnswer('issues-late');
+    expect((await instance().process(body, { dequeueCount: 1 })).kind).toBe('retry');
+    ca.issueLate();
+    minutes(60 * 24 * 31);
+    ca.failNext('searchCertificates', outage());
+    const result = resultOf(await instance().process(body, { dequeueCount: 2 }));
+    expect(result).toMatchObject({ status: 'failed', error: { code: 'RECIPIENT_INVALID' } });
+    const record = await ledger.record(body.requestId);
+    expect(record.state).toBe('failed');
+    expect(record.events.at(-1)).toBe(
+      `attempt 1 could not be settled with the CA before the request ended (CA_UNAVAILABLE: The CA answered 503.); a certificate the CA issued for it (seat ${record.enrollment!.seatId}, public key SHA-256 ${record.enrollment!.publicKeySha256}) must be revoked by hand`,
+    );
+    expect(seatOf(body)).toEqual({ valid: 1, revoked: 0 });
+  });
+});
+
 describe('deliveries of one request at the same time', () => {
   it('a delivery that loses the race to the ledger retries, then replays what the other one issued', async () => {
     const body = request();
