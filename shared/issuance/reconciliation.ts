@@ -90,15 +90,12 @@ export class Reconciliation {
       });
       return undefined;
     }
-    const kept = await this.keepOne(entry, attempt.attempt, found, 'revoked-duplicate');
-    await entry.reconciled(
-      {
-        requestId,
-        attempt: attempt.attempt,
-        action: 'used-issued-certificate',
-        serialNumber: kept.serialNumber,
-      },
-      `enrollment attempt ${attempt.attempt} got no answer (${toBrokerError(caught, REQUEST_JOB).code}); the CA had issued ${kept.serialNumber} for our key, which is used`,
+    const kept = await this.useIssued(
+      entry,
+      attempt.attempt,
+      found,
+      (serial) =>
+        `enrollment attempt ${attempt.attempt} got no answer (${toBrokerError(caught, REQUEST_JOB).code}); the CA had issued ${serial} for our key, which is used`,
     );
     return { keys, response: { tokenDer: kept.certificateDer!, tokenType: 'X509v3' } };
   }
@@ -169,15 +166,12 @@ export class Reconciliation {
         ? this.deps.heldKeys.take(requestId, attempt.attempt, attempt.publicKeySha256)
         : undefined;
     if (held !== undefined) {
-      const kept = await this.keepOne(entry, attempt.attempt, found, 'revoked-duplicate');
-      await entry.reconciled(
-        {
-          requestId,
-          attempt: attempt.attempt,
-          action: 'used-issued-certificate',
-          serialNumber: kept.serialNumber,
-        },
-        `the CA issued ${kept.serialNumber} late for attempt ${attempt.attempt}, whose key this instance still held; it is used`,
+      const kept = await this.useIssued(
+        entry,
+        attempt.attempt,
+        found,
+        (serial) =>
+          `the CA issued ${serial} late for attempt ${attempt.attempt}, whose key this instance still held; it is used`,
       );
       return {
         keys: { privateKey: held.privateKey, publicKey: held.publicKey },
@@ -223,6 +217,26 @@ export class Reconciliation {
       );
     }
     return undefined;
+  }
+
+  /** Uses the first certificate found for the attempt (revoking any others) and records why. */
+  private async useIssued(
+    entry: LedgerEntry,
+    attempt: number,
+    found: CaCertificateRecord[],
+    why: (serialNumber: string) => string,
+  ): Promise<CaCertificateRecord> {
+    const kept = await this.keepOne(entry, attempt, found, 'revoked-duplicate');
+    await entry.reconciled(
+      {
+        requestId: entry.record.requestId,
+        attempt,
+        action: 'used-issued-certificate',
+        serialNumber: kept.serialNumber,
+      },
+      why(kept.serialNumber),
+    );
+    return kept;
   }
 
   /** Keeps the first of several certificates issued for one key and revokes the others (Superseded). */
