@@ -116,3 +116,23 @@ export function decide(
   const reported = error.retryable ? gaveUp(error, delivery.dequeueCount, job) : error;
   return { kind: 'fail', error, reported };
 }
+
+/**
+ * The GAVE_UP of a message the queue moved to its poison queue because no delivery completed, with the last
+ * error its record saw, if any.
+ */
+export function poisonedGaveUp(
+  deliveries: number,
+  last: { code: string; message: string } | undefined,
+  job: JobNames,
+): BrokerError {
+  const what = job.noun === 'request' ? 'The request' : 'The revocation';
+  return new BrokerError(
+    'GAVE_UP',
+    `${what} was delivered ${deliveries} times and no delivery completed, so it was moved to the poison queue` +
+      (last
+        ? `; the last error was ${last.code}: ${last.message}`
+        : ' (the broker failed or was stopped while handling it).'),
+    { retryable: false },
+  );
+}

@@ -30,7 +30,7 @@ import {
   parseRecipientCertificate,
   summarizeCertificate,
 } from '../crypto';
-import { decide, REQUEST_JOB, toBrokerError } from '../delivery';
+import { decide, poisonedGaveUp, REQUEST_JOB, toBrokerError } from '../delivery';
 import type { DigicertCa } from '../digicert/types';
 import { assertRequestAllowed } from '../guardrails/requestGuardrails';
 import type { SidOwnershipCheck } from '../identity/sidOwnership';
@@ -201,15 +201,7 @@ export class CertificatePipeline {
     const entry = requestId === null ? undefined : await this.ledgerEntryFor(requestId, message);
     const stored = entry && replayOf(entry.record);
     if (stored) return stored;
-    const last = entry?.record.lastError;
-    const error = new BrokerError(
-      'GAVE_UP',
-      `The request was delivered ${this.deps.settings.maxDequeueCount} times and no delivery completed, so it was moved to the poison queue` +
-        (last
-          ? `; the last error was ${last.code}: ${last.message}`
-          : ' (the broker failed or was stopped while handling it).'),
-      { retryable: false },
-    );
+    const error = poisonedGaveUp(this.deps.settings.maxDequeueCount, entry?.record.lastError, REQUEST_JOB);
     this.deps.telemetry.trackRequest({ requestId, outcome: 'failed', errorCode: error.code, durationMs: 0 });
     if (entry) await this.reconciliation.settleBeforeEnd(entry);
     const failed = failedResult(error, requestId, readContextLoosely(message), this.now());

@@ -30,7 +30,7 @@ import { normalizeSerialNumber } from '../digicert/management';
 import type { DigicertCa } from '../digicert/types';
 import type { RevocationLedger, RevocationRecord, RevocationTarget } from '../ledger/revocationLedger';
 import { LedgerConflictError, type RequestLedger } from '../ledger/types';
-import { decide, REVOCATION_JOB, toBrokerError } from '../delivery';
+import { decide, poisonedGaveUp, REVOCATION_JOB, toBrokerError } from '../delivery';
 import { SUPERSEDE_REVOCATION_SUFFIX, supersedeRevocationMessage } from '../issuance/supersede';
 import type { Telemetry } from '../telemetry/telemetry';
 import { canonicalJson } from '../contract/canonicalJson';
@@ -148,18 +148,12 @@ export class RevocationPipeline {
     if (own && record!.resultJson !== undefined) return replay(record!.resultJson);
     const last = own ? record!.lastError : undefined;
     const failed = this.failure(
-      new BrokerError(
-        'GAVE_UP',
-        `The revocation was delivered ${this.deps.settings.maxDequeueCount} times and no delivery completed, so it was moved to the poison queue` +
-          (last
-            ? `; the last error was ${last.code}: ${last.message}`
-            : ' (the broker failed or was stopped while handling it).'),
-        { retryable: false },
-      ),
+      poisonedGaveUp(this.deps.settings.maxDequeueCount, last, REVOCATION_JOB),
       revocationId,
       readContextLoosely(message),
     );
     this.track(failed, Date.now());
+    // A record that cannot take the outcome (changed meanwhile) must not cost the message its one result.
     return own ? this.complete(record!, failed).catch(() => publish(failed)) : publish(failed);
   }
 

@@ -2,6 +2,7 @@
 import { BrokerError } from '../../../shared/contract/errors';
 import {
   decide,
+  poisonedGaveUp,
   REQUEST_JOB,
   REVOCATION_JOB,
   type DeliveryDecision,
@@ -273,5 +274,20 @@ describe('decide', () => {
     );
     expect(decision).toMatchObject({ kind: 'retry', error: { code: 'GAVE_UP', retryable: true } });
     expect(decision.error.message).toBe('Another delivery of request r-7 is handling it at the same time.');
+  });
+});
+
+describe('poisonedGaveUp', () => {
+  it('reports a poison message with the last error its record saw, or says none was seen', () => {
+    const last = { code: 'CA_TIMEOUT', message: 'no answer' };
+    expect(poisonedGaveUp(5, last, REQUEST_JOB)).toMatchObject({
+      code: 'GAVE_UP',
+      retryable: false,
+      message:
+        'The request was delivered 5 times and no delivery completed, so it was moved to the poison queue; the last error was CA_TIMEOUT: no answer',
+    });
+    expect(poisonedGaveUp(3, undefined, REVOCATION_JOB).message).toBe(
+      'The revocation was delivered 3 times and no delivery completed, so it was moved to the poison queue (the broker failed or was stopped while handling it).',
+    );
   });
 });
