@@ -18,191 +18,83 @@ const outage = (): BrokerError => new BrokerError('CA_UNAVAILABLE', 'the CA is d
 const refusal = (): BrokerError =>
   new BrokerError('CA_REJECTED', 'the CA said no', { caMessage: 'profile disabled' });
 
-interface Row {
-  name: string;
-  caught: () => unknown;
-  dequeueCount: number;
-  /** Minutes since the record was created; null: no record (the message never reached the ledger). */
-  age: number | null;
-  job?: JobNames;
-  maxWait?: number;
-  expected: { kind: DeliveryDecision['kind']; seconds?: number; code: string; reportedCode?: string };
+const unforeseen = (): unknown => new TypeError('boom');
+const conflict = (): unknown => new LedgerConflictError('r-1');
+
+/** A decision in one line: `retry CODE`, `defer N s CODE`, or `fail CODE → REPORTED CODE`. */
+function summary(decision: DeliveryDecision): string {
+  switch (decision.kind) {
+    case 'retry':
+      return `retry ${decision.error.code}`;
+    case 'defer':
+      return `defer ${decision.seconds} s ${decision.error.code}`;
+    case 'fail':
+      return `fail ${decision.error.code} → ${decision.reported.code}`;
+  }
 }
 
-const rows: Row[] = [
+/** name, decision, what was caught, dequeueCount, minutes since the record was created (null: no record). */
+type Row = [string, string, () => unknown, number, number | null];
+
+const requestRows: Row[] = [
   // An outage: retried while deliveries remain, then waited out up to REQUEST_MAX_WAIT_MINUTES.
-  {
-    name: 'outage, first delivery',
-    caught: outage,
-    dequeueCount: 1,
-    age: 0,
-    expected: { kind: 'retry', code: 'CA_UNAVAILABLE' },
-  },
-  {
-    name: 'outage, next-to-last delivery',
-    caught: outage,
-    dequeueCount: 4,
-    age: 3,
-    expected: { kind: 'retry', code: 'CA_UNAVAILABLE' },
-  },
-  {
-    name: 'outage, last delivery, young request: the minimum delay',
-    caught: outage,
-    dequeueCount: 5,
-    age: 1,
-    expected: { kind: 'defer', seconds: 60, code: 'CA_UNAVAILABLE' },
-  },
-  {
-    name: 'outage, last delivery: half the age',
-    caught: outage,
-    dequeueCount: 5,
-    age: 10,
-    expected: { kind: 'defer', seconds: 300, code: 'CA_UNAVAILABLE' },
-  },
-  {
-    name: 'outage, last delivery: at most 15 minutes',
-    caught: outage,
-    dequeueCount: 5,
-    age: 100,
-    expected: { kind: 'defer', seconds: 900, code: 'CA_UNAVAILABLE' },
-  },
-  {
-    name: 'outage, last delivery: at most the time left',
-    caught: outage,
-    dequeueCount: 5,
-    age: 235,
-    expected: { kind: 'defer', seconds: 300, code: 'CA_UNAVAILABLE' },
-  },
-  {
-    name: 'outage beyond the delivery count too',
-    caught: outage,
-    dequeueCount: 9,
-    age: 20,
-    expected: { kind: 'defer', seconds: 600, code: 'CA_UNAVAILABLE' },
-  },
-  {
-    name: 'outage, max wait reached',
-    caught: outage,
-    dequeueCount: 5,
-    age: 240,
-    expected: { kind: 'fail', code: 'CA_UNAVAILABLE', reportedCode: 'GAVE_UP' },
-  },
-  {
-    name: 'outage, waiting turned off',
-    caught: outage,
-    dequeueCount: 5,
-    age: 0,
-    maxWait: 0,
-    expected: { kind: 'fail', code: 'CA_UNAVAILABLE', reportedCode: 'GAVE_UP' },
-  },
-  {
-    name: 'outage without a record',
-    caught: outage,
-    dequeueCount: 5,
-    age: null,
-    expected: { kind: 'fail', code: 'CA_UNAVAILABLE', reportedCode: 'GAVE_UP' },
-  },
+  ['outage, first delivery', 'retry CA_UNAVAILABLE', outage, 1, 0],
+  ['outage, next-to-last delivery', 'retry CA_UNAVAILABLE', outage, 4, 3],
+  ['outage, last delivery, young: the minimum delay', 'defer 60 s CA_UNAVAILABLE', outage, 5, 1],
+  ['outage, last delivery: half the age', 'defer 300 s CA_UNAVAILABLE', outage, 5, 10],
+  ['outage, last delivery: at most 15 minutes', 'defer 900 s CA_UNAVAILABLE', outage, 5, 100],
+  ['outage, last delivery: at most the time left', 'defer 300 s CA_UNAVAILABLE', outage, 5, 235],
+  ['outage, a delivery past the count', 'defer 600 s CA_UNAVAILABLE', outage, 9, 20],
+  ['outage, max wait reached', 'fail CA_UNAVAILABLE → GAVE_UP', outage, 5, 240],
+  ['outage without a record', 'fail CA_UNAVAILABLE → GAVE_UP', outage, 5, null],
   // Unforeseen failures and conflicts are retried, but never waited for beyond the deliveries.
-  {
-    name: 'unforeseen, first delivery',
-    caught: () => new TypeError('boom'),
-    dequeueCount: 1,
-    age: 0,
-    expected: { kind: 'retry', code: 'GAVE_UP' },
-  },
-  {
-    name: 'unforeseen, last delivery',
-    caught: () => new TypeError('boom'),
-    dequeueCount: 5,
-    age: 0,
-    expected: { kind: 'fail', code: 'GAVE_UP', reportedCode: 'GAVE_UP' },
-  },
-  {
-    name: 'a thrown non-error, last delivery',
-    caught: () => 'text',
-    dequeueCount: 5,
-    age: null,
-    expected: { kind: 'fail', code: 'GAVE_UP', reportedCode: 'GAVE_UP' },
-  },
-  {
-    name: 'ledger conflict, first delivery',
-    caught: () => new LedgerConflictError('r-1'),
-    dequeueCount: 1,
-    age: 0,
-    expected: { kind: 'retry', code: 'GAVE_UP' },
-  },
-  {
-    name: 'ledger conflict, last delivery',
-    caught: () => new LedgerConflictError('r-1'),
-    dequeueCount: 5,
-    age: 0,
-    expected: { kind: 'fail', code: 'GAVE_UP', reportedCode: 'GAVE_UP' },
-  },
+  ['unforeseen, first delivery', 'retry GAVE_UP', unforeseen, 1, 0],
+  ['unforeseen, last delivery', 'fail GAVE_UP → GAVE_UP', unforeseen, 5, 0],
+  ['a thrown non-error, last delivery', 'fail GAVE_UP → GAVE_UP', () => 'text', 5, null],
+  ['ledger conflict, first delivery', 'retry GAVE_UP', conflict, 1, 0],
+  ['ledger conflict, last delivery', 'fail GAVE_UP → GAVE_UP', conflict, 5, 0],
   // A permanent failure ends at once, reported as it is.
-  {
-    name: 'permanent, first delivery',
-    caught: refusal,
-    dequeueCount: 1,
-    age: 0,
-    expected: { kind: 'fail', code: 'CA_REJECTED', reportedCode: 'CA_REJECTED' },
-  },
-  {
-    name: 'permanent, last delivery',
-    caught: refusal,
-    dequeueCount: 5,
-    age: 0,
-    expected: { kind: 'fail', code: 'CA_REJECTED', reportedCode: 'CA_REJECTED' },
-  },
-  {
-    name: 'permanent, without a record',
-    caught: refusal,
-    dequeueCount: 1,
-    age: null,
-    expected: { kind: 'fail', code: 'CA_REJECTED', reportedCode: 'CA_REJECTED' },
-  },
-  // The revocation job decides the same way.
-  {
-    name: 'revocation outage, first delivery',
-    caught: outage,
-    dequeueCount: 1,
-    age: 0,
-    job: REVOCATION_JOB,
-    expected: { kind: 'retry', code: 'CA_UNAVAILABLE' },
-  },
-  {
-    name: 'revocation outage, last delivery',
-    caught: outage,
-    dequeueCount: 5,
-    age: 10,
-    job: REVOCATION_JOB,
-    expected: { kind: 'defer', seconds: 300, code: 'CA_UNAVAILABLE' },
-  },
-  {
-    name: 'revocation outage, max wait reached',
-    caught: outage,
-    dequeueCount: 5,
-    age: 241,
-    job: REVOCATION_JOB,
-    expected: { kind: 'fail', code: 'CA_UNAVAILABLE', reportedCode: 'GAVE_UP' },
-  },
+  ['permanent, first delivery', 'fail CA_REJECTED → CA_REJECTED', refusal, 1, 0],
+  ['permanent, last delivery', 'fail CA_REJECTED → CA_REJECTED', refusal, 5, 0],
+  ['permanent, without a record', 'fail CA_REJECTED → CA_REJECTED', refusal, 1, null],
 ];
 
+const revocationRows: Row[] = [
+  ['outage, first delivery', 'retry CA_UNAVAILABLE', outage, 1, 0],
+  ['outage, last delivery', 'defer 300 s CA_UNAVAILABLE', outage, 5, 10],
+  ['outage, max wait reached', 'fail CA_UNAVAILABLE → GAVE_UP', outage, 5, 241],
+  ['permanent', 'fail CA_REJECTED → CA_REJECTED', refusal, 1, 0],
+];
+
+function decided(row: Row, job: JobNames, maxWait = settings.requestMaxWaitMinutes): DeliveryDecision {
+  const [, , caught, dequeueCount, age] = row;
+  return decide(
+    caught(),
+    { dequeueCount },
+    age === null ? undefined : { createdAt },
+    { ...settings, requestMaxWaitMinutes: maxWait },
+    minutesLater(age ?? 0),
+    job,
+  );
+}
+
 describe('decide', () => {
-  it.each(rows)('$name → $expected.kind', (row) => {
-    const decision = decide(
-      row.caught(),
-      { dequeueCount: row.dequeueCount },
-      row.age === null ? undefined : { createdAt },
-      { ...settings, requestMaxWaitMinutes: row.maxWait ?? settings.requestMaxWaitMinutes },
-      minutesLater(row.age ?? 0),
-      row.job ?? REQUEST_JOB,
-    );
-    expect(decision.kind).toBe(row.expected.kind);
-    expect(decision.error.code).toBe(row.expected.code);
-    if (decision.kind === 'defer') expect(decision.seconds).toBe(row.expected.seconds);
-    if (decision.kind === 'fail') {
-      expect(decision.reported.code).toBe(row.expected.reportedCode);
-      expect(decision.reported.retryable).toBe(false);
+  it.each(requestRows)('request: %s → %s', (...row) => {
+    expect(summary(decided(row, REQUEST_JOB))).toBe(row[1]);
+  });
+
+  it.each(revocationRows)('revocation: %s → %s', (...row) => {
+    expect(summary(decided(row, REVOCATION_JOB))).toBe(row[1]);
+  });
+
+  it('never defers when waiting is off (REQUEST_MAX_WAIT_MINUTES=0)', () => {
+    expect(summary(decided(['', '', outage, 5, 0], REQUEST_JOB, 0))).toBe('fail CA_UNAVAILABLE → GAVE_UP');
+  });
+
+  it('reports a failure that ends the job as not retryable', () => {
+    for (const row of requestRows) {
+      const decision = decided(row, REQUEST_JOB);
+      if (decision.kind === 'fail') expect(decision.reported.retryable).toBe(false);
     }
   });
 
