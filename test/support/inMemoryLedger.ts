@@ -1,12 +1,13 @@
 /**
- * The request ledger in memory, for unit tests: the Table ledger itself (TableRequestLedger) over a table
- * held in a Map. So the semantics are the Table ledger's by construction — insert-or-409 on begin, Replace
+ * The ledgers in memory, for unit tests: the Table ledgers themselves (TableRequestLedger,
+ * TableRevocationLedger) over a table held in a Map. So the semantics are the Table ledger's by construction — insert-or-409 on begin, Replace
  * conditioned on the ETag read (a stale writer gets LedgerConflictError), no write after an outcome, the
  * entity layout, truncation and event limits — and only the storage service is stood in for.
  */
 import type { TableClient } from '@azure/data-tables';
 import { TableRequestLedger } from '../../shared/ledger/tableLedger';
 import { LEDGER_ROW_KEY } from '../../shared/ledger/entity';
+import { TableRevocationLedger } from '../../shared/ledger/revocationLedger';
 import type { LedgerRecord } from '../../shared/ledger/types';
 
 type Entity = { partitionKey: string; rowKey: string } & Record<string, unknown>;
@@ -84,8 +85,7 @@ export class InMemoryRequestLedger extends TableRequestLedger {
     readonly storage: InMemoryTable = new InMemoryTable(),
     options: { now?: () => Date } = {},
   ) {
-    // Only the operations above are ever called on the client (tableLedger.ts).
-    super(storage.client as unknown as TableClient, options);
+    super(tableClientOf(storage), options);
   }
 
   /** The stored record of `requestId`, failing the test when there is none. */
@@ -99,4 +99,17 @@ export class InMemoryRequestLedger extends TableRequestLedger {
   touch(requestId: string): void {
     this.storage.touch(requestId, LEDGER_ROW_KEY);
   }
+}
+
+/** The revocation ledger of the Table service, in memory: in `storage` beside the request records, as deployed. */
+export function inMemoryRevocationLedger(
+  storage: InMemoryTable,
+  options: { now?: () => Date } = {},
+): TableRevocationLedger {
+  return new TableRevocationLedger(tableClientOf(storage), options);
+}
+
+function tableClientOf(storage: InMemoryTable): TableClient {
+  // Only the operations InMemoryTable has are ever called on the client (tableLedger.ts, revocationLedger.ts).
+  return storage.client as unknown as TableClient;
 }
