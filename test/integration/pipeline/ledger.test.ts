@@ -276,7 +276,9 @@ describe.each([0, 1] as const)('a lost answer, with searchCertificate counting f
 
   it('finding nothing is not the last word while the CA may still issue: the request waits, then settles', async () => {
     const body = request();
-    simulator.faults.enqueue({ kind: 'delay', ms: 3500, late: true, service: 'enrollmentService' });
+    // The CA issues 7 s after the request came, 5 s after the client gave up: room for the next delivery to
+    // look and find nothing even on a loaded machine (at 3.5 s it failed at a load average of 15).
+    simulator.faults.enqueue({ kind: 'delay', ms: 7000, late: true, service: 'enrollmentService' });
     expect((await pipelineWith().process(body, { dequeueCount: 1 })).kind).toBe('retry');
     // Redelivered before the CA issued: nothing to find yet, and no second enrollment either.
     const early = await pipelineWith().process(body, { dequeueCount: 2 });
