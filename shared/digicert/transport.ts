@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
-import { Agent, Dispatcher, request } from 'undici';
+import { Agent, request } from 'undici';
 import { BrokerError, isBrokerError } from '../contract/errors';
 import type { BrokerSettings } from '../config/settings';
 import { isCaHostAllowed, parseCaHost, type CaEndpoint } from '../contract/caHosts';
@@ -32,6 +32,7 @@ import {
   DEFAULT_MAX_QUEUED_CALLS,
 } from './resilience';
 import { PkiWsService, SOAP_ACTIONS, SoapAnswer } from './soap';
+import { readText, ResponseTooLargeError, watchDispatch } from './undiciIo';
 
 export type TransportSettings = Pick<
   BrokerSettings,
@@ -115,81 +116,6 @@ export function resolveCaHost(caHost: string, allowedHosts: readonly string[]): 
     throw notAllowedError(caHost, `is not in CA_ALLOWED_HOSTS (${allowedHosts.join(', ') || 'empty'})`);
   }
   return endpoint;
-}
-
-/**
- * Passes every callback on and reports the moment undici hands the request to a connected socket (TLS
- * handshake done, the request written right after): from then on the CA may have received it.
- */
-class DispatchWatch implements Dispatcher.DispatchHandler {
-  constructor(
-    private readonly inner: Dispatcher.DispatchHandler,
-    private readonly onDispatched: () => void,
-  ) {}
-
-  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
-    this.onDispatched();
-    this.inner.onRequestStart?.(controller, context);
-  }
-
-  onRequestUpgrade(
-    controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: Parameters<NonNullable<Dispatcher.DispatchHandler['onRequestUpgrade']>>[2],
-    socket: Parameters<NonNullable<Dispatcher.DispatchHandler['onRequestUpgrade']>>[3],
-  ): void {
-    this.inner.onRequestUpgrade?.(controller, statusCode, headers, socket);
-  }
-
-  onResponseStart(
-    controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseStart']>>[2],
-    statusMessage?: string,
-  ): void {
-    this.inner.onResponseStart?.(controller, statusCode, headers, statusMessage);
-  }
-
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.inner.onResponseData?.(controller, chunk);
-  }
-
-  onResponseEnd(
-    controller: Dispatcher.DispatchController,
-    trailers: Parameters<NonNullable<Dispatcher.DispatchHandler['onResponseEnd']>>[1],
-  ): void {
-    this.inner.onResponseEnd?.(controller, trailers);
-  }
-
-  onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
-    this.inner.onResponseError?.(controller, error);
-  }
-}
-
-function watchDispatch(onDispatched: () => void): Dispatcher.DispatcherComposeInterceptor {
-  return (dispatch) => (options, handler) => dispatch(options, new DispatchWatch(handler, onDispatched));
-}
-
-class ResponseTooLargeError extends Error {}
-
-async function readText(
-  body: AsyncIterable<unknown> & { destroy(): unknown },
-  limit: number,
-): Promise<string> {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  for await (const chunk of body) {
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-    length += buffer.length;
-    if (length > limit) {
-      body.destroy();
-      throw new ResponseTooLargeError();
-    }
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks)
-    .toString('utf8')
-    .replace(/^\uFEFF/, '');
 }
 
 interface AgentInUse {
