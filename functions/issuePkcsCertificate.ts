@@ -5,7 +5,7 @@
 import { app, output, type InvocationContext } from '@azure/functions';
 import { getBroker, type Broker } from '../shared/broker';
 import { logSafe } from '../shared/telemetry/logText';
-import { flushWithin } from '../shared/telemetry/telemetry';
+import { flushWithin } from '../shared/telemetry/flush';
 
 export const resultQueueOutput = output.storageQueue({
   queueName: '%PKCS_RESULT_QUEUE%',

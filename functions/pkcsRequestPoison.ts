@@ -5,7 +5,7 @@
  */
 import { app, type InvocationContext } from '@azure/functions';
 import { getBroker } from '../shared/broker';
-import { flushWithin } from '../shared/telemetry/telemetry';
+import { flushWithin } from '../shared/telemetry/flush';
 import { resultQueueOutput, setSupersedeRevocation, supersedeRevocationOutput } from './issuePkcsCertificate';
 
 export async function pkcsRequestPoison(message: unknown, context: InvocationContext): Promise<void> {

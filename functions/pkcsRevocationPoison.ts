@@ -4,7 +4,7 @@
  */
 import { app, type InvocationContext } from '@azure/functions';
 import { getBroker } from '../shared/broker';
-import { flushWithin } from '../shared/telemetry/telemetry';
+import { flushWithin } from '../shared/telemetry/flush';
 import { publishRevocationResult, revocationResultOutput } from './revokePkcsCertificate';
 
 export async function pkcsRevocationPoison(message: unknown, context: InvocationContext): Promise<void> {

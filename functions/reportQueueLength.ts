@@ -5,7 +5,7 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { getBroker } from '../shared/broker';
 import { reportQueueLengths } from '../shared/telemetry/queueLength';
-import { flushWithin } from '../shared/telemetry/telemetry';
+import { flushWithin } from '../shared/telemetry/flush';
 
 export async function reportQueueLength(_timer: Timer, context: InvocationContext): Promise<void> {
   const { settings, storage, telemetry } = getBroker();

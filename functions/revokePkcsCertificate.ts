@@ -7,7 +7,7 @@ import { app, output, type InvocationContext } from '@azure/functions';
 import { getBroker } from '../shared/broker';
 import type { RevocationOutcome } from '../shared/revocation/revocationPipeline';
 import { logSafe } from '../shared/telemetry/logText';
-import { flushWithin } from '../shared/telemetry/telemetry';
+import { flushWithin } from '../shared/telemetry/flush';
 
 export const revocationResultOutput = output.storageQueue({
   queueName: '%PKCS_REVOKE_RESULT_QUEUE%',

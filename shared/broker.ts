@@ -12,14 +12,14 @@ import { CertificatePipeline } from './issuance/pipeline';
 import { createRaCredentialSource } from './ra-credential';
 import { createQueueServiceClient } from './storage/clients';
 import type { StorageConnection } from './storage/connection';
+import { createTelemetry } from './telemetry/applicationInsights';
 import {
   caCallObserver,
-  createTelemetry,
   graphCallObserver,
   keyVaultCallObserver,
   observeRaCredential,
-  type Telemetry,
-} from './telemetry/telemetry';
+} from './telemetry/observers';
+import type { Telemetry } from './telemetry/telemetry';
 
 export interface Broker {
   settings: BrokerSettings;

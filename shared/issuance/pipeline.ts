@@ -36,7 +36,8 @@ import { assertRequestAllowed } from '../guardrails/requestGuardrails';
 import type { SidOwnershipCheck } from '../identity/sidOwnership';
 import type { RequestLedger } from '../ledger/types';
 import { parseSubjectName, planEnrollment, type EnrollmentPlan } from '../mapping';
-import { withRequestCorrelation, type Telemetry } from '../telemetry/telemetry';
+import { withRequestCorrelation } from '../telemetry/correlation';
+import type { Telemetry } from '../telemetry/telemetry';
 import { HeldEnrollmentKeys } from './heldKeys';
 import { LedgerEntry } from './ledgerEntry';
 import {

@@ -19,7 +19,7 @@ import { createRequestLedger } from '../../../shared/ledger/tableLedger';
 import type { RequestLedger } from '../../../shared/ledger/types';
 import type { ResolvedAddress } from '../../../shared/mapping';
 import { CertificatePipeline, type PipelineOutcome } from '../../../shared/issuance/pipeline';
-import { graphCallObserver } from '../../../shared/telemetry/telemetry';
+import { graphCallObserver } from '../../../shared/telemetry/observers';
 import { failureOf } from '../../support/brokerErrors';
 import { devCaClient, startDevSimulator, type DevSimulator } from '../../support/devSimulator';
 import { startKeyVaultStandInWithDevTls, useManagedIdentityOf } from '../../support/identityStack';

@@ -20,7 +20,7 @@ import { validateResult } from '../../../shared/contract/validate';
 import { CertificatePipeline, type PipelineOutcome } from '../../../shared/issuance/pipeline';
 import { FileRaCredentialSource } from '../../../shared/ra-credential';
 import type { RaCredentialSource } from '../../../shared/ra-credential/types';
-import { requestTraceProperties } from '../../../shared/telemetry/telemetry';
+import { requestTraceProperties } from '../../../shared/telemetry/applicationInsights';
 import { devCaClient, startDevSimulator, type DevSimulator } from '../../support/devSimulator';
 import { sidReadByOpenssl } from '../../support/opensslSid';
 import { RecordingTelemetry } from '../../support/recordingTelemetry';

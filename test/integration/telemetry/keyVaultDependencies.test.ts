@@ -9,12 +9,9 @@ import {
   type KeyVaultStandIn,
 } from '../../../dev/keyvault-standin/server';
 import { KeyVaultRaCredentialSource } from '../../../shared/ra-credential';
-import {
-  createTelemetry,
-  keyVaultCallObserver,
-  operationIdOf,
-  withRequestCorrelation,
-} from '../../../shared/telemetry/telemetry';
+import { createTelemetry } from '../../../shared/telemetry/applicationInsights';
+import { operationIdOf, withRequestCorrelation } from '../../../shared/telemetry/correlation';
+import { keyVaultCallObserver } from '../../../shared/telemetry/observers';
 import { buildPfx, createRaFixtures, type RaFixtures } from '../ra-credential/raFixtures';
 import { startIngestionStandIn, type IngestionStandIn } from '../../support/ingestion';
 

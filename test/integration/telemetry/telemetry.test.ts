@@ -19,14 +19,10 @@ import { CertificatePipeline } from '../../../shared/issuance/pipeline';
 import { createQueueServiceClient } from '../../../shared/storage/clients';
 import { reportQueueLengths } from '../../../shared/telemetry/queueLength';
 import { CachedRaCredentialSource, FileRaCredentialSource } from '../../../shared/ra-credential';
-import {
-  caCallObserver,
-  createTelemetry,
-  observeRaCredential,
-  operationIdOf,
-  pseudonymize,
-  type Telemetry,
-} from '../../../shared/telemetry/telemetry';
+import { createTelemetry, pseudonymize } from '../../../shared/telemetry/applicationInsights';
+import { operationIdOf } from '../../../shared/telemetry/correlation';
+import { caCallObserver, observeRaCredential } from '../../../shared/telemetry/observers';
+import type { Telemetry } from '../../../shared/telemetry/telemetry';
 import { startIngestionStandIn, type Envelope, type IngestionStandIn } from '../../support/ingestion';
 
 const USER_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.47196109';

@@ -30,6 +30,7 @@ export interface InfraSources {
 /** The broker files that define its telemetry: names, dimensions and the values they take. */
 export const TELEMETRY_SOURCE_FILES: readonly string[] = [
   'shared/telemetry/telemetry.ts',
+  'shared/telemetry/applicationInsights.ts',
   'shared/telemetry/queueLength.ts',
   'shared/issuance/pipeline.ts',
   'shared/contract/errors.ts',

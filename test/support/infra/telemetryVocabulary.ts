@@ -71,7 +71,11 @@ function objectKeys(region: string): string[] {
 }
 
 export function telemetryVocabulary(sources: Record<string, string>): TelemetryVocabulary {
-  const telemetry = sources['shared/telemetry/telemetry.ts'] ?? '';
+  // The shapes (telemetry.ts) and what the client sends of them (applicationInsights.ts).
+  const telemetry = [
+    sources['shared/telemetry/telemetry.ts'] ?? '',
+    sources['shared/telemetry/applicationInsights.ts'] ?? '',
+  ].join('\n');
   const errors = sources['shared/contract/errors.ts'] ?? '';
   const metricNames = new Set(
     quotedIn(/export type MetricName\s*=([^;]*);/.exec(telemetry)?.[1] ?? '').filter((name) =>

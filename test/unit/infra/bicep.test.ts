@@ -576,7 +576,7 @@ const mutations: Array<[string, InfraSources, Check, RegExp]> = [
   [
     'the broker renames a trace dimension an alert reads',
     mutateTelemetry(
-      'shared/telemetry/telemetry.ts',
+      'shared/telemetry/applicationInsights.ts',
       'properties.errorCode = event.errorCode',
       'properties.code = event.errorCode',
     ),

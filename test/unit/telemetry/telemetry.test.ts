@@ -2,18 +2,22 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RaCredential } from '../../../shared/ra-credential/types';
 import {
-  caCallObserver,
   createTelemetry,
-  currentRequestId,
-  flushWithin,
-  observeRaCredential,
-  operationIdOf,
   pseudonymize,
   requestTraceProperties,
+} from '../../../shared/telemetry/applicationInsights';
+import {
+  currentRequestId,
+  operationIdOf,
   withRequestCorrelation,
+} from '../../../shared/telemetry/correlation';
+import { flushWithin } from '../../../shared/telemetry/flush';
+import {
+  caCallObserver,
+  observeRaCredential,
   graphCallObserver,
   keyVaultCallObserver,
-} from '../../../shared/telemetry/telemetry';
+} from '../../../shared/telemetry/observers';
 import { RecordingTelemetry } from '../../support/recordingTelemetry';
 
 describe('request telemetry', () => {
