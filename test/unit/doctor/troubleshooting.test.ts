@@ -8,7 +8,7 @@ import {
   TROUBLESHOOTING_ROWS,
 } from '../../../shared/doctor/troubleshooting';
 import { raCredentialFailure } from '../../../shared/ra-credential/checks';
-import { keyVaultFailure } from '../../../shared/ra-credential/keyVaultSource';
+import { keyVaultFailure } from '../../../shared/ra-credential/keyVaultFailure';
 import { describeWithTeamShared, teamSharedPath } from '../../support/teamShared';
 
 const fileLocation = { kind: 'file' as const, path: '/run/ra.pfx' };

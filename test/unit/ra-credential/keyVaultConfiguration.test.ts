@@ -11,7 +11,7 @@ import {
   KeyVaultRaCredentialSource,
   keyVaultClientOptions,
 } from '../../../shared/ra-credential';
-import { keyVaultFailure } from '../../../shared/ra-credential/keyVaultSource';
+import { keyVaultFailure } from '../../../shared/ra-credential/keyVaultFailure';
 import type { RaLocation } from '../../../shared/ra-credential/checks';
 import { failureOf } from '../../support/brokerErrors';
 
