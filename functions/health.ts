@@ -2,47 +2,19 @@
  * HTTP health probe for Azure (GET /api/health, function key): the doctor's quick checks — settings, Key
  * Vault, the RA certificate, the CA health operation of each allowed host — or all of them with `?full=1`.
  * 200 with the JSON report when nothing failed (warnings allowed), 503 otherwise. The report holds no secret.
- *
- * Probes come often and from several instances at once: concurrent requests share one run, and a finished
- * report is reused for a few seconds, so a probe storm costs the vault and the CA one round, not many.
+ * Probes come often and from several instances at once: the doctor shares its runs (shared/doctor/sharedRuns.ts).
  */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import { runDoctor, type DoctorMode, type DoctorOptions, type DoctorReport } from '../shared/doctor';
+import { sharedDoctor, type DoctorMode, type SharedDoctorOptions } from '../shared/doctor';
 
-export interface HealthHandlerOptions extends Partial<Omit<DoctorOptions, 'mode'>> {
-  /** How long a finished report answers further probes (default 10 s; 0 runs the checks every time). */
-  reuseMs?: number;
-}
+export type HealthHandlerOptions = Omit<SharedDoctorOptions, 'run'>;
 
 type HealthHandler = (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>;
 
 const FULL_VALUES = new Set(['1', 'true', 'yes']);
 
 export function createHealthHandler(options: HealthHandlerOptions = {}): HealthHandler {
-  const reuseMs = options.reuseMs ?? 10_000;
-  const runs = new Map<DoctorMode, { report: Promise<DoctorReport>; finishedAt?: number }>();
-
-  const reportFor = (mode: DoctorMode): Promise<DoctorReport> => {
-    const current = runs.get(mode);
-    const fresh =
-      current !== undefined &&
-      (current.finishedAt === undefined || Date.now() - current.finishedAt < reuseMs);
-    if (current !== undefined && fresh) return current.report;
-    const run: { report: Promise<DoctorReport>; finishedAt?: number } = {
-      report: runDoctor({ ...options, env: options.env ?? process.env, mode }),
-    };
-    run.report.then(
-      () => {
-        run.finishedAt = Date.now();
-      },
-      () => {
-        if (runs.get(mode) === run) runs.delete(mode);
-      },
-    );
-    runs.set(mode, run);
-    return run.report;
-  };
-
+  const reportFor = sharedDoctor(options);
   return async (request, context) => {
     const mode: DoctorMode = FULL_VALUES.has((request.query.get('full') ?? '').toLowerCase())
       ? 'full'

@@ -1,5 +1,6 @@
 /** The broker's self-diagnosis: `npm run doctor`, the health function, and what export-root shares. */
 export { planChecks, redactSecrets, runDoctor } from './doctor';
+export { sharedDoctor, type SharedDoctorOptions } from './sharedRuns';
 export { exitCodeOf, formatDoctorReport, NO_ROW, type FormatOptions } from './report';
 export {
   formatTroubleshootingRow,
