@@ -4,10 +4,16 @@
  * what the handler set on its output binding to the output queue. Like the real host it keeps a message
  * invisible while it is worked on, deletes it only after success, lets it reappear after the visibility
  * timeout when the handler throws, and moves it to `<queue>-poison` once it has been delivered
- * maxDequeueCount times without success.
+ * maxDequeueCount times without success. After each invocation it runs the app's postInvocation hooks, as the
+ * Functions worker runs those registered with app.hook.postInvocation.
  */
 import { randomUUID } from 'node:crypto';
-import { InvocationContext, type StorageQueueOutput } from '@azure/functions';
+import {
+  InvocationContext,
+  PostInvocationContext,
+  type PostInvocationHandler,
+  type StorageQueueOutput,
+} from '@azure/functions';
 import type { QueueClient, DequeuedMessageItem } from '@azure/storage-queue';
 import type { StorageConnection } from '../../shared/storage/connection';
 import { createQueueServiceClient } from '../../shared/storage/clients';
@@ -33,6 +39,8 @@ export interface QueueHostOptions {
   maxPollingIntervalMs?: number;
   /** Where failed messages go after maxDequeueCount deliveries; none for a trigger on a poison queue. */
   poisonQueue?: string;
+  /** What runs after every invocation (functions/handlers/postInvocation.ts), as in Azure. */
+  hooks?: readonly PostInvocationHandler[];
   log?: (line: string) => void;
 }
 
@@ -134,7 +142,12 @@ export class LocalQueueHost {
     });
     const lease = new VisibilityLease(this.input, message, this.visibilityTimeoutSeconds());
     try {
-      await this.options.handler(triggerPayload(message.messageText), context);
+      await invokeWithHooks(
+        this.options.handler,
+        triggerPayload(message.messageText),
+        context,
+        this.options.hooks ?? [],
+      );
       const outputs = [{ binding: this.options.output, queue: this.output }, ...this.extraOutputs];
       for (const { binding, queue } of outputs) {
         const output = context.extraOutputs.get(binding);
@@ -182,6 +195,32 @@ class VisibilityLease {
     clearInterval(this.timer);
     await this.renewal;
   }
+}
+
+/**
+ * Runs a handler as the Functions worker does: the handler, then each postInvocation hook in order with the
+ * handler's result or error (a hook may replace either), then throws the error if one is left.
+ */
+export async function invokeWithHooks(
+  handler: QueueHandler,
+  input: unknown,
+  context: InvocationContext,
+  hooks: readonly PostInvocationHandler[],
+): Promise<unknown> {
+  const invocation = new PostInvocationContext({
+    invocationContext: context,
+    inputs: [input],
+    result: null,
+    error: null,
+  });
+  try {
+    invocation.result = await handler(input, context);
+  } catch (error) {
+    invocation.error = error;
+  }
+  for (const hook of hooks) await hook(invocation);
+  if (invocation.error !== null && invocation.error !== undefined) throw invocation.error;
+  return invocation.result;
 }
 
 /** The Functions Node.js worker hands JSON queue messages to the handler already parsed. */
