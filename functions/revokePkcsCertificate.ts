@@ -1,78 +1,10 @@
-/**
- * Queue trigger: one revocation message in, exactly one result out on PKCS_REVOKE_RESULT_QUEUE (the same bytes
- * again for a repeated revocationId). A transient failure throws, so the message comes back after the
- * visibility timeout; its poison twin turns a message the host gave up on into GAVE_UP.
- */
-import { app, output, type InvocationContext } from '@azure/functions';
-import { getBroker } from '../shared/broker';
-import type { RevocationOutcome } from '../shared/revocation/revocationPipeline';
-import { logSafe } from '../shared/telemetry/logText';
-import { flushWithin } from '../shared/telemetry/flush';
-
-export const revocationResultOutput = output.storageQueue({
-  queueName: '%PKCS_REVOKE_RESULT_QUEUE%',
-  connection: 'AzureWebJobsStorage',
-});
-
-export async function revokePkcsCertificate(message: unknown, context: InvocationContext): Promise<void> {
-  const broker = getBroker();
-  const { revocations, telemetry } = broker;
-  try {
-    const dequeueCount = Number(context.triggerMetadata?.dequeueCount);
-    const outcome = await revocations.process(message, {
-      dequeueCount: Number.isInteger(dequeueCount) && dequeueCount >= 1 ? dequeueCount : 1,
-    });
-    if (outcome.kind === 'retry') {
-      context.warn(
-        logSafe(
-          `revocation ${outcome.revocationId ?? '(unreadable)'}: ${outcome.error.code}, will retry: ${outcome.error.message}`,
-        ),
-      );
-      throw outcome.error;
-    }
-    if (outcome.kind === 'defer') {
-      // Deliveries used up, the revocation is not: a fresh copy waits its turn (the poison path if this fails).
-      await broker.deferRevocation(
-        typeof message === 'string' ? message : JSON.stringify(message),
-        outcome.delaySeconds,
-      );
-      context.warn(
-        logSafe(
-          `revocation ${outcome.revocationId}: ${outcome.error.code} on the last delivery, back on the queue in ${outcome.delaySeconds} s: ${outcome.error.message}`,
-        ),
-      );
-      return;
-    }
-    publishRevocationResult(outcome, context);
-  } finally {
-    await flushWithin(telemetry);
-  }
-}
-
-/** Logs a revocation's result and hands it to the result queue binding. */
-export function publishRevocationResult(
-  outcome: Extract<RevocationOutcome, { kind: 'result' }>,
-  context: InvocationContext,
-): void {
-  const { result } = outcome;
-  const replay = outcome.replayed ? ' (stored result published again)' : '';
-  if (result.status === 'revoked') {
-    context.log(
-      `revocation ${result.revocationId}: serial ${result.serialNumber} ${result.alreadyRevoked ? 'was revoked already' : `revoked (${result.reason})`}${replay}`,
-    );
-  } else {
-    context.warn(
-      logSafe(
-        `revocation ${result.revocationId ?? '(unreadable)'}: failed ${result.error.code}${replay}: ${result.error.message}`,
-      ),
-    );
-  }
-  context.extraOutputs.set(revocationResultOutput, outcome.json);
-}
+/** Queue trigger: one revocation message in, exactly one result out (see handlers/revocation.ts). */
+import { app } from '@azure/functions';
+import { revocationQueueTrigger, revocationResultOutput } from './handlers/bindings';
+import { revokePkcsCertificate } from './handlers/revocation';
 
 app.storageQueue('revokePkcsCertificate', {
-  queueName: '%PKCS_REVOKE_QUEUE%',
-  connection: 'AzureWebJobsStorage',
+  ...revocationQueueTrigger,
   extraOutputs: [revocationResultOutput],
   handler: revokePkcsCertificate,
 });

@@ -96,3 +96,8 @@ export function getBroker(): Broker {
   processBroker ??= createBroker();
   return processBroker;
 }
+
+/** The broker of this process if something built it already; never builds one. */
+export function builtBroker(): Broker | undefined {
+  return processBroker;
+}

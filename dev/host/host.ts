@@ -5,13 +5,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  issuePkcsCertificate,
   resultQueueOutput,
+  revocationResultOutput,
   supersedeRevocationOutput,
-} from '../../functions/issuePkcsCertificate';
-import { pkcsRequestPoison } from '../../functions/pkcsRequestPoison';
-import { pkcsRevocationPoison } from '../../functions/pkcsRevocationPoison';
-import { revocationResultOutput, revokePkcsCertificate } from '../../functions/revokePkcsCertificate';
+} from '../../functions/handlers/bindings';
+import { issuePkcsCertificate, pkcsRequestPoison } from '../../functions/handlers/issuance';
+import { postInvocationHooks } from '../../functions/handlers/postInvocation';
+import { pkcsRevocationPoison, revokePkcsCertificate } from '../../functions/handlers/revocation';
 import { getBroker } from '../../shared/broker';
 import { SettingsError } from '../../shared/config/settings';
 import { LocalQueueHost } from './queueHost';
@@ -87,6 +87,8 @@ export async function runHost(): Promise<LocalQueueHost[]> {
     maxDequeueCount: settings.maxDequeueCount,
     visibilityTimeoutSeconds: visibilityTimeoutSeconds(seconds(queues.visibilityTimeout, 30)),
     maxPollingIntervalMs: seconds(queues.maxPollingInterval, 2) * 1000,
+    // As app.hook.postInvocation in Azure: the telemetry flush after every invocation.
+    hooks: postInvocationHooks,
   };
   const hosts = [
     new LocalQueueHost({

@@ -141,8 +141,9 @@ describe('identity-based storage, as deployed (shared keys off)', () => {
     ).toBeGreaterThan(storageTokensBefore);
     expect(host.log).toContain('host: listening on queue "identity-requests"');
 
-    // Telemetry is flushed before the invocation ends, so it has arrived when the result has (the metric
-    // export interval is a minute): the request's trace, the pkcs.issued metric, the CA and Key Vault calls.
+    // Telemetry is flushed before the invocation ends (the postInvocation hook, which the local host runs as
+    // Azure does), so it has arrived when the result has (the metric export interval is a minute): the
+    // request's trace, the pkcs.issued metric, the CA and Key Vault calls.
     const requestId = /request (\S+): ISSUED/.exec(out)?.[1];
     expect(requestId).toBeDefined();
     const ofType = (baseType: string): Envelope[] =>

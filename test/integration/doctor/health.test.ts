@@ -5,7 +5,7 @@
  */
 import { HttpRequest, InvocationContext } from '@azure/functions';
 import { AZURITE_KEY } from '../../../dev/host/azurite';
-import { createHealthHandler } from '../../../functions/health';
+import { createHealthHandler } from '../../../functions/handlers/health';
 import type { DoctorReport } from '../../../shared/doctor';
 import { startDoctorStack, type DoctorStack } from './doctorStack';
 

@@ -1,0 +1,81 @@
+/**
+ * The request handlers: one PKCS request message in, exactly one result message out; and the poison twin,
+ * which turns a message the host gave up on into its stored result or GAVE_UP. Registered by
+ * functions/issuePkcsCertificate.ts and functions/pkcsRequestPoison.ts; the local host (dev/host) and the
+ * tests run these very handlers.
+ */
+import type { InvocationContext } from '@azure/functions';
+import { getBroker } from '../../shared/broker';
+import { logSafe } from '../../shared/telemetry/logText';
+import { resultQueueOutput, supersedeRevocationOutput } from './bindings';
+import { dequeueCountOf, messageText } from './delivery';
+
+export async function issuePkcsCertificate(message: unknown, context: InvocationContext): Promise<void> {
+  const broker = getBroker();
+  const { pipeline } = broker;
+  const dequeueCount = deliveryCount(context);
+  const inserted = new Date(String(context.triggerMetadata?.insertionTime ?? ''));
+  const outcome = await pipeline.process(message, {
+    dequeueCount,
+    ...(Number.isNaN(inserted.getTime()) ? {} : { insertedAt: inserted }),
+  });
+  if (outcome.kind === 'retry') {
+    // Throwing leaves the message on the queue: the host delivers it again after the visibility timeout.
+    context.warn(
+      logSafe(
+        `request ${outcome.requestId ?? '(unreadable)'}: ${outcome.error.code} on delivery ${dequeueCount}, will retry: ${outcome.error.message}`,
+      ),
+    );
+    throw outcome.error;
+  }
+  if (outcome.kind === 'defer') {
+    // The queue's deliveries are used up, the request is not: a fresh copy waits its turn. If sending it fails,
+    // this throws and the message goes to the poison queue, which ends it as GAVE_UP (never lost).
+    await broker.deferRequest(messageText(message), outcome.delaySeconds);
+    context.warn(
+      logSafe(
+        `request ${outcome.requestId}: ${outcome.error.code} on the last delivery, back on the queue in ${outcome.delaySeconds} s: ${outcome.error.message}`,
+      ),
+    );
+    return;
+  }
+  const { result } = outcome;
+  const replay = outcome.replayed ? ' (stored result published again)' : '';
+  if (result.status === 'issued') {
+    context.log(
+      logSafe(`request ${result.requestId}: issued serial ${result.certificate.serialNumber}${replay}`),
+    );
+  } else {
+    context.warn(
+      logSafe(
+        `request ${result.requestId ?? '(unreadable)'}: failed ${result.error.code}${replay}: ${result.error.message}`,
+      ),
+    );
+  }
+  context.extraOutputs.set(resultQueueOutput, outcome.json);
+  setSupersedeRevocation(context, outcome.revocation);
+}
+
+export async function pkcsRequestPoison(message: unknown, context: InvocationContext): Promise<void> {
+  const outcome = await getBroker().pipeline.poisoned(message);
+  if (outcome.kind !== 'result') throw outcome.error;
+  const { result } = outcome;
+  context.warn(
+    `request ${result.requestId ?? '(unreadable)'}: poison message, ${outcome.replayed ? 'stored result published again' : `failed ${result.status === 'failed' ? result.error.code : ''}`}`,
+  );
+  context.extraOutputs.set(resultQueueOutput, outcome.json);
+  setSupersedeRevocation(context, outcome.revocation);
+}
+
+/** Hands a superseded certificate's revocation to the revocation queue (the same message on every replay). */
+function setSupersedeRevocation(context: InvocationContext, revocation: string | undefined): void {
+  if (revocation !== undefined) context.extraOutputs.set(supersedeRevocationOutput, revocation);
+}
+
+/** The delivery's dequeueCount; a host that does not say is taken as a first delivery. */
+function deliveryCount(context: InvocationContext): number {
+  const count = dequeueCountOf(context);
+  if (count !== undefined) return count;
+  context.warn('the trigger metadata carries no dequeueCount: treating this as the first delivery');
+  return 1;
+}

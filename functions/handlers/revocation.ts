@@ -1,0 +1,63 @@
+/**
+ * The revocation handlers: one revocation message in, exactly one result out on PKCS_REVOKE_RESULT_QUEUE (the
+ * same bytes again for a repeated revocationId). A transient failure throws, so the message comes back after
+ * the visibility timeout; the poison twin turns a message the host gave up on into its stored result or
+ * GAVE_UP. Registered by functions/revokePkcsCertificate.ts and functions/pkcsRevocationPoison.ts.
+ */
+import type { InvocationContext } from '@azure/functions';
+import { getBroker } from '../../shared/broker';
+import type { RevocationOutcome } from '../../shared/revocation/revocationPipeline';
+import { logSafe } from '../../shared/telemetry/logText';
+import { revocationResultOutput } from './bindings';
+import { dequeueCountOf, messageText } from './delivery';
+
+export async function revokePkcsCertificate(message: unknown, context: InvocationContext): Promise<void> {
+  const broker = getBroker();
+  const outcome = await broker.revocations.process(message, { dequeueCount: dequeueCountOf(context) ?? 1 });
+  if (outcome.kind === 'retry') {
+    context.warn(
+      logSafe(
+        `revocation ${outcome.revocationId ?? '(unreadable)'}: ${outcome.error.code}, will retry: ${outcome.error.message}`,
+      ),
+    );
+    throw outcome.error;
+  }
+  if (outcome.kind === 'defer') {
+    // Deliveries used up, the revocation is not: a fresh copy waits its turn (the poison path if this fails).
+    await broker.deferRevocation(messageText(message), outcome.delaySeconds);
+    context.warn(
+      logSafe(
+        `revocation ${outcome.revocationId}: ${outcome.error.code} on the last delivery, back on the queue in ${outcome.delaySeconds} s: ${outcome.error.message}`,
+      ),
+    );
+    return;
+  }
+  publishRevocationResult(outcome, context);
+}
+
+export async function pkcsRevocationPoison(message: unknown, context: InvocationContext): Promise<void> {
+  const outcome = await getBroker().revocations.poisoned(message);
+  if (outcome.kind !== 'result') throw outcome.error;
+  publishRevocationResult(outcome, context);
+}
+
+/** Logs a revocation's result and hands it to the result queue binding. */
+function publishRevocationResult(
+  outcome: Extract<RevocationOutcome, { kind: 'result' }>,
+  context: InvocationContext,
+): void {
+  const { result } = outcome;
+  const replay = outcome.replayed ? ' (stored result published again)' : '';
+  if (result.status === 'revoked') {
+    context.log(
+      `revocation ${result.revocationId}: serial ${result.serialNumber} ${result.alreadyRevoked ? 'was revoked already' : `revoked (${result.reason})`}${replay}`,
+    );
+  } else {
+    context.warn(
+      logSafe(
+        `revocation ${result.revocationId ?? '(unreadable)'}: failed ${result.error.code}${replay}: ${result.error.message}`,
+      ),
+    );
+  }
+  context.extraOutputs.set(revocationResultOutput, outcome.json);
+}
