@@ -1,8 +1,10 @@
 /** What the queue handlers read of a delivery, as the Functions host hands it over. */
 import type { InvocationContext } from '@azure/functions';
+import type { BrokerError } from '../../shared/contract/errors';
+import { logSafe } from '../../shared/telemetry/logText';
 
 /** The message as it came: the Functions host hands JSON messages over parsed, other text as a string. */
-export function messageText(message: unknown): string {
+function messageText(message: unknown): string {
   return typeof message === 'string' ? message : JSON.stringify(message);
 }
 
@@ -10,4 +12,24 @@ export function messageText(message: unknown): string {
 export function dequeueCountOf(context: InvocationContext): number | undefined {
   const count = Number(context.triggerMetadata?.dequeueCount);
   return Number.isInteger(count) && count >= 1 ? count : undefined;
+}
+
+/**
+ * The queue's deliveries are used up, the job (`what`: "request <id>" or "revocation <id>") is not: a fresh
+ * copy of the message waits its turn on its queue. If sending it fails, this throws and the message goes to
+ * the poison queue, which ends it as GAVE_UP (never lost).
+ */
+export async function deferAgain(
+  send: (messageText: string, delaySeconds: number) => Promise<void>,
+  message: unknown,
+  context: InvocationContext,
+  what: string,
+  deferral: { error: BrokerError; delaySeconds: number },
+): Promise<void> {
+  await send(messageText(message), deferral.delaySeconds);
+  context.warn(
+    logSafe(
+      `${what}: ${deferral.error.code} on the last delivery, back on the queue in ${deferral.delaySeconds} s: ${deferral.error.message}`,
+    ),
+  );
 }

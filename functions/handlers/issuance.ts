@@ -8,7 +8,7 @@ import type { InvocationContext } from '@azure/functions';
 import { getBroker } from '../../shared/broker';
 import { logSafe } from '../../shared/telemetry/logText';
 import { resultQueueOutput, supersedeRevocationOutput } from './bindings';
-import { dequeueCountOf, messageText } from './delivery';
+import { deferAgain, dequeueCountOf } from './delivery';
 
 export async function issuePkcsCertificate(message: unknown, context: InvocationContext): Promise<void> {
   const broker = getBroker();
@@ -29,13 +29,12 @@ export async function issuePkcsCertificate(message: unknown, context: Invocation
     throw outcome.error;
   }
   if (outcome.kind === 'defer') {
-    // The queue's deliveries are used up, the request is not: a fresh copy waits its turn. If sending it fails,
-    // this throws and the message goes to the poison queue, which ends it as GAVE_UP (never lost).
-    await broker.deferRequest(messageText(message), outcome.delaySeconds);
-    context.warn(
-      logSafe(
-        `request ${outcome.requestId}: ${outcome.error.code} on the last delivery, back on the queue in ${outcome.delaySeconds} s: ${outcome.error.message}`,
-      ),
+    await deferAgain(
+      (text, delay) => broker.deferRequest(text, delay),
+      message,
+      context,
+      `request ${outcome.requestId}`,
+      outcome,
     );
     return;
   }

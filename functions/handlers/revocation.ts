@@ -9,7 +9,7 @@ import { getBroker } from '../../shared/broker';
 import type { RevocationOutcome } from '../../shared/revocation/revocationPipeline';
 import { logSafe } from '../../shared/telemetry/logText';
 import { revocationResultOutput } from './bindings';
-import { dequeueCountOf, messageText } from './delivery';
+import { deferAgain, dequeueCountOf } from './delivery';
 
 export async function revokePkcsCertificate(message: unknown, context: InvocationContext): Promise<void> {
   const broker = getBroker();
@@ -23,12 +23,12 @@ export async function revokePkcsCertificate(message: unknown, context: Invocatio
     throw outcome.error;
   }
   if (outcome.kind === 'defer') {
-    // Deliveries used up, the revocation is not: a fresh copy waits its turn (the poison path if this fails).
-    await broker.deferRevocation(messageText(message), outcome.delaySeconds);
-    context.warn(
-      logSafe(
-        `revocation ${outcome.revocationId}: ${outcome.error.code} on the last delivery, back on the queue in ${outcome.delaySeconds} s: ${outcome.error.message}`,
-      ),
+    await deferAgain(
+      (text, delay) => broker.deferRevocation(text, delay),
+      message,
+      context,
+      `revocation ${outcome.revocationId}`,
+      outcome,
     );
     return;
   }
