@@ -33,3 +33,18 @@ export async function deferAgain(
     ),
   );
 }
+
+/**
+ * The warning of a delivery that ends to be delivered again. An unforeseen failure (an unexpected exception,
+ * or another delivery of the same message at the same time) is named as such: its code, GAVE_UP, is what the
+ * result would say if it outlasted the deliveries, not what happened now.
+ */
+export function warnRetry(
+  context: InvocationContext,
+  what: string,
+  error: BrokerError,
+  dequeueCount: number,
+): void {
+  const cause = error.detail?.unforeseen ? 'an unforeseen failure' : error.code;
+  context.warn(logSafe(`${what}: ${cause} on delivery ${dequeueCount}, will retry: ${error.message}`));
+}

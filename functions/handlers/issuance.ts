@@ -8,7 +8,7 @@ import type { InvocationContext } from '@azure/functions';
 import { getBroker } from '../../shared/broker';
 import { logSafe } from '../../shared/telemetry/logText';
 import { resultQueueOutput, supersedeRevocationOutput } from './bindings';
-import { deferAgain, dequeueCountOf } from './delivery';
+import { deferAgain, dequeueCountOf, warnRetry } from './delivery';
 
 export async function issuePkcsCertificate(message: unknown, context: InvocationContext): Promise<void> {
   const broker = getBroker();
@@ -21,11 +21,7 @@ export async function issuePkcsCertificate(message: unknown, context: Invocation
   });
   if (outcome.kind === 'retry') {
     // Throwing leaves the message on the queue: the host delivers it again after the visibility timeout.
-    context.warn(
-      logSafe(
-        `request ${outcome.requestId ?? '(unreadable)'}: ${outcome.error.code} on delivery ${dequeueCount}, will retry: ${outcome.error.message}`,
-      ),
-    );
+    warnRetry(context, `request ${outcome.requestId ?? '(unreadable)'}`, outcome.error, dequeueCount);
     throw outcome.error;
   }
   if (outcome.kind === 'defer') {

@@ -9,17 +9,14 @@ import { getBroker } from '../../shared/broker';
 import type { RevocationOutcome } from '../../shared/revocation/revocationPipeline';
 import { logSafe } from '../../shared/telemetry/logText';
 import { revocationResultOutput } from './bindings';
-import { deferAgain, dequeueCountOf } from './delivery';
+import { deferAgain, dequeueCountOf, warnRetry } from './delivery';
 
 export async function revokePkcsCertificate(message: unknown, context: InvocationContext): Promise<void> {
   const broker = getBroker();
-  const outcome = await broker.revocations.process(message, { dequeueCount: dequeueCountOf(context) ?? 1 });
+  const dequeueCount = dequeueCountOf(context) ?? 1;
+  const outcome = await broker.revocations.process(message, { dequeueCount });
   if (outcome.kind === 'retry') {
-    context.warn(
-      logSafe(
-        `revocation ${outcome.revocationId ?? '(unreadable)'}: ${outcome.error.code}, will retry: ${outcome.error.message}`,
-      ),
-    );
+    warnRetry(context, `revocation ${outcome.revocationId ?? '(unreadable)'}`, outcome.error, dequeueCount);
     throw outcome.error;
   }
   if (outcome.kind === 'defer') {

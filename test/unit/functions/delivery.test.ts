@@ -1,7 +1,9 @@
 /** What the queue handlers read of a delivery, and how they put a deferred message back on its queue. */
 import { InvocationContext } from '@azure/functions';
-import { deferAgain, dequeueCountOf } from '../../../functions/handlers/delivery';
+import { deferAgain, dequeueCountOf, warnRetry } from '../../../functions/handlers/delivery';
 import { BrokerError } from '../../../shared/contract/errors';
+import { LedgerConflictError } from '../../../shared/ledger/types';
+import { REQUEST_JOB, toBrokerError } from '../../../shared/delivery';
 
 function recordingContext(triggerMetadata?: Record<string, unknown>): {
   context: InvocationContext;
@@ -55,5 +57,19 @@ describe('deferAgain', () => {
       deferAgain(() => Promise.reject(refused), 'm', context, 'request r-1', { error, delaySeconds: 1 }),
     ).rejects.toBe(refused);
     expect(logged).toEqual([]);
+  });
+});
+
+describe('warnRetry', () => {
+  it('names an outage by its code, and a concurrent delivery or an exception as unforeseen, not GAVE_UP', () => {
+    const { context, logged } = recordingContext();
+    warnRetry(context, 'request r-1', new BrokerError('CA_UNAVAILABLE', 'the CA answered 503'), 1);
+    warnRetry(context, 'request r-1', toBrokerError(new LedgerConflictError('r-1'), REQUEST_JOB), 2);
+    warnRetry(context, 'revocation v-1', toBrokerError(new Error('boom\u202e'), REQUEST_JOB), 3);
+    expect(logged).toEqual([
+      'warning: request r-1: CA_UNAVAILABLE on delivery 1, will retry: the CA answered 503',
+      'warning: request r-1: an unforeseen failure on delivery 2, will retry: Another delivery of request r-1 is handling it at the same time.',
+      'warning: revocation v-1: an unforeseen failure on delivery 3, will retry: The broker failed unexpectedly: boom<U+202E>',
+    ]);
   });
 });
