@@ -13,7 +13,7 @@ import {
 } from '../../support/importGraph';
 
 /** Pure code: request + policy in, names, DER and JSON out. No I/O, so it is tested with tables. */
-const PURE = ['shared/contract', 'shared/mapping', 'shared/crypto', 'shared/guardrails'];
+const PURE = ['shared/contract', 'shared/der', 'shared/mapping', 'shared/crypto', 'shared/guardrails'];
 /** What pure code may use besides itself: computation only. */
 const PURE_PACKAGES = ['node:crypto', 'node-forge', 'ajv', 'ajv-formats'];
 /** Adapters talk to one outside system each, behind an interface the jobs use. */
@@ -67,7 +67,7 @@ const RULES: ImportRule[] = [
       isPackage(edge.target)
         ? !PURE_PACKAGES.includes(packageName(edge.target))
         : !under(PURE)(edge.target) && !(edge.typeOnly && edge.target === 'shared/digicert/types'),
-    why: 'contract, mapping, crypto and guardrails do no I/O; they may use the CA types, type-only.',
+    why: 'contract, der, mapping, crypto and guardrails do no I/O; they may use the CA types, type-only.',
   },
   {
     name: 'the contract is the bottom layer',
