@@ -97,6 +97,11 @@ export interface BrokerErrorDetail {
   refusedBy?: 'circuit' | 'bulkhead' | 'healthCheck';
   /** Not a condition the broker knows (an unexpected exception, a ledger conflict): retried, not waited out. */
   unforeseen?: boolean;
+  /**
+   * Another delivery of the same message is at work on its ledger record (waiting for the CA): this delivery
+   * must not write the record, or that delivery's own writes would conflict and its certificate be lost.
+   */
+  anotherDeliveryAtWork?: boolean;
 }
 
 /** Codes that describe a condition that may pass by itself (retried before they are reported). */

@@ -156,7 +156,9 @@ export class CertificatePipeline {
       const decision = decide(caught, delivery, entry?.record, this.deps.settings, this.now(), REQUEST_JOB);
       const { error } = decision;
       track(decision.kind === 'fail' ? 'failed' : 'retrying', { errorCode: error.code });
-      if (entry) {
+      // While another delivery waits for the CA, its record is left alone: a write here would change the ETag
+      // under it, and its result write would then conflict and cost it the certificate the CA issued.
+      if (entry && !error.detail?.anotherDeliveryAtWork) {
         await this.deps.ledger
           .recordTransientFailure(entry.record, { code: error.code, message: error.message })
           .then((record) => entry && (entry.record = record))

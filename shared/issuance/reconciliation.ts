@@ -120,7 +120,7 @@ export class Reconciliation {
       throw new BrokerError(
         'CA_UNAVAILABLE',
         `Another delivery of request ${entry.record.requestId} sent enrollment attempt ${attempt.attempt} at ${attempt.startedAt} and may still be waiting for the CA; this delivery waits rather than enroll twice.`,
-        { retryable: true },
+        { retryable: true, detail: { anotherDeliveryAtWork: true } },
       );
     }
     return this.settleLostEnrollment(entry, { awaitLateIssue: true });

@@ -44,6 +44,8 @@ export class FakeDigicertCa implements DigicertCa {
   private readonly late: (() => void)[] = [];
   /** Resolved when a hanging enrollment has been issued (hangNextEnrollment's promise). */
   private readonly hung: (() => void)[] = [];
+  /** Enrollments whose answer waits for the test (holdNextEnrollment). */
+  private readonly holds: { reached: () => void; released: Promise<void> }[] = [];
   private readonly profiles: SimulatorProfile[] = defaultProfiles();
   private readonly authority: IssuingAuthority;
 
@@ -79,6 +81,7 @@ export class FakeDigicertCa implements DigicertCa {
     this.lostAnswers.length = 0;
     this.late.length = 0;
     this.hung.length = 0;
+    this.holds.length = 0;
   }
 
   /** The next calls of `operation` fail with `errors`, one each, in order; later calls succeed again. */
@@ -95,6 +98,19 @@ export class FakeDigicertCa implements DigicertCa {
   hangNextEnrollment(): Promise<void> {
     this.lostAnswers.push('hangs');
     return new Promise((resolve) => this.hung.push(resolve));
+  }
+
+  /**
+   * A slow CA: the next enrollment is issued at once, and its answer is sent when the test calls `answer()`.
+   * `sent` resolves once the enrollment has reached the CA.
+   */
+  holdNextEnrollment(): { sent: Promise<void>; answer: () => void } {
+    let reached!: () => void;
+    let answer!: () => void;
+    const sent = new Promise<void>((resolve) => (reached = resolve));
+    const released = new Promise<void>((resolve) => (answer = resolve));
+    this.holds.push({ reached, released });
+    return { sent, answer };
   }
 
   /** Issues the certificates of lost answers that were to come late. */
@@ -122,6 +138,13 @@ export class FakeDigicertCa implements DigicertCa {
   async enroll(caHost: string, request: EnrollmentRequest): Promise<EnrollmentResponse> {
     this.called('enroll', caHost);
     const issue = (): Buffer => this.issue(request);
+    const hold = this.holds.shift();
+    if (hold) {
+      const tokenDer = issue();
+      hold.reached();
+      await hold.released;
+      return { tokenDer, tokenType: 'PKCS7' };
+    }
     const lost = this.lostAnswers.shift();
     // Answered as the CA's PKCS7 delivery format does: the leaf, the issuing CA and the root.
     if (lost === undefined) return { tokenDer: issue(), tokenType: 'PKCS7' };

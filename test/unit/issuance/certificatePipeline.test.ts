@@ -412,6 +412,24 @@ describe('deliveries of one request at the same time', () => {
   });
 });
 
+describe('a delivery that comes while another one waits for a slow CA', () => {
+  it("leaves the record alone, so the other delivery's certificate is the request's only one", async () => {
+    const body = request();
+    const slow = ca.holdNextEnrollment();
+    const first = instance().process(body, { dequeueCount: 1 });
+    await slow.sent;
+    // The visibility timeout ran out: the message is delivered again while the first delivery still waits.
+    expect(await instance().process(body, { dequeueCount: 2 })).toMatchObject({
+      kind: 'retry',
+      error: { code: 'CA_UNAVAILABLE', message: expect.stringContaining('may still be waiting for the CA') },
+    });
+    slow.answer();
+    expect(resultOf(await first).status).toBe('issued');
+    expect(enrollments()).toBe(1);
+    expect(seatOf(body)).toEqual({ valid: 1, revoked: 0 });
+  });
+});
+
 describe('the poison queue', () => {
   it('reports GAVE_UP with the last error the ledger saw', async () => {
     const body = request();
