@@ -133,7 +133,7 @@ export class Reconciliation {
    */
   async settleBeforeEnd(entry: LedgerEntry): Promise<void> {
     try {
-      await this.settleLostEnrollment(entry);
+      await this.settleLostEnrollment(entry, { requestEnds: true });
     } catch (caught) {
       const attempt = entry.record.enrollment;
       if (attempt === undefined) return;
@@ -150,11 +150,12 @@ export class Reconciliation {
   /**
    * Settles what the CA issued for an attempt whose answer was lost: with a held key the certificate is used
    * (returned), without one it is revoked. With `awaitLateIssue`, finding nothing while the CA may still issue
-   * is a retryable wait, not the last word. Best effort is the caller's choice.
+   * is a retryable wait, not the last word. With `requestEnds` (the request fails for good) nothing can be
+   * used: what the CA issued is revoked even when the key is held. Best effort is the caller's choice.
    */
   async settleLostEnrollment(
     entry: LedgerEntry,
-    options: { awaitLateIssue: boolean } = { awaitLateIssue: false },
+    options: { awaitLateIssue?: boolean; requestEnds?: boolean } = {},
   ): Promise<KeyAndToken | undefined> {
     const attempt = entry.record.enrollment;
     if (entry.record.state !== 'enrolling' || attempt === undefined || attempt.nothingIssued)
@@ -165,7 +166,7 @@ export class Reconciliation {
       found.length > 0
         ? this.deps.heldKeys.take(requestId, attempt.attempt, attempt.publicKeySha256)
         : undefined;
-    if (held !== undefined) {
+    if (held !== undefined && !options.requestEnds) {
       const kept = await this.useIssued(
         entry,
         attempt.attempt,
@@ -179,15 +180,20 @@ export class Reconciliation {
       };
     }
     for (const stray of found) {
+      const ended = held !== undefined;
       await this.deps.ca.revokeCertificate(
         caHost,
         stray.serialNumber,
         'Superseded',
-        `key lost: request ${requestId} attempt ${attempt.attempt}`,
+        ended
+          ? `request ${requestId} ended without it (attempt ${attempt.attempt})`
+          : `key lost: request ${requestId} attempt ${attempt.attempt}`,
       );
       await entry.reconciled(
         { requestId, attempt: attempt.attempt, action: 'revoked-stray', serialNumber: stray.serialNumber },
-        `revoked stray certificate ${stray.serialNumber} of attempt ${attempt.attempt}: its private key was lost with the delivery that enrolled it`,
+        ended
+          ? `revoked certificate ${stray.serialNumber} of attempt ${attempt.attempt}: the request ended without delivering it`
+          : `revoked stray certificate ${stray.serialNumber} of attempt ${attempt.attempt}: its private key was lost with the delivery that enrolled it`,
       );
     }
     if (found.length === 0) {

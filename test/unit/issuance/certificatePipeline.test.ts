@@ -350,6 +350,26 @@ describe('an enrollment whose answer is lost', () => {
   });
 });
 
+describe("a request that ends for good on the instance still holding a lost attempt's key", () => {
+  it('revokes the certificate the CA issued for it: a failed request leaves nothing VALID', async () => {
+    const body = request();
+    const settings = settingsFor({ REQUEST_MAX_WAIT_MINUTES: '0' });
+    const pipeline = instance({ settings });
+    ca.loseNextAnswer('issues-late');
+    expect((await pipeline.process(body, { dequeueCount: 1 })).kind).toBe('retry');
+    ca.issueLate();
+    // The last delivery cannot read the profile's policy, and waiting is off: the request ends as GAVE_UP.
+    ca.failNext('getPolicy', outage());
+    const result = resultOf(await pipeline.process(body, { dequeueCount: 5 }));
+    expect(result).toMatchObject({ status: 'failed', error: { code: 'GAVE_UP' } });
+    expect(seatOf(body)).toEqual({ valid: 0, revoked: 1 });
+    expect(ca.issued[0]).toMatchObject({ status: 'REVOKED', revocation: { reason: 'Superseded' } });
+    expect((await ledger.record(body.requestId)).events.join('\n')).toMatch(
+      /revoked certificate \S+ of attempt 1: the request ended without delivering it/,
+    );
+  });
+});
+
 describe('a request that ends while the CA cannot be asked about a lost attempt', () => {
   it('still publishes its result, and the record names the seat and key to revoke by hand', async () => {
     const body = request();
