@@ -185,6 +185,8 @@ class VisibilityLease {
           .then((response) => {
             if (response.popReceipt) this.popReceipt = response.popReceipt;
           })
+          // A missed renewal is not lost work: the message becomes visible again and is delivered once more, as
+          // in Azure when an instance stalls; the next tick tries again with the receipt it has.
           .catch(() => undefined);
       },
       Math.max(500, (timeoutSeconds * 1000) / 2),

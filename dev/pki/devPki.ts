@@ -338,6 +338,7 @@ async function withLock<T>(dir: string, work: () => Promise<T>): Promise<T> {
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // Gone between open and stat: the other generator has just finished, so try to take the lock again.
       const stat = await fs.stat(lockPath).catch(() => undefined);
       if (stat !== undefined && Date.now() - stat.mtimeMs > LOCK_STALE_MS) {
         await fs.rm(lockPath, { force: true });
