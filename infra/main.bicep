@@ -124,6 +124,11 @@ param queueMaxDequeueCount int = 5
 @maxValue(10020)
 param requestMaxWaitMinutes int = 240
 
+@description('LEDGER_RETENTION_DAYS: ledger entities not written for this many days are deleted daily (results carry personal data); 0 keeps them all, else at least 8.')
+@minValue(0)
+@maxValue(36500)
+param ledgerRetentionDays int = 90
+
 @description('REQUEST_DEFER_MIN_SECONDS: shortest delay before a waiting request is tried again (grows with its age, up to 15 minutes).')
 @minValue(1)
 @maxValue(900)
@@ -260,6 +265,7 @@ var brokerAppSettings = {
   GRAPH_BASE_URL: graphBaseUrl
   QUEUE_MAX_DEQUEUE_COUNT: string(queueMaxDequeueCount)
   REQUEST_MAX_WAIT_MINUTES: string(requestMaxWaitMinutes)
+  LEDGER_RETENTION_DAYS: string(ledgerRetentionDays)
   REQUEST_DEFER_MIN_SECONDS: string(requestDeferMinSeconds)
   CA_LATE_ISSUE_WINDOW_SECONDS: string(caLateIssueWindowSeconds)
 }

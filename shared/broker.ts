@@ -6,11 +6,12 @@ import { readSettings, SettingsError, type BrokerSettings } from './config/setti
 import { PkiWsClient } from './digicert';
 import { createRevocationLedger } from './ledger/revocationLedger';
 import { GraphSidOwnershipCheck } from './identity/graphSidCheck';
-import { createRequestLedger } from './ledger/tableLedger';
+import { purgeLedger, retentionCutoff, type PurgeReport } from './ledger/retention';
+import { createRequestLedger, ledgerTableName } from './ledger/tableLedger';
 import { RevocationPipeline } from './revocation/revocationPipeline';
 import { CertificatePipeline } from './issuance/pipeline';
 import { createRaCredentialSource } from './ra-credential';
-import { createQueueServiceClient } from './storage/clients';
+import { createQueueServiceClient, createTableClient } from './storage/clients';
 import type { StorageConnection } from './storage/connection';
 import { createTelemetry } from './telemetry/applicationInsights';
 import {
@@ -31,6 +32,8 @@ export interface Broker {
   deferRevocation(messageText: string, delaySeconds: number): Promise<void>;
   pipeline: CertificatePipeline;
   revocations: RevocationPipeline;
+  /** Deletes ledger entities older than LEDGER_RETENTION_DAYS; undefined when the setting keeps them all (0). */
+  purgeLedger(now: Date): Promise<PurgeReport | undefined>;
   telemetry: Telemetry;
 }
 
@@ -51,7 +54,8 @@ export function createBroker(env: Record<string, string | undefined> = process.e
       'is required: the queues and the request ledger live there. Set it to a connection string, or use identity-based access with AzureWebJobsStorage__accountName (or __queueServiceUri and __tableServiceUri)',
     );
   }
-  const ledger = createRequestLedger(settings.storage, settings.ledgerTable);
+  const { storage } = settings;
+  const ledger = createRequestLedger(storage, settings.ledgerTable);
   const queueService = createQueueServiceClient(settings.storage);
   const requestQueue = queueService.getQueueClient(settings.requestQueue);
   const revokeQueue = queueService.getQueueClient(settings.revokeQueue);
@@ -65,6 +69,11 @@ export function createBroker(env: Record<string, string | undefined> = process.e
       await revokeQueue.sendMessage(messageText, { visibilityTimeout: delaySeconds });
     },
     telemetry,
+    purgeLedger: async (now) => {
+      if (settings.ledgerRetentionDays === 0) return undefined;
+      const table = createTableClient(storage, ledgerTableName(settings.ledgerTable));
+      return purgeLedger(table, retentionCutoff(now, settings.ledgerRetentionDays));
+    },
     pipeline: new CertificatePipeline({
       settings,
       ca,

@@ -48,3 +48,6 @@ export const revocationResultOutput = output.storageQueue({
 
 /** Every five minutes (reportQueueLength). */
 export const queueLengthSchedule = '0 */5 * * * *';
+
+/** Daily at 03:17 UTC, out of the hour marks other jobs pick (purgeLedger). */
+export const ledgerRetentionSchedule = '0 17 3 * * *';

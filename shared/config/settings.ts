@@ -57,6 +57,8 @@ export interface BrokerSettings {
    * 0: no waiting beyond the queue's deliveries.
    */
   requestMaxWaitMinutes: number;
+  /** LEDGER_RETENTION_DAYS: ledger entities not written for this long are deleted daily; 0 keeps them. */
+  ledgerRetentionDays: number;
   /** REQUEST_DEFER_MIN_SECONDS: the shortest such delay (it grows with the request's age, up to 15 minutes). */
   requestDeferMinSeconds: number;
   /**
@@ -98,6 +100,18 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   const value = Number(raw);
   if (value < min || value > max) throw new SettingsError(name, `${value} is outside ${min}..${max}`);
   return value;
+}
+
+/** At least 8 days: a queue message lives up to 7, and a record must outlive every delivery of its message. */
+function ledgerRetentionDays(env: Env): number {
+  const days = integer(env, 'LEDGER_RETENTION_DAYS', 90, 0, 36500);
+  if (days > 0 && days < 8) {
+    throw new SettingsError(
+      'LEDGER_RETENTION_DAYS',
+      `${days} is too short: a request message lives up to 7 days, and its record must outlive it (use 8 or more, or 0 to keep everything)`,
+    );
+  }
+  return days;
 }
 
 function flag(env: Env, name: string): boolean {
@@ -243,6 +257,7 @@ export function readSettings(env: Env = process.env): BrokerSettings {
     requestMaxWaitMinutes: integer(env, 'REQUEST_MAX_WAIT_MINUTES', 240, 0, 7 * 24 * 60 - 60),
     requestDeferMinSeconds: integer(env, 'REQUEST_DEFER_MIN_SECONDS', 60, 1, 900),
     caLateIssueWindowSeconds: integer(env, 'CA_LATE_ISSUE_WINDOW_SECONDS', 120, 0, 3600),
+    ledgerRetentionDays: ledgerRetentionDays(env),
     profileOids: profileOids(env),
     allowedDomains: allowedDomains(env),
     sidVerifyWithGraph: flag(env, 'SID_VERIFY_WITH_GRAPH'),

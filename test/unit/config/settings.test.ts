@@ -16,7 +16,16 @@ describe('readSettings', () => {
       caMaxConcurrency: 8,
       pfxEncryption: 'AES256',
       telemetryIncludePersonalData: false,
+      ledgerRetentionDays: 90,
     });
+  });
+
+  it('keeps the ledger for LEDGER_RETENTION_DAYS, longer than a message can live, or for ever with 0', () => {
+    expect(readSettings({ LEDGER_RETENTION_DAYS: '0' }).ledgerRetentionDays).toBe(0);
+    expect(readSettings({ LEDGER_RETENTION_DAYS: '8' }).ledgerRetentionDays).toBe(8);
+    expect(() => readSettings({ LEDGER_RETENTION_DAYS: '7' })).toThrow(
+      /LEDGER_RETENTION_DAYS.*7 is too short: a request message lives up to 7 days/,
+    );
   });
 
   it('normalises the thumbprint pin and the allowed hosts', () => {

@@ -8,6 +8,7 @@ import { app } from '@azure/functions';
 import * as bindings from '../../../functions/handlers/bindings';
 import { health } from '../../../functions/handlers/health';
 import { issuePkcsCertificate, pkcsRequestPoison } from '../../../functions/handlers/issuance';
+import { purgeLedgerEntities } from '../../../functions/handlers/ledgerRetention';
 import { flushTelemetry, postInvocationHooks } from '../../../functions/handlers/postInvocation';
 import { reportQueueLength } from '../../../functions/handlers/queueLength';
 import { pkcsRevocationPoison, revokePkcsCertificate } from '../../../functions/handlers/revocation';
@@ -63,6 +64,7 @@ describe('functions/*.ts', () => {
       },
     });
     expect(registrations(app.timer)).toEqual([
+      ['purgeLedger', { schedule: '0 17 3 * * *', handler: purgeLedgerEntities }],
       ['reportQueueLength', { schedule: '0 */5 * * * *', handler: reportQueueLength }],
     ]);
     expect(registrations(app.http)).toEqual([
