@@ -8,7 +8,8 @@ import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { isCaHostAllowed } from './caHosts';
 import { BrokerError } from './errors';
-import { decodeMessageBody, isJsonObject, serializedSize } from './messageBody';
+import { decodeMessageBody, isJsonObject, nestingDepth, serializedSize } from './messageBody';
+import { checkNameFields, describeDuplicateKey, describeOversizedMessage } from './textFieldRules';
 import type { PkcsRequest } from './types';
 import requestSchema from './schemas/request.v1.schema.json';
 import resultSchema from './schemas/result.v1.schema.json';
@@ -27,6 +28,12 @@ export const RESULT_SCHEMA_ID: string = resultSchema.$id;
 
 /** Largest `context` accepted, in bytes of its UTF-8 JSON serialization. */
 export const CONTEXT_MAX_BYTES = 4096;
+/**
+ * Deepest `context` accepted, counting the object itself as 1. The result nests it one level down, and the
+ * delivery system's JSON parser may stop at 64 levels (System.Text.Json's default): a result it cannot read
+ * would never be delivered.
+ */
+export const CONTEXT_MAX_DEPTH = 32;
 
 const REQUEST_ID_PATTERN = new RegExp(requestSchema.properties.requestId.pattern, 'u');
 const SECURITY_IDENTIFIER_PATTERN = new RegExp(requestSchema.properties.securityIdentifier.pattern, 'u');
@@ -44,6 +51,7 @@ export const contractAjv = new Ajv2020({
 });
 addFormats(contractAjv, ['date-time']);
 contractAjv.addKeyword({ keyword: 'x-rule', schemaType: 'string' });
+contractAjv.addKeyword({ keyword: 'x-limit', schemaType: 'string' });
 
 const validateRequestShape = contractAjv.compile<PkcsRequest>(requestSchema);
 const validateResultShape = contractAjv.compile(resultSchema);
@@ -76,17 +84,25 @@ export function parseMessage<T>(
   options: RequestValidationOptions,
   moreRules: (message: Record<string, unknown>) => Problem[] = () => [],
 ): T {
+  const oversized = describeOversizedMessage(body);
+  if (oversized !== undefined) throw new BrokerError('INVALID_REQUEST', oversized);
   const decoded = decodeMessageBody(body);
   if (!decoded.ok) {
     throw new BrokerError('INVALID_REQUEST', `the message is not valid JSON: ${decoded.reason}`);
   }
+  const duplicate = describeDuplicateKey(decoded);
+  if (duplicate !== undefined) throw new BrokerError('INVALID_REQUEST', duplicate);
   const message = decoded.value;
   const shapeValid = validateShape(message);
   const problems = shapeValid
     ? []
     : describeRequestSchemaErrors(message, validateShape.errors ?? [], rootName);
   if (isJsonObject(message)) {
-    problems.push(...checkRulesBeyondSchema(message, problems, options), ...moreRules(message));
+    problems.push(
+      ...checkRulesBeyondSchema(message, problems, options),
+      ...checkNameFields(message),
+      ...moreRules(message),
+    );
   }
   if (shapeValid && problems.length === 0) return message;
   if (problems.length === 0) {
@@ -124,12 +140,13 @@ export function readRequestIdLoosely(body: unknown): string | null {
   return readIdLoosely(body, 'requestId', REQUEST_ID_PATTERN);
 }
 
-/** The context of a message that may not have validated: a JSON object of at most 4 KB, else undefined. */
+/** The context of a message that may not have validated: a JSON object within the bounds, else undefined. */
 export function readContextLoosely(body: unknown): Record<string, unknown> | undefined {
   const decoded = decodeMessageBody(body);
   if (!decoded.ok || !isJsonObject(decoded.value)) return undefined;
   const context = decoded.value.context;
   if (!isJsonObject(context)) return undefined;
+  if (nestingDepth(context, CONTEXT_MAX_DEPTH) > CONTEXT_MAX_DEPTH) return undefined;
   const size = serializedSize(context);
   return size !== undefined && size <= CONTEXT_MAX_BYTES ? context : undefined;
 }
@@ -168,11 +185,13 @@ function checkRulesBeyondSchema(
   if (isJsonObject(message.context)) {
     const size = serializedSize(message.context);
     const sentence =
-      size === undefined
-        ? 'context cannot be serialized as JSON'
-        : size > CONTEXT_MAX_BYTES
-          ? `context is ${size} bytes when serialized as JSON, but at most ${CONTEXT_MAX_BYTES} bytes (4 KB) are allowed`
-          : undefined;
+      nestingDepth(message.context, CONTEXT_MAX_DEPTH) > CONTEXT_MAX_DEPTH
+        ? `context is nested more than ${CONTEXT_MAX_DEPTH} levels deep: flatten it (the result must stay readable by JSON parsers that stop at 64 levels)`
+        : size === undefined
+          ? 'context cannot be serialized as JSON'
+          : size > CONTEXT_MAX_BYTES
+            ? `context is ${size} bytes when serialized as JSON, but at most ${CONTEXT_MAX_BYTES} bytes (4 KB) are allowed`
+            : undefined;
     if (sentence !== undefined) problems.push({ ...rankOfField('context'), sentence });
   }
   return problems;

@@ -3,6 +3,7 @@
  * with the request's rules and wording (validate.ts), plus what only a revocation has: exactly one of
  * serialNumber and requestId, and certificateAuthority with a serial number.
  */
+import { describeUnsafeCharacter } from './fieldRules';
 import revocationSchema from './schemas/revocation.v1.schema.json';
 import revocationResultSchema from './schemas/revocation-result.v1.schema.json';
 import type { RevocationRequest } from './types';
@@ -50,6 +51,9 @@ function revocationRules(message: Record<string, unknown>): Problem[] {
         : 'serialNumber or requestId is required: name the certificate to revoke by its serial number or by the requestId that issued it',
     });
   }
+  const comment = typeof message.comment === 'string' ? message.comment : '';
+  const unsafe = describeUnsafeCharacter('comment', comment, true);
+  if (unsafe !== undefined) problems.push({ ...OTHER_FIELDS, sentence: unsafe });
   if (bySerial && !Object.hasOwn(message, 'certificateAuthority')) {
     problems.push({
       ...rankOfField('certificateAuthority'),

@@ -14,6 +14,8 @@ const MAX_PROBLEMS_LISTED = 3;
 /** The request schema's shape of certificateAuthority (the allow-list is checked apart, in caHosts.ts). */
 export const CA_HOST_PATTERN = new RegExp(requestSchema.properties.certificateAuthority.pattern, 'u');
 const OID_PATTERN = new RegExp(requestSchema.$defs.oid.pattern, 'u');
+const OID_MAX_LENGTH = requestSchema.$defs.oid.maxLength;
+const CA_HOST_MAX_LENGTH = requestSchema.properties.certificateAuthority.maxLength;
 
 const EXAMPLE_CA_HOST = 'pki-ws.symauth.com';
 const EXAMPLE_PROFILE_OID = '2.16.840.1.113733.1.16.1.2.3.1.1.47196109';
@@ -139,6 +141,9 @@ function describeCertificateAuthorityShape(value: unknown, present: boolean): st
   if (typeof value !== 'string')
     return `certificateAuthority must be a string (${expected}), not ${kindOf(value)}`;
   if (value === '') return `certificateAuthority must not be empty: ${expected}`;
+  if (value.length > CA_HOST_MAX_LENGTH) {
+    return `certificateAuthority is ${value.length} characters, but a host name and port are at most ${CA_HOST_MAX_LENGTH}: use ${expected}`;
+  }
 
   const found: string[] = [];
   let rest = value.trim();
@@ -181,6 +186,9 @@ function describeCertificateAuthorityName(value: unknown, present: boolean): str
 function describeCertificateTemplateName(value: unknown, present: boolean): string {
   const expected = `the DigiCert certificate profile OID in dotted-decimal form (numbers separated by dots), such as ${EXAMPLE_PROFILE_OID}`;
   if (!present) return `certificateTemplateName is required: ${expected}`;
+  if (typeof value === 'string' && value.length > OID_MAX_LENGTH) {
+    return `certificateTemplateName is ${value.length} characters, but an OID is at most ${OID_MAX_LENGTH} here: it must be ${expected}`;
+  }
   if (typeof value === 'string' && value.trim() !== value && OID_PATTERN.test(value.trim())) {
     return `certificateTemplateName ${quote(value)} has leading or trailing spaces: use ${value.trim()}`;
   }
@@ -219,7 +227,9 @@ function describeSchemaError(error: ErrorObject): string {
         ? `${subject} must not be empty`
         : `${subject} must be at least ${String(params.limit)} characters`;
     case 'maxLength':
-      return `${subject} must be at most ${String(params.limit)} characters`;
+      return `${subject} ${describeLength(error.data)}, but at most ${String(params.limit)} are allowed${limitReason(error)}: shorten it`;
+    case 'maxItems':
+      return `${subject} has ${Array.isArray(error.data) ? error.data.length : 'too many'} entries, but at most ${String(params.limit)} are allowed${limitReason(error)}: send fewer`;
     default:
       return `${subject} ${error.message ?? `breaks the rule "${error.keyword}"`}`;
   }
@@ -235,6 +245,17 @@ function describeUnknownFields(errors: readonly ErrorObject[], rootName: string)
   return names.length === 1
     ? `${names[0]} is not a field of ${container}${knownList}`
     : `${joinWords(names)} are not fields of ${container}${knownList}`;
+}
+
+/** The schema's "x-limit": why a field is bounded where it is, in words. */
+function limitReason(error: ErrorObject): string {
+  const parent: unknown = error.parentSchema;
+  const reason = isJsonObject(parent) ? parent['x-limit'] : undefined;
+  return typeof reason === 'string' ? ` (${reason})` : '';
+}
+
+function describeLength(value: unknown): string {
+  return typeof value === 'string' ? `is ${value.length} characters` : 'is too long';
 }
 
 function patternRule(error: ErrorObject): string | undefined {
