@@ -1,4 +1,9 @@
 import { BrokerError } from '../contract/errors';
+import {
+  describeDnValueTooLong,
+  describeMailAddressProblem,
+  describeUnsafeCharacter,
+} from '../contract/fieldRules';
 import { looksLikeMailAddress } from './text';
 
 /**
@@ -179,15 +184,39 @@ function splitAttributes(subject: string): RawAttribute[] {
  * CN, a repeated E — is a POLICY_MISMATCH: the seed issues nothing when the Intune and DigiCert profiles
  * disagree, and extra attributes belong in the DigiCert profile as fixed values.
  */
+/**
+ * A value's own rules, checked on the value as decoded (escapes such as \00 or \E2\80\AE undone): no
+ * control, bidi or invisible characters, and the RFC 5280 upper bound of its attribute.
+ */
+function checkValue(kind: 'CN' | 'E', key: string, value: string): void {
+  const field = `subjectName ${key}=`;
+  const sentence = describeUnsafeCharacter(field, value) ?? describeDnValueTooLong(field, kind, value);
+  if (sentence !== undefined) throw invalidSubjectValue(sentence);
+}
+
+function invalidSubjectValue(sentence: string): BrokerError {
+  return new BrokerError('INVALID_REQUEST', `${sentence}.`, {
+    remedy:
+      'Correct the subject name format of the Intune PKCS profile, or the directory attribute its variable takes the value from.',
+  });
+}
+
+function checkMailAddress(key: string, value: string): void {
+  const sentence = describeMailAddressProblem(`subjectName ${key}=`, value, 'an e-mail address');
+  if (sentence !== undefined) throw invalidSubjectValue(sentence);
+}
+
 export function parseSubjectName(subject: string): ParsedSubjectName {
   let commonName: string | undefined;
   let email: string | undefined;
+  let emailKey = 'E';
 
   for (const attribute of splitAttributes(subject)) {
     const normalisedKey = attribute.key.toUpperCase().replace(/^OID\./u, '');
     const kind = KEY_SYNONYMS[normalisedKey];
     if (kind === undefined)
       throw mismatch(`contains the attribute "${attribute.key}", which is not supported`);
+    checkValue(kind, attribute.key, attribute.value);
     if (kind === 'CN') {
       if (commonName !== undefined) throw mismatch('contains CN more than once');
       if (attribute.value.trim() === '') throw mismatch('has an empty CN');
@@ -197,6 +226,7 @@ export function parseSubjectName(subject: string): ParsedSubjectName {
         throw mismatch(`contains an e-mail attribute (${attribute.key}) more than once`);
       if (attribute.value.trim() === '') throw mismatch(`has an empty ${attribute.key}`);
       email = attribute.value;
+      emailKey = attribute.key;
     }
   }
 
@@ -209,8 +239,12 @@ export function parseSubjectName(subject: string): ParsedSubjectName {
         { remedy: 'Send a subject e-mail address of the form local@domain, or leave E= out of subjectName.' },
       );
     }
+    checkMailAddress(emailKey, email);
     return { commonName, email, format: 'CN,E' };
   }
-  if (looksLikeMailAddress(commonName)) return { commonName, email: commonName, format: 'CN-as-email' };
+  if (looksLikeMailAddress(commonName)) {
+    checkMailAddress('CN', commonName);
+    return { commonName, email: commonName, format: 'CN-as-email' };
+  }
   return { commonName, format: 'CN' };
 }
