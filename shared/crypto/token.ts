@@ -56,8 +56,16 @@ function certificateDers(token: Buffer): Buffer[] {
     .map((certificate) => Buffer.from(bytesOf(token, certificate)));
 }
 
+/**
+ * Whether the certificate carries our key. Node decodes a certificate's key only when asked, so a CA
+ * certificate whose key is damaged parses, then throws here (ERR_OSSL_EVP_DECODE_ERROR): such a key is not ours.
+ */
 function sameKey(certificate: X509Certificate, spki: Buffer): boolean {
-  return certificate.publicKey.export({ type: 'spki', format: 'der' }).equals(spki);
+  try {
+    return certificate.publicKey.export({ type: 'spki', format: 'der' }).equals(spki);
+  } catch {
+    return false;
+  }
 }
 
 function isIssuedBy(certificate: X509Certificate, candidate: X509Certificate): boolean {

@@ -139,6 +139,29 @@ describe('parseIssuedToken', () => {
     expect(caught).toMatchObject({ code: 'CA_REJECTED', caMessage: 'Issued', retryable: false });
   });
 
+  it('takes a certificate whose key cannot be decoded for not ours, instead of throwing', async () => {
+    // Node parses the certificate and decodes its key only when asked (ERR_OSSL_EVP_DECODE_ERROR then).
+    const damaged = derOfPem(pki.issuing.certPem);
+    const keyStart = damaged.indexOf(Buffer.from('0382010f00', 'hex')) + 5;
+    damaged[keyStart] = 0x00; // the RSAPublicKey SEQUENCE tag inside the BIT STRING
+    expect(() => new X509Certificate(damaged).publicKey).toThrow();
+    await expectBrokerError(
+      () => parseIssuedToken({ tokenDer: damaged, tokenType: 'X509v3' }, keys.publicKey),
+      'CA_REJECTED',
+      /the CA returned no certificate for our key/i,
+    );
+    const signedData = derSequence(
+      Buffer.from('020101', 'hex'),
+      Buffer.from('3100', 'hex'),
+      derSequence(derOid('1.2.840.113549.1.7.1')),
+      encodeTlv(0xa0, Buffer.concat([damaged, derOfPem(pki.leaf.certPem)])),
+      Buffer.from('3100', 'hex'),
+    );
+    const token = derSequence(derOid('1.2.840.113549.1.7.2'), encodeTlv(0xa0, signedData));
+    const { leafPem } = parseIssuedToken(pkcs7(token), keys.publicKey);
+    expect(samePem(leafPem, pki.leaf.certPem)).toBe(true);
+  });
+
   it('rejects tokens it cannot read as CA_REJECTED', async () => {
     await expectBrokerError(
       () => parseIssuedToken(pkcs7(Buffer.alloc(0)), keys.publicKey),
