@@ -2,20 +2,25 @@
  * The hostile-input corpus (corpus.ts) through the real message parsers and the mapping: every refusal is the
  * expected BrokerError, naming what is wrong without echoing a control or bidi character; nothing else is
  * thrown, and no key of a message reaches Object.prototype. A sample goes through the whole pipeline over the
- * in-memory ledger and the fake CA: one failed result that fits in a queue message.
+ * in-memory ledger and the fake CA, and every revocation through the revocation pipeline: one failed result
+ * that fits in a queue message, and no call to the CA.
  */
 import { readSettings } from '../../../shared/config/settings';
 import { BrokerError } from '../../../shared/contract/errors';
 import { findUnsafeCharacter } from '../../../shared/contract/fieldRules';
 import { MESSAGE_MAX_BYTES } from '../../../shared/contract/messageBody';
 import { parseRequestMessage, validateResult } from '../../../shared/contract/validate';
-import { parseRevocationMessage } from '../../../shared/contract/validateRevocation';
+import {
+  parseRevocationMessage,
+  validateRevocationResult,
+} from '../../../shared/contract/validateRevocation';
 import { CertificatePipeline } from '../../../shared/issuance/pipeline';
 import { HeldEnrollmentKeys } from '../../../shared/issuance/heldKeys';
 import { planEnrollment } from '../../../shared/mapping';
+import { RevocationPipeline } from '../../../shared/revocation/revocationPipeline';
 import { brokerErrorOf } from '../../support/brokerErrors';
 import { FakeDigicertCa } from '../../support/fakeDigicertCa';
-import { InMemoryRequestLedger } from '../../support/inMemoryLedger';
+import { InMemoryRequestLedger, inMemoryRevocationLedger } from '../../support/inMemoryLedger';
 import { RecordingTelemetry } from '../../support/recordingTelemetry';
 import { intuneUserPolicy } from '../mapping/fixtures';
 import { ACCEPTED_CASES, ALLOWED, HOSTILE_CASES, type HostileCase } from './corpus';
@@ -101,6 +106,30 @@ describe('a sample through the pipeline (in-memory ledger, fake CA)', () => {
     expect(Buffer.byteLength(outcome.json, 'utf8')).toBeLessThanOrEqual(MESSAGE_MAX_BYTES);
     expect(validateResult(JSON.parse(outcome.json))).toEqual({ valid: true });
     expect(ca.calls.filter((call) => call.startsWith('enroll'))).toEqual([]);
+  });
+});
+
+describe('the revocations through the revocation pipeline (in-memory ledgers, fake CA)', () => {
+  const ca = FakeDigicertCa.create();
+  const settings = readSettings({ CA_ALLOWED_HOSTS: ALLOWED.caAllowedHosts.join(',') });
+  const sample = HOSTILE_CASES.filter((testCase) => testCase.kind === 'revocation');
+
+  it.each(sample.map((testCase) => [testCase.name, testCase] as const))('%s', async (_name, testCase) => {
+    ca.reset();
+    const requests = new InMemoryRequestLedger();
+    const pipeline = new RevocationPipeline({
+      settings,
+      ca,
+      requests,
+      revocations: inMemoryRevocationLedger(requests.storage),
+      telemetry: new RecordingTelemetry(),
+    });
+    const outcome = await pipeline.process(testCase.body, { dequeueCount: 1 });
+    if (outcome.kind !== 'result') throw new Error(`expected a result, got ${outcome.kind}`);
+    expect(outcome.result).toMatchObject({ status: 'failed', error: { code: testCase.code } });
+    expect(Buffer.byteLength(outcome.json, 'utf8')).toBeLessThanOrEqual(MESSAGE_MAX_BYTES);
+    expect(validateRevocationResult(JSON.parse(outcome.json))).toEqual({ valid: true });
+    expect(ca.calls).toEqual([]);
   });
 });
 
