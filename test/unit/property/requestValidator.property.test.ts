@@ -4,6 +4,7 @@
  * field replaced by arbitrary JSON (or arbitrary text) is the other, since it gets past the first checks.
  */
 import { BrokerError } from '../../../shared/contract/errors';
+import { findDuplicateKey } from '../../../shared/contract/jsonKeys';
 import { parseRequestMessage } from '../../../shared/contract/validate';
 import { parseRevocationMessage } from '../../../shared/contract/validateRevocation';
 import { ALLOWED, baseRequest, baseRevocation } from '../hostile/corpus';
@@ -78,6 +79,21 @@ describe('parseRevocationMessage on arbitrary input', () => {
     fc.assert(
       fc.property(fc.oneof(anyJson, anyText, withField(baseRevocation())), (body) => {
         validatesOrRefuses(() => parseRevocationMessage(body, ALLOWED));
+      }),
+    );
+  });
+});
+
+describe('findDuplicateKey', () => {
+  it('finds none in serialized JSON, and finds a key repeated in any object of it', () => {
+    const keyed = fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 3 }), { minKeys: 1 });
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 4 }), keyed, (value, object) => {
+        expect(findDuplicateKey(JSON.stringify(value))).toBeUndefined();
+        const [key] = Object.keys(object);
+        const text = JSON.stringify([value, object]);
+        const repeated = `${text.slice(0, -2)},${JSON.stringify(key)}:0}]`;
+        expect(findDuplicateKey(repeated)?.key).toBe(key);
       }),
     );
   });
