@@ -5,17 +5,14 @@
  * in-memory ledger and the fake CA, and every revocation through the revocation pipeline: one failed result
  * that fits in a queue message, and no call to the CA.
  */
-import { readSettings } from '../../../shared/config/settings';
 import { BrokerError } from '../../../shared/contract/errors';
 import { findUnsafeCharacter } from '../../../shared/contract/fieldRules';
 import { MESSAGE_MAX_BYTES } from '../../../shared/contract/messageBody';
-import { parseRequestMessage, validateResult } from '../../../shared/contract/validate';
+import { parseRequestMessage } from '../../../shared/contract/validate';
 import {
   parseRevocationMessage,
   validateRevocationResult,
 } from '../../../shared/contract/validateRevocation';
-import { CertificatePipeline } from '../../../shared/issuance/pipeline';
-import { HeldEnrollmentKeys } from '../../../shared/issuance/heldKeys';
 import { planEnrollment } from '../../../shared/mapping';
 import { RevocationPipeline } from '../../../shared/revocation/revocationPipeline';
 import { brokerErrorOf } from '../../support/brokerErrors';
@@ -24,6 +21,7 @@ import { InMemoryRequestLedger, inMemoryRevocationLedger } from '../../support/i
 import { RecordingTelemetry } from '../../support/recordingTelemetry';
 import { intuneUserPolicy } from '../mapping/fixtures';
 import { ACCEPTED_CASES, ALLOWED, HOSTILE_CASES, type HostileCase } from './corpus';
+import { fittingResultOf, hostileSettings, processAlone } from './pipelineRuns';
 
 const prototypeBefore = Object.getOwnPropertyNames(Object.prototype).sort();
 
@@ -88,37 +86,24 @@ describe('accepted messages with metacharacters', () => {
 
 describe('a sample through the pipeline (in-memory ledger, fake CA)', () => {
   const ca = FakeDigicertCa.create();
-  const settings = readSettings({ CA_ALLOWED_HOSTS: ALLOWED.caAllowedHosts.join(',') });
   const sample = HOSTILE_CASES.filter((testCase, index) => testCase.kind === 'request' && index % 3 === 0);
 
   it.each(sample.map((testCase) => [testCase.name, testCase] as const))('%s', async (_name, testCase) => {
-    ca.reset();
-    const pipeline = new CertificatePipeline({
-      settings,
-      ca,
-      ledger: new InMemoryRequestLedger(),
-      telemetry: new RecordingTelemetry(),
-      heldKeys: new HeldEnrollmentKeys(),
-    });
-    const outcome = await pipeline.process(testCase.body, { dequeueCount: 1 });
-    if (outcome.kind !== 'result') throw new Error(`expected a result, got ${outcome.kind}`);
-    expect(outcome.result).toMatchObject({ status: 'failed', error: { code: testCase.code } });
-    expect(Buffer.byteLength(outcome.json, 'utf8')).toBeLessThanOrEqual(MESSAGE_MAX_BYTES);
-    expect(validateResult(JSON.parse(outcome.json))).toEqual({ valid: true });
+    const result = fittingResultOf(await processAlone(ca, testCase.body));
+    expect(result).toMatchObject({ status: 'failed', error: { code: testCase.code } });
     expect(ca.calls.filter((call) => call.startsWith('enroll'))).toEqual([]);
   });
 });
 
 describe('the revocations through the revocation pipeline (in-memory ledgers, fake CA)', () => {
   const ca = FakeDigicertCa.create();
-  const settings = readSettings({ CA_ALLOWED_HOSTS: ALLOWED.caAllowedHosts.join(',') });
   const sample = HOSTILE_CASES.filter((testCase) => testCase.kind === 'revocation');
 
   it.each(sample.map((testCase) => [testCase.name, testCase] as const))('%s', async (_name, testCase) => {
     ca.reset();
     const requests = new InMemoryRequestLedger();
     const pipeline = new RevocationPipeline({
-      settings,
+      settings: hostileSettings,
       ca,
       requests,
       revocations: inMemoryRevocationLedger(requests.storage),

@@ -4,21 +4,16 @@
  * names a valid request carries, the enrollment body built from them validates against the vendor XSD.
  * Fewer runs than the other property tests: each pipeline run and each xmllint call costs milliseconds.
  */
-import { readSettings } from '../../../shared/config/settings';
 import { BrokerError } from '../../../shared/contract/errors';
-import { MESSAGE_MAX_BYTES } from '../../../shared/contract/messageBody';
-import { parseRequestMessage, validateResult } from '../../../shared/contract/validate';
+import { parseRequestMessage } from '../../../shared/contract/validate';
 import type { CallContext } from '../../../shared/digicert/faults/callContext';
 import { buildRequestSecurityTokenEnvelope } from '../../../shared/digicert/enrollment';
-import { HeldEnrollmentKeys } from '../../../shared/issuance/heldKeys';
-import { CertificatePipeline } from '../../../shared/issuance/pipeline';
 import { planEnrollment } from '../../../shared/mapping';
 import { FakeDigicertCa } from '../../support/fakeDigicertCa';
-import { InMemoryRequestLedger } from '../../support/inMemoryLedger';
-import { RecordingTelemetry } from '../../support/recordingTelemetry';
 import { describeWithTeamShared } from '../../support/teamShared';
 import { validateSoapBody } from '../../support/xsd';
 import { ALLOWED, baseRequest } from '../hostile/corpus';
+import { fittingResultOf, processAlone } from '../hostile/pipelineRuns';
 import { intuneUserPolicy } from '../mapping/fixtures';
 import { fc, PROPERTY_RUNS } from './settings';
 
@@ -35,23 +30,11 @@ const mutatedRequest = fc
 
 describe('the pipeline on generated messages', () => {
   const ca = FakeDigicertCa.create();
-  const settings = readSettings({ CA_ALLOWED_HOSTS: ALLOWED.caAllowedHosts.join(',') });
 
   it('answers every message with one schema-valid result within 64 KiB', async () => {
     await fc.assert(
       fc.asyncProperty(fc.oneof(mutatedRequest, hostileText), async (body) => {
-        ca.reset();
-        const pipeline = new CertificatePipeline({
-          settings,
-          ca,
-          ledger: new InMemoryRequestLedger(),
-          telemetry: new RecordingTelemetry(),
-          heldKeys: new HeldEnrollmentKeys(),
-        });
-        const outcome = await pipeline.process(body, { dequeueCount: 1 });
-        if (outcome.kind !== 'result') throw new Error(`expected a result, got ${outcome.kind}`);
-        expect(Buffer.byteLength(outcome.json, 'utf8')).toBeLessThanOrEqual(MESSAGE_MAX_BYTES);
-        expect(validateResult(JSON.parse(outcome.json))).toEqual({ valid: true });
+        fittingResultOf(await processAlone(ca, body));
       }),
       { numRuns: Math.min(PROPERTY_RUNS, 60) },
     );
