@@ -7,11 +7,11 @@
  * live metrics, no resource detection calls (the VM detector would call the instance metadata service);
  * only what the broker tracks is sent.
  */
-import { createHash } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import { context } from '@opentelemetry/api';
 import { TelemetryClient, KnownSeverityLevel } from 'applicationinsights';
 import { currentRequestId, ensureContextManager, operationContext } from './correlation';
+import { pseudonymize } from './pseudonym';
 import type {
   DependencyTelemetry,
   MetricName,
@@ -21,10 +21,7 @@ import type {
   Telemetry,
 } from './telemetry';
 
-/** A stable, non-reversible stand-in for an e-mail address or UPN, so one user's requests can be correlated. */
-export function pseudonymize(value: string): string {
-  return 'sha256:' + createHash('sha256').update(value.trim().toLowerCase()).digest('hex').slice(0, 16);
-}
+export { pseudonymize } from './pseudonym';
 
 /** The properties sent for one request: exactly these, as strings. Exported so tests can check them. */
 export function requestTraceProperties(
