@@ -1,6 +1,7 @@
 /** What the queue handlers read of a delivery, as the Functions host hands it over. */
 import type { InvocationContext } from '@azure/functions';
 import type { BrokerError } from '../../shared/contract/errors';
+import type { LogLine } from '../../shared/telemetry/logRedaction';
 import { logSafe } from '../../shared/telemetry/logText';
 
 /** The message as it came: the Functions host hands JSON messages over parsed, other text as a string. */
@@ -25,10 +26,11 @@ export async function deferAgain(
   context: InvocationContext,
   what: string,
   deferral: { error: BrokerError; delaySeconds: number },
+  line: LogLine = logSafe,
 ): Promise<void> {
   await send(messageText(message), deferral.delaySeconds);
   context.warn(
-    logSafe(
+    line(
       `${what}: ${deferral.error.code} on the last delivery, back on the queue in ${deferral.delaySeconds} s: ${deferral.error.message}`,
     ),
   );
@@ -44,7 +46,8 @@ export function warnRetry(
   what: string,
   error: BrokerError,
   dequeueCount: number,
+  line: LogLine = logSafe,
 ): void {
   const cause = error.detail?.unforeseen ? 'an unforeseen failure' : error.code;
-  context.warn(logSafe(`${what}: ${cause} on delivery ${dequeueCount}, will retry: ${error.message}`));
+  context.warn(line(`${what}: ${cause} on delivery ${dequeueCount}, will retry: ${error.message}`));
 }

@@ -5,14 +5,24 @@
  * tests run these very handlers.
  */
 import type { InvocationContext } from '@azure/functions';
-import { getBroker } from '../../shared/broker';
-import { logSafe } from '../../shared/telemetry/logText';
+import { getBroker, type Broker } from '../../shared/broker';
+import { readRequestIdLoosely } from '../../shared/contract/validate';
+import { logLineFor, loggableFailure, type LogLine } from '../../shared/telemetry/logRedaction';
 import { resultQueueOutput, supersedeRevocationOutput } from './bindings';
 import { deferAgain, dequeueCountOf, warnRetry } from './delivery';
+
+/** Log lines about this request message: its personal values pseudonymized as in telemetry, then escaped. */
+function requestLogLine(message: unknown, broker: Broker): LogLine {
+  return logLineFor(message, {
+    includePersonalData: broker.settings.telemetryIncludePersonalData,
+    keep: [readRequestIdLoosely(message)],
+  });
+}
 
 export async function issuePkcsCertificate(message: unknown, context: InvocationContext): Promise<void> {
   const broker = getBroker();
   const { pipeline } = broker;
+  const line = requestLogLine(message, broker);
   const dequeueCount = deliveryCount(context);
   const inserted = new Date(String(context.triggerMetadata?.insertionTime ?? ''));
   const outcome = await pipeline.process(message, {
@@ -21,8 +31,8 @@ export async function issuePkcsCertificate(message: unknown, context: Invocation
   });
   if (outcome.kind === 'retry') {
     // Throwing leaves the message on the queue: the host delivers it again after the visibility timeout.
-    warnRetry(context, `request ${outcome.requestId ?? '(unreadable)'}`, outcome.error, dequeueCount);
-    throw outcome.error;
+    warnRetry(context, `request ${outcome.requestId ?? '(unreadable)'}`, outcome.error, dequeueCount, line);
+    throw loggableFailure(outcome.error, line);
   }
   if (outcome.kind === 'defer') {
     await deferAgain(
@@ -31,6 +41,7 @@ export async function issuePkcsCertificate(message: unknown, context: Invocation
       context,
       `request ${outcome.requestId}`,
       outcome,
+      line,
     );
     return;
   }
@@ -38,11 +49,11 @@ export async function issuePkcsCertificate(message: unknown, context: Invocation
   const replay = outcome.replayed ? ' (stored result published again)' : '';
   if (result.status === 'issued') {
     context.log(
-      logSafe(`request ${result.requestId}: issued serial ${result.certificate.serialNumber}${replay}`),
+      line(`request ${result.requestId}: issued serial ${result.certificate.serialNumber}${replay}`),
     );
   } else {
     context.warn(
-      logSafe(
+      line(
         `request ${result.requestId ?? '(unreadable)'}: failed ${result.error.code}${replay}: ${result.error.message}`,
       ),
     );
@@ -52,11 +63,15 @@ export async function issuePkcsCertificate(message: unknown, context: Invocation
 }
 
 export async function pkcsRequestPoison(message: unknown, context: InvocationContext): Promise<void> {
-  const outcome = await getBroker().pipeline.poisoned(message);
-  if (outcome.kind !== 'result') throw outcome.error;
+  const broker = getBroker();
+  const line = requestLogLine(message, broker);
+  const outcome = await broker.pipeline.poisoned(message);
+  if (outcome.kind !== 'result') throw loggableFailure(outcome.error, line);
   const { result } = outcome;
   context.warn(
-    `request ${result.requestId ?? '(unreadable)'}: poison message, ${outcome.replayed ? 'stored result published again' : `failed ${result.status === 'failed' ? result.error.code : ''}`}`,
+    line(
+      `request ${result.requestId ?? '(unreadable)'}: poison message, ${outcome.replayed ? 'stored result published again' : `failed ${result.status === 'failed' ? result.error.code : ''}`}`,
+    ),
   );
   context.extraOutputs.set(resultQueueOutput, outcome.json);
   setSupersedeRevocation(context, outcome.revocation);
