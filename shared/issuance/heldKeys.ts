@@ -38,6 +38,11 @@ export class HeldEnrollmentKeys {
     return { privateKey: held.privateKey, publicKey: held.publicKey, publicKeySha256: held.publicKeySha256 };
   }
 
+  /** Forgets every key held for the request: once it has its result, no delivery of it uses one again. */
+  forget(requestId: string): void {
+    for (const id of this.keys.keys()) if (id.startsWith(`${requestId}#`)) this.keys.delete(id);
+  }
+
   get size(): number {
     return this.keys.size;
   }

@@ -315,6 +315,7 @@ export class CertificatePipeline {
     assertPublishable(result);
     const json = JSON.stringify(result);
     entry.record = await this.deps.ledger.recordOutcome(entry.record, result, json);
+    this.reconciliation.requestEnded(entry.record.requestId);
     return withFollowUp({ kind: 'result', result, json, replayed: false }, entry.record.caHost);
   }
 }

@@ -101,6 +101,14 @@ export class Reconciliation {
   }
 
   /**
+   * The request has its result: a key still held for one of its attempts (one the CA never issued for, or
+   * one a later attempt replaced) can never be used, so it is not kept until its time runs out.
+   */
+  requestEnded(requestId: string): void {
+    this.deps.heldKeys.forget(requestId);
+  }
+
+  /**
    * The record says an earlier delivery sent an enrollment and never finished. If that delivery may still
    * be running (within its time budget), wait: the message comes back later. Otherwise ask the CA what it
    * issued for that attempt: a certificate whose key this instance still holds is used (returned); one whose

@@ -310,14 +310,22 @@ describe('a lost answer for which the CA never issues', () => {
   it('is enrolled again once CA_LATE_ISSUE_WINDOW_SECONDS has passed', async () => {
     const settings = settingsFor({ CA_LATE_ISSUE_WINDOW_SECONDS: '60' });
     const body = request();
+    const heldKeys = new HeldEnrollmentKeys();
     // The connection is reset after the request was sent, before the CA looked at it.
     simulator.faults.enqueue({ kind: 'delay', ms: 3000, service: 'enrollmentService' });
-    expect((await pipelineWith({ settings }).process(body, { dequeueCount: 1 })).kind).toBe('retry');
-    const within = await pipelineWith({ settings }).process(body, { dequeueCount: 2 });
+    expect((await pipelineWith({ settings, heldKeys }).process(body, { dequeueCount: 1 })).kind).toBe(
+      'retry',
+    );
+    expect(heldKeys.size).toBe(1);
+    const within = await pipelineWith({ settings, heldKeys }).process(body, { dequeueCount: 2 });
     expect(within).toMatchObject({ kind: 'retry', error: { code: 'CA_UNAVAILABLE' } });
     const later = () => new Date(Date.now() + 61_000);
-    const result = resultOf(await pipelineWith({ settings, now: later }).process(body, { dequeueCount: 3 }));
+    const result = resultOf(
+      await pipelineWith({ settings, now: later, heldKeys }).process(body, { dequeueCount: 3 }),
+    );
     expect(result.status).toBe('issued');
+    // The lost attempt's key is not kept once the request has its result (it used another key).
+    expect(heldKeys.size).toBe(0);
     expect(seatOf(body)).toEqual({ valid: 1, revoked: 0, total: 1 });
     const record = await ledger.get(String(body.requestId));
     expect(record?.events.join('\n')).toMatch(/attempt 1 left no certificate at the CA/);
