@@ -93,12 +93,13 @@ export function observeRaCredential(
   telemetry: Telemetry,
   now: () => Date = () => new Date(),
 ): RaCredentialSource {
-  let last: RaCredential | undefined;
+  // Weakly: the credential carries the RA private key, which must live no longer than the cache keeps it.
+  const reported = new WeakSet<RaCredential>();
   return {
     load: async () => {
       const credential = await source.load();
-      if (credential !== last) {
-        last = credential;
+      if (!reported.has(credential)) {
+        reported.add(credential);
         telemetry.trackMetric?.(
           'pkcs.raCertificateDaysToExpiry',
           Math.floor((credential.notAfter.getTime() - now().getTime()) / DAY_MS),
