@@ -42,13 +42,19 @@ const MIN_LENGTH = 3;
 /** quote() cuts a quoted value at this length. */
 const QUOTE_LIMIT = 80;
 
-/** `key=value` pairs of a distinguished name, read loosely (quoted and escaped values kept as written too). */
-const DN_ATTRIBUTE = /(?:^|[,;+])\s*([^=,;+]+?)\s*=\s*("(?:[^"\\]|\\.)*"|(?:[^,;+\\]|\\.)*)/gu;
-
-/** Text that looks like an e-mail address or UPN: no spaces, quotes, brackets or separators around the @. */
-const MAIL_LIKE = /[^\s@"'`<>()[\]{}\\,;:=]+@[\p{L}\p{M}\p{N}_-]+(?:\.[\p{L}\p{M}\p{N}_-]+)*/gu;
+/**
+ * Text that looks like an e-mail address or UPN: no spaces, quotes, brackets or separators around the @.
+ * Bounded (well past RFC 5321's 64 and 255), so that a long run of text without an @ costs linear time.
+ */
+const MAIL_LIKE =
+  /[^\s@"'`<>()[\]{}\\,;:=]{1,256}@[\p{L}\p{M}\p{N}_-]{1,63}(?:\.[\p{L}\p{M}\p{N}_-]{1,63}){0,127}/gu;
 /** A Windows security identifier (S-1-5-21-…). */
-const SID_LIKE = /(?<![\p{L}\p{N}-])S-1-\d+(?:-\d+)+(?![\p{L}\p{N}])/giu;
+const SID_LIKE = /(?<![\p{L}\p{N}-])S-1-\d{1,15}(?:-\d{1,15}){1,15}(?![\p{L}\p{N}])/giu;
+/**
+ * A log line is cut here (a queue message is at most 64 KiB, and a CA may echo all of it): a longer line says
+ * nothing more, and the cut bounds the cost of looking for the values in it.
+ */
+export const MAX_LOG_LINE = 4000;
 
 function objectOf(message: unknown): Record<string, unknown> | undefined {
   let value = message;
@@ -64,10 +70,34 @@ function objectOf(message: unknown): Record<string, unknown> | undefined {
     : undefined;
 }
 
+/**
+ * The `key=value` parts of a distinguished name, read loosely in one pass (no regular expression: a long
+ * subject must cost linear time): `,` `;` `+` separate outside double quotes and when not escaped.
+ */
+function distinguishedNameParts(subjectName: string): { key: string; written: string }[] {
+  const parts: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let index = 0; index < subjectName.length; index++) {
+    const character = subjectName[index];
+    if (character === '\\') index++;
+    else if (character === '"') quoted = !quoted;
+    else if (!quoted && (character === ',' || character === ';' || character === '+')) {
+      parts.push(subjectName.slice(start, index));
+      start = index + 1;
+    }
+  }
+  parts.push(subjectName.slice(start));
+  return parts.flatMap((part) => {
+    const equals = part.indexOf('=');
+    return equals < 0 ? [] : [{ key: part.slice(0, equals), written: part.slice(equals + 1) }];
+  });
+}
+
 /** The values of a subject name's personal attributes: as written and with quotes and escapes undone. */
 function subjectValues(subjectName: string): string[] {
   const values = [subjectName];
-  for (const [, rawKey = '', written = ''] of subjectName.matchAll(DN_ATTRIBUTE)) {
+  for (const { key: rawKey, written } of distinguishedNameParts(subjectName)) {
     const key = rawKey
       .trim()
       .toUpperCase()
@@ -135,6 +165,8 @@ export function logLineFor(
   for (const value of personalValuesOf(message)) {
     if (value.trim().length < MIN_LENGTH || kept.has(value.toLowerCase())) continue;
     for (const spelling of spellingsOf(value)) {
+      // A spelling longer than a line cannot be in one; its first 80 characters (quote()'s cut) still are.
+      if (spelling.length > MAX_LOG_LINE) continue;
       const key = spelling.toLowerCase();
       if (!pseudonyms.has(key)) pseudonyms.set(key, pseudonymize(value));
     }
@@ -147,7 +179,11 @@ export function logLineFor(
       : new RegExp(`(?<![\\p{L}\\p{N}])(?:${alternatives.join('|')})(?![\\p{L}\\p{N}])`, 'giu');
   const hide = (found: string): string =>
     kept.has(found.toLowerCase()) ? found : (pseudonyms.get(found.toLowerCase()) ?? pseudonymize(found));
-  return (text) => {
+  return (whole) => {
+    const text =
+      whole.length > MAX_LOG_LINE
+        ? `${whole.slice(0, MAX_LOG_LINE)}… (${whole.length - MAX_LOG_LINE} more characters)`
+        : whole;
     const named = exact === undefined ? text : text.replace(exact, hide);
     return logSafe(named.replace(MAIL_LIKE, hide).replace(SID_LIKE, hide));
   };

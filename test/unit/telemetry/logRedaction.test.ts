@@ -1,6 +1,11 @@
 import { BrokerError } from '../../../shared/contract/errors';
 import { parseRequestMessage } from '../../../shared/contract/validate';
-import { logLineFor, loggableFailure, personalValuesOf } from '../../../shared/telemetry/logRedaction';
+import {
+  MAX_LOG_LINE,
+  logLineFor,
+  loggableFailure,
+  personalValuesOf,
+} from '../../../shared/telemetry/logRedaction';
 import { pseudonymize } from '../../../shared/telemetry/pseudonym';
 
 const MAIL = 'IWUser0@contoso.onmicrosoft.com';
@@ -115,6 +120,34 @@ describe('logLineFor', () => {
   it('logs the values as they are when TELEMETRY_INCLUDE_PERSONAL_DATA allows, still escaped', () => {
     const allowed = logLineFor(request(), { includePersonalData: true });
     expect(allowed(`failed: ${MAIL}\u202E\n`)).toBe(`failed: ${MAIL}<U+202E><U+000A>`);
+  });
+});
+
+describe('logLineFor on hostile input', () => {
+  it('cuts a line at MAX_LOG_LINE characters and says how much was left out', () => {
+    const logged = line({}, 'x'.repeat(MAX_LOG_LINE + 10));
+    expect(logged).toBe(`${'x'.repeat(MAX_LOG_LINE)}… (10 more characters)`);
+  });
+
+  it('takes no more than linear time: long runs of spaces, @, dots, SID parts, a spaced-out value', () => {
+    const spaced = 'a '.repeat(1995);
+    const cases: [unknown, string][] = [
+      [{ subjectName: `CN=a,${' '.repeat(60_000)}` }, 'x'],
+      [{}, 'a'.repeat(60_000)],
+      [{}, 'a@'.repeat(30_000)],
+      [{}, `x@${'a.'.repeat(30_000)}`],
+      [{}, `S-1-${'1-'.repeat(30_000)}`],
+      [
+        { subjectName: `CN=${spaced}`, subjectAlternativeNames: [{ value: `${spaced}b` }] },
+        'a '.repeat(30_000),
+      ],
+    ];
+    for (const [message, text] of cases) {
+      const started = Date.now();
+      line(message, text);
+      // Quadratic matching took minutes here; linear takes milliseconds (room for a loaded machine).
+      expect(Date.now() - started).toBeLessThan(3000);
+    }
   });
 });
 
