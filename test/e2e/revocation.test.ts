@@ -6,7 +6,7 @@
  */
 import { QueueClient } from '@azure/storage-queue';
 import { startAzurite, type RunningAzurite } from '../../dev/host/azurite';
-import { sendAndWait, submitAndWait, waitForResult } from '../../dev/host/submit';
+import { submitAndWait, waitForResult } from '../../dev/host/submit';
 import type { DevPki } from '../../dev/pki/devPki';
 import type { Simulator } from '../../dev/simulator/server';
 import type { IssuedResult, RevocationResult } from '../../shared/contract/types';
@@ -16,7 +16,8 @@ import { createRevocationLedger } from '../../shared/ledger/revocationLedger';
 import { createRequestLedger } from '../../shared/ledger/tableLedger';
 import { RevocationPipeline } from '../../shared/revocation/revocationPipeline';
 import { devCaClient, startDevSimulator, type DevSimulator } from '../support/devSimulator';
-import { startHostProcess, type HostProcess } from '../support/hostProcess';
+import { devHostSettings, startHostProcess, type HostProcess } from '../support/hostProcess';
+import { revokeThroughQueue } from '../support/revocationQueue';
 import { describeWithTeamShared } from '../support/teamShared';
 import { validateReceivedBodies } from '../support/xsd';
 
@@ -59,17 +60,7 @@ async function issue(
 }
 
 async function revoke(message: Record<string, unknown>): Promise<RevocationResult> {
-  const result = await sendAndWait<RevocationResult>(
-    { schemaVersion: 1, ...message },
-    {
-      storage: azurite.connectionString,
-      requestQueue: queues.revokeQueue,
-      resultQueue: queues.revokeResultQueue,
-      timeoutMs: 60_000,
-    },
-    (candidate) => candidate.revocationId === message.revocationId,
-    `revocation ${String(message.revocationId)}`,
-  );
+  const result = await revokeThroughQueue({ storage: azurite.connectionString, ...queues }, message);
   expect(validateRevocationResult(result)).toEqual({ valid: true });
   return result;
 }
@@ -84,15 +75,8 @@ beforeAll(async () => {
   ({ pki, simulator } = devSimulator);
   azurite = await startAzurite();
   host = startHostProcess({
-    PATH: process.env.PATH,
+    ...devHostSettings(pki, simulator.authority, queues),
     AzureWebJobsStorage: azurite.connectionString,
-    PKCS_REQUEST_QUEUE: queues.requestQueue,
-    PKCS_RESULT_QUEUE: queues.resultQueue,
-    PKCS_REVOKE_QUEUE: queues.revokeQueue,
-    PKCS_REVOKE_RESULT_QUEUE: queues.revokeResultQueue,
-    RA_CERTIFICATE_PFX_FILE: pki.ra.pfxPath,
-    RA_CERTIFICATE_PFX_PASSWORD: pki.ra.pfxPassword,
-    CA_ALLOWED_HOSTS: simulator.authority,
     CA_MAX_ATTEMPTS: '1',
     QUEUE_MAX_DEQUEUE_COUNT: '2',
     // No waiting beyond the queue's deliveries here, so GAVE_UP is reached (waiting: the pipeline tests).

@@ -23,15 +23,16 @@ import path from 'node:path';
 import { TableServiceClient, TableClient } from '@azure/data-tables';
 import forge from 'node-forge';
 import { startAzurite, type RunningAzurite } from '../../dev/host/azurite';
-import { sendAndWait, submitAndWait } from '../../dev/host/submit';
+import { submitAndWait } from '../../dev/host/submit';
 import type { DevPki } from '../../dev/pki/devPki';
 import type { Simulator } from '../../dev/simulator/server';
 import type { IssuedResult, PkcsResult, RevocationResult } from '../../shared/contract/types';
 import { logSafe } from '../../shared/telemetry/logText';
 import { logLineFor } from '../../shared/telemetry/logRedaction';
 import { startDevSimulator, type DevSimulator } from '../support/devSimulator';
-import { startHostProcess, type HostProcess } from '../support/hostProcess';
+import { devHostSettings, startHostProcess, type HostProcess } from '../support/hostProcess';
 import { startIngestionStandIn, type IngestionStandIn } from '../support/ingestion';
+import { revokeThroughQueue } from '../support/revocationQueue';
 
 const USER_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.47196109';
 const SID_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.47196110';
@@ -84,17 +85,7 @@ function submit(body: Record<string, unknown>): Promise<PkcsResult> {
 }
 
 function revoke(message: Record<string, unknown>): Promise<RevocationResult> {
-  return sendAndWait<RevocationResult>(
-    { schemaVersion: 1, ...message },
-    {
-      storage: azurite.connectionString,
-      requestQueue: queues.revokeQueue,
-      resultQueue: queues.revokeResultQueue,
-      timeoutMs: 60_000,
-    },
-    (candidate) => candidate.revocationId === message.revocationId,
-    `revocation ${String(message.revocationId)}`,
-  );
+  return revokeThroughQueue({ storage: azurite.connectionString, ...queues }, message);
 }
 
 /** Every entity of every table in the account, as JSON (the ledger and whatever else the broker stores). */
@@ -186,16 +177,9 @@ beforeAll(async () => {
   const hostTrustPath = path.join(devSimulator.dir, 'host-trust.pem');
   writeFileSync(hostTrustPath, pki.tlsRootCa.certPem + ingestion.caPem);
   host = startHostProcess({
-    PATH: process.env.PATH,
+    ...devHostSettings(pki, simulator.authority, queues),
     AzureWebJobsStorage: azurite.connectionString,
-    PKCS_REQUEST_QUEUE: queues.requestQueue,
-    PKCS_RESULT_QUEUE: queues.resultQueue,
-    PKCS_REVOKE_QUEUE: queues.revokeQueue,
-    PKCS_REVOKE_RESULT_QUEUE: queues.revokeResultQueue,
-    RA_CERTIFICATE_PFX_FILE: pki.ra.pfxPath,
-    RA_CERTIFICATE_PFX_PASSWORD: pki.ra.pfxPassword,
     RA_CERT_THUMBPRINT: pki.ra.thumbprint,
-    CA_ALLOWED_HOSTS: simulator.authority,
     CA_MAX_ATTEMPTS: '1',
     QUEUE_MAX_DEQUEUE_COUNT: '3',
     REQUEST_MAX_WAIT_MINUTES: '0',

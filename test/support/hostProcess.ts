@@ -6,6 +6,7 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { compiledHostDir, compiledHostScript, launchHost } from '../../dev/host/hostLauncher';
+import type { DevPki } from '../../dev/pki/devPki';
 import { REPO_ROOT } from './teamShared';
 
 /** The compiled dev/host/ (host.js, submit.js …). */
@@ -43,5 +44,30 @@ export function startHostProcess(env: NodeJS.ProcessEnv, options: { cwd?: string
       return log;
     },
     stop: () => host.stop(),
+  };
+}
+
+export interface HostQueues {
+  requestQueue: string;
+  resultQueue: string;
+  revokeQueue: string;
+  revokeResultQueue: string;
+}
+
+/** The settings every host of the dev stack needs: its four queues, the dev RA PFX, the simulator as the CA. */
+export function devHostSettings(
+  pki: DevPki,
+  caAuthority: string,
+  queues: HostQueues,
+): Record<string, string | undefined> {
+  return {
+    PATH: process.env.PATH,
+    PKCS_REQUEST_QUEUE: queues.requestQueue,
+    PKCS_RESULT_QUEUE: queues.resultQueue,
+    PKCS_REVOKE_QUEUE: queues.revokeQueue,
+    PKCS_REVOKE_RESULT_QUEUE: queues.revokeResultQueue,
+    RA_CERTIFICATE_PFX_FILE: pki.ra.pfxPath,
+    RA_CERTIFICATE_PFX_PASSWORD: pki.ra.pfxPassword,
+    CA_ALLOWED_HOSTS: caAuthority,
   };
 }
