@@ -8,6 +8,7 @@
  * current folder (the environment wins; --settings names another file). Trust for a private or test CA comes
  * from NODE_EXTRA_CA_CERTS, as for the broker itself.
  */
+/* eslint-disable security/detect-non-literal-fs-filename -- an operator's command: the settings file the operator names (--settings) or local.settings.json */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TokenCredential } from '@azure/identity';

@@ -2,6 +2,7 @@
  * The production dependencies of the app: its package.json and package-lock.json reduced to what
  * `npm ci --omit=dev` would install, and those packages copied from the installed tree.
  */
+/* eslint-disable security/detect-non-literal-fs-filename -- an operator's command: paths under the repository and its node_modules, from its own lockfile */
 import { cpSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { BuildError, readJson } from './buildError';

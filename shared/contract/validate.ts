@@ -35,7 +35,9 @@ export const CONTEXT_MAX_BYTES = 4096;
  */
 export const CONTEXT_MAX_DEPTH = 32;
 
+// eslint-disable-next-line security/detect-non-literal-regexp -- the pattern is a constant of our own JSON schema
 const REQUEST_ID_PATTERN = new RegExp(requestSchema.properties.requestId.pattern, 'u');
+// eslint-disable-next-line security/detect-non-literal-regexp -- the pattern is a constant of our own JSON schema
 const SECURITY_IDENTIFIER_PATTERN = new RegExp(requestSchema.properties.securityIdentifier.pattern, 'u');
 
 /** One validator for every contract schema: the revocation result refers to the result schema by its $id. */

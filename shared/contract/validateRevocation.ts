@@ -22,6 +22,7 @@ const validateRevocationResultShape = contractAjv.compile(revocationResultSchema
 
 export const REVOCATION_SCHEMA_ID: string = revocationSchema.$id;
 export const REVOCATION_RESULT_SCHEMA_ID: string = revocationResultSchema.$id;
+// eslint-disable-next-line security/detect-non-literal-regexp -- the pattern is a constant of our own JSON schema
 const REVOCATION_ID_PATTERN = new RegExp(revocationSchema.properties.revocationId.pattern, 'u');
 
 /**

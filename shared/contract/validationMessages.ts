@@ -12,7 +12,9 @@ import requestSchema from './schemas/request.v1.schema.json';
 const MAX_PROBLEMS_LISTED = 3;
 
 /** The request schema's shape of certificateAuthority (the allow-list is checked apart, in caHosts.ts). */
+// eslint-disable-next-line security/detect-non-literal-regexp -- the pattern is a constant of our own JSON schema
 export const CA_HOST_PATTERN = new RegExp(requestSchema.properties.certificateAuthority.pattern, 'u');
+// eslint-disable-next-line security/detect-non-literal-regexp -- the pattern is a constant of our own JSON schema
 const OID_PATTERN = new RegExp(requestSchema.$defs.oid.pattern, 'u');
 const OID_MAX_LENGTH = requestSchema.$defs.oid.maxLength;
 const CA_HOST_MAX_LENGTH = requestSchema.properties.certificateAuthority.maxLength;

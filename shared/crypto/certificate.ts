@@ -40,6 +40,7 @@ function parseTime(buffer: Buffer, element: DerElement): Date {
     const twoDigits = Number(match[1]);
     year = twoDigits >= 50 ? 1900 + twoDigits : 2000 + twoDigits; // RFC 5280 §4.1.2.5.1
   } else if (element.tag === TAG.GENERALIZED_TIME) {
+    // eslint-disable-next-line security/detect-unsafe-regex -- fixed-width digits and one optional fraction: linear
     match = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.\d+)?Z$/.exec(text);
     if (match === null) throw new DerError(`GeneralizedTime "${text}" is not YYYYMMDDHHMMSSZ`);
     year = Number(match[1]);

@@ -88,6 +88,7 @@ export function isIa5String(value: string): boolean {
   return true;
 }
 
+// eslint-disable-next-line security/detect-unsafe-regex -- linear: every repeated arc starts with a literal dot
 const OID_PATTERN = /^[0-2](\.(0|[1-9][0-9]*))+$/;
 
 export function isValidOid(dotted: string): boolean {

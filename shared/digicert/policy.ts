@@ -40,6 +40,7 @@ export function buildGetPoliciesEnvelope(profileOid: string, clientTransactionId
   );
 }
 
+// eslint-disable-next-line security/detect-unsafe-regex -- linear: every repeated arc starts with a literal dot
 const OID_PATTERN = /^\d+(?:\.\d+)+$/;
 
 function integer(value: string | undefined): number | undefined {

@@ -48,6 +48,7 @@ export class FileRaCredentialSource implements RaCredentialSource {
   private async readMaterial(): Promise<RaKeyMaterial> {
     let bytes: Buffer;
     try {
+      // eslint-disable-next-line security/detect-non-literal-fs-filename -- RA_CERTIFICATE_PFX_FILE, an operator's setting
       bytes = await readFile(this.options.pfxFile);
     } catch (error) {
       const code = errnoCode(error);

@@ -50,6 +50,7 @@ export function pendingApprovalError(
 
 /** A refusal whose words say the certificate is revoked already: for a Revoke, the wanted state. */
 const ALREADY_REVOKED =
+  // eslint-disable-next-line security/detect-unsafe-regex -- alternatives of fixed words separated by \s+: linear
   /\balready\s+(?:been\s+)?revoked\b|\b(?:is|was|has\s+been)\s+(?:already\s+)?revoked\b|\bstatus\s+(?:is\s+)?REVOKED\b/i;
 
 /** Whether a failed Revoke says the certificate is revoked already (a fault or a negative successCode). */

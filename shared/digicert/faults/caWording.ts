@@ -13,6 +13,7 @@ const NAME_FIELD =
 /** Words that complain about characters, when a name field is named in the same part. ("not supported" alone
  * is left out: "attribute mail_firstName is not supported" means the profile lacks the field.) */
 const CHARACTER_COMPLAINT =
+  // eslint-disable-next-line security/detect-unsafe-regex -- alternatives of fixed words, lookaheads of fixed words: linear
   /charact|special|symbol|underscore|invalid|illegal|\bcontains?\b(?!\s+no\b)(?!\s+(?:an?\s+)?empty\b)|\btekens\b/i;
 /** A complaint about characters that stands on its own, without a field named. */
 const CHARACTER_PROBLEM =
@@ -20,6 +21,7 @@ const CHARACTER_PROBLEM =
 
 /** Names of the profile's subject and SAN attributes, spelled as PKI-WS and Intune spell them. */
 const KNOWN_ATTRIBUTE =
+  // eslint-disable-next-line security/detect-unsafe-regex -- alternatives of fixed words with optional separators: linear
   /\b(?:rfc822Name|otherName\w*|dNSName|userPrincipalName|upn|common[_ ]?name|cn|e-?mail(?:[_ ]?address)?|seat[_ ]?id|subject(?:[_ ]?alt(?:ernative)?[_ ]?names?|[_ ]?names?|[_ ]?dn)?|subjectAltName|san)\b/i;
 /** A word that says the fault is about an attribute, a field or a name/value pair ("value" alone is weaker). */
 const ATTRIBUTE_WORD =
@@ -37,6 +39,7 @@ const REFERENCE_PROBLEM =
   /not valid|invalid|unknown|not found|does not exist|doesn't exist|not exist|not recogni[sz]ed|unrecogni[sz]ed|no such/i;
 const PROFILE_UNKNOWN = [
   /\b(?:profile|policy|template)\b.{0,120}?\b(?:oid|id)\b.{0,120}?(?:not valid|invalid|unknown|not found|does not exist|doesn't exist|not exist|not recogni[sz]ed)/i,
+  // eslint-disable-next-line security/detect-unsafe-regex -- fixed words separated by \s+ or \s*: linear
   /\b(?:unknown|invalid|no such|unrecogni[sz]ed)\s+(?:certificate\s*)?(?:profile|policy|template)/i,
   /\bno (?:certificate )?(?:profile|policy|policies|template)\b.{0,80}?\b(?:found|exists?|available|defined|configured)\b/i,
   /\bno (?:certificate )?(?:profile|policy|template)\b.{0,40}?\b(?:for|with|matching)\b.{0,40}?\b(?:oid|id)\b/i,
@@ -74,6 +77,7 @@ function profileReferenceProblem(part: string): boolean {
 
 /** Names a field other than a first or last name (a character problem there is not the seed's one). */
 function namesOtherField(part: string): boolean {
+  // eslint-disable-next-line security/detect-non-literal-regexp -- NAME_FIELD is a constant regex of this file, given the g flag
   return KNOWN_ATTRIBUTE.test(part) || hasVariableName(part.replace(new RegExp(NAME_FIELD.source, 'gi'), ''));
 }
 
