@@ -84,6 +84,9 @@ param caCircuitHalfOpenMs int = 30000
 @maxValue(1000)
 param caMaxConcurrency int = 8
 
+@description('CA_TLS_PINS: optional comma-separated pins of the CA\'s TLS keys (base64 SHA-256 of a SubjectPublicKeyInfo, as HPKP); some certificate of the CA\'s chain must have one. Empty: no pinning.')
+param caTlsPins string = ''
+
 @description('RA_CACHE_TTL_MS: how long the RA credential is kept in memory before Key Vault is read again.')
 @minValue(0)
 @maxValue(86400000)
@@ -255,6 +258,7 @@ var brokerAppSettings = {
   CA_CIRCUIT_FAILURES: string(caCircuitFailures)
   CA_CIRCUIT_HALF_OPEN_MS: string(caCircuitHalfOpenMs)
   CA_MAX_CONCURRENCY: string(caMaxConcurrency)
+  CA_TLS_PINS: caTlsPins
   RA_CACHE_TTL_MS: string(raCacheTtlMs)
   PFX_ENCRYPTION: pfxEncryption
   PROFILE_OIDS: profileOids

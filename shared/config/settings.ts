@@ -42,6 +42,8 @@ export interface BrokerSettings {
   caCircuitHalfOpenMs: number;
   /** CA calls at a time per process (instance); further calls wait in a bounded queue. */
   caMaxConcurrency: number;
+  /** CA_TLS_PINS: base64 SHA-256 SubjectPublicKeyInfo pins, one of which the CA's TLS chain must have; empty: none. */
+  caTlsPins: string[];
   /** How long the RA credential is kept in memory before it is read again. */
   raCacheTtlMs: number;
   pfxEncryption: PfxEncryption;
@@ -174,6 +176,22 @@ function thumbprints(env: Env): string[] {
   return [...new Set(pins)];
 }
 
+/** CA_TLS_PINS: comma-separated base64 SHA-256 digests of SubjectPublicKeyInfos (HPKP's pin-sha256). */
+function tlsPins(env: Env): string[] {
+  const pins = (text(env, 'CA_TLS_PINS') ?? '')
+    .split(',')
+    .map((pin) => pin.trim())
+    .filter((pin) => pin !== '');
+  const invalid = pins.find((pin) => !/^[A-Za-z0-9+/]{43}=$/.test(pin));
+  if (invalid !== undefined) {
+    throw new SettingsError(
+      'CA_TLS_PINS',
+      `"${invalid}" is not a pin: each is the base64 SHA-256 of a SubjectPublicKeyInfo, 44 characters ending in "=" (openssl x509 -in ca.pem -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64); separate several with commas`,
+    );
+  }
+  return [...new Set(pins)];
+}
+
 function fieldMap(env: Env): Record<string, string> {
   const raw = text(env, 'PROFILE_FIELD_MAP');
   if (raw === undefined) return {};
@@ -248,6 +266,7 @@ export function readSettings(env: Env = process.env): BrokerSettings {
     caCircuitFailures: integer(env, 'CA_CIRCUIT_FAILURES', 5, 1, 1000),
     caCircuitHalfOpenMs: integer(env, 'CA_CIRCUIT_HALF_OPEN_MS', 30000, 0, 3600000),
     caMaxConcurrency: integer(env, 'CA_MAX_CONCURRENCY', 8, 1, 1000),
+    caTlsPins: tlsPins(env),
     raCacheTtlMs: integer(env, 'RA_CACHE_TTL_MS', 3600000, 0, 86400000),
     pfxEncryption,
     profileFieldMap: fieldMap(env),

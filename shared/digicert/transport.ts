@@ -32,13 +32,15 @@ import {
   DEFAULT_MAX_QUEUED_CALLS,
 } from './resilience';
 import { PkiWsService, SOAP_ACTIONS, SoapAnswer } from './soap';
+import { pinnedServerIdentity } from './tlsPins';
 import { readText, ResponseTooLargeError, watchDispatch } from './undiciIo';
 
 export type TransportSettings = Pick<
   BrokerSettings,
   'caAllowedHosts' | 'caConnectTimeoutMs' | 'caRequestTimeoutMs' | 'caMaxAttempts' | 'caRetryBaseDelayMs'
 > &
-  Partial<Pick<BrokerSettings, 'caCircuitFailures' | 'caCircuitHalfOpenMs' | 'caMaxConcurrency'>>;
+  Partial<Pick<BrokerSettings, 'caCircuitFailures' | 'caCircuitHalfOpenMs' | 'caMaxConcurrency'>> &
+  Partial<Pick<BrokerSettings, 'caTlsPins'>>;
 
 export interface TransportOptions {
   settings: TransportSettings;
@@ -378,6 +380,7 @@ export class PkiWsTransport {
         cert: [credential.certificatePem, ...credential.chainPem].map((pem) => pem.trim()).join('\n'),
         ...(this.trustedCas === undefined ? {} : { ca: this.trustedCas }),
         timeout: this.settings.caConnectTimeoutMs,
+        ...pinnedServerIdentity(this.settings.caTlsPins),
       },
       headersTimeout: this.settings.caRequestTimeoutMs,
       bodyTimeout: this.settings.caRequestTimeoutMs,

@@ -10,6 +10,7 @@ import { Agent, request } from 'undici';
 import { BrokerError } from '../../contract/errors';
 import type { CallContext } from '../../digicert/faults/callContext';
 import { classifyTransportError } from '../../digicert/faults/network';
+import { pinnedServerIdentity } from '../../digicert/tlsPins';
 import type { CaEndpoint } from '../../digicert/transport';
 import type { RaCredential } from '../../ra-credential/types';
 import { daysBetween, errorText, failureOutcome, withRow } from '../outcomes';
@@ -65,7 +66,7 @@ type HandshakeResult =
 
 function handshake(
   endpoint: CaEndpoint,
-  options: { ca?: string[]; credential?: RaCredential; timeoutMs: number },
+  options: { ca?: string[]; credential?: RaCredential; timeoutMs: number; pins?: readonly string[] },
 ): Promise<HandshakeResult> {
   const name = bareHostname(endpoint);
   return new Promise((resolve) => {
@@ -75,6 +76,8 @@ function handshake(
       port: endpoint.port,
       ...(isIP(name) === 0 ? { servername: name } : {}),
       ...(options.ca === undefined ? {} : { ca: options.ca }),
+      // As the transport connects: CA_TLS_PINS when set.
+      ...pinnedServerIdentity(options.pins),
       // As the broker connects: key and certificate chain, never a PFX (it would replace the trust store).
       ...(options.credential === undefined
         ? {}
@@ -125,6 +128,7 @@ export async function checkTls(context: DoctorContext, host: string): Promise<Ch
     ca: trustedCas(context),
     credential: context.raCredential,
     timeoutMs: settings.caConnectTimeoutMs,
+    pins: settings.caTlsPins,
   });
   if (result.kind === 'connected') {
     const server =
@@ -212,6 +216,7 @@ export async function checkMutualTls(context: DoctorContext, host: string): Prom
       cert: [credential.certificatePem, ...credential.chainPem].map((pem) => pem.trim()).join('\n'),
       ...(ca === undefined ? {} : { ca }),
       timeout: settings.caConnectTimeoutMs,
+      ...pinnedServerIdentity(settings.caTlsPins),
     },
     headersTimeout: settings.caRequestTimeoutMs,
     bodyTimeout: settings.caRequestTimeoutMs,
