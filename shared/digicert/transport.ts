@@ -380,6 +380,7 @@ export class PkiWsTransport {
         cert: [credential.certificatePem, ...credential.chainPem].map((pem) => pem.trim()).join('\n'),
         ...(this.trustedCas === undefined ? {} : { ca: this.trustedCas }),
         timeout: this.settings.caConnectTimeoutMs,
+        minVersion: 'TLSv1.2',
         ...pinnedServerIdentity(this.settings.caTlsPins),
       },
       headersTimeout: this.settings.caRequestTimeoutMs,

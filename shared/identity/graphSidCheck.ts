@@ -91,6 +91,7 @@ export class GraphSidOwnershipCheck implements SidOwnershipCheck {
     this.agent = new Agent({
       connect: {
         timeout: this.timeoutMs,
+        minVersion: 'TLSv1.2',
         ...(options.trustedCaPemForTests === undefined
           ? {}
           : { ca: [...rootCertificates, options.trustedCaPemForTests] }),

@@ -6,7 +6,7 @@
  * code at the Key Vault stand-in.
  */
 import { X509Certificate } from 'node:crypto';
-import { rootCertificates } from 'node:tls';
+import { rootCertificates, type ConnectionOptions } from 'node:tls';
 import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import {
   CertificateClient,
@@ -80,12 +80,19 @@ export function keyVaultClientOptions(
   vaultUrl: string,
   options: Pick<KeyVaultRaCredentialSourceOptions, 'maxRetries' | 'trustedCaPemForTests'> = {},
 ): CertificateClientOptions {
+  // The SDK spreads tlsOptions into the options of its https.Agent, so minVersion reaches the TLS connection
+  // although the SDK's TlsSettings type does not name it (test/integration/ra-credential/keyVaultTlsFloor).
+  const tlsOptions: NonNullable<CertificateClientOptions['tlsOptions']> &
+    Pick<ConnectionOptions, 'minVersion'> = {
+    minVersion: 'TLSv1.2',
+    ...(options.trustedCaPemForTests === undefined
+      ? {}
+      : { ca: [...rootCertificates, options.trustedCaPemForTests] }),
+  };
   return {
     disableChallengeResourceVerification: isLoopbackVault(vaultUrl),
     ...(options.maxRetries === undefined ? {} : { retryOptions: { maxRetries: options.maxRetries } }),
-    ...(options.trustedCaPemForTests === undefined
-      ? {}
-      : { tlsOptions: { ca: [...rootCertificates, options.trustedCaPemForTests] } }),
+    tlsOptions,
     userAgentOptions: { userAgentPrefix: 'digicert-pkcs-broker' },
   };
 }

@@ -76,7 +76,8 @@ function handshake(
       port: endpoint.port,
       ...(isIP(name) === 0 ? { servername: name } : {}),
       ...(options.ca === undefined ? {} : { ca: options.ca }),
-      // As the transport connects: CA_TLS_PINS when set.
+      // As the transport connects: TLS 1.2 at least, and CA_TLS_PINS when set.
+      minVersion: 'TLSv1.2',
       ...pinnedServerIdentity(options.pins),
       // As the broker connects: key and certificate chain, never a PFX (it would replace the trust store).
       ...(options.credential === undefined
@@ -216,6 +217,7 @@ export async function checkMutualTls(context: DoctorContext, host: string): Prom
       cert: [credential.certificatePem, ...credential.chainPem].map((pem) => pem.trim()).join('\n'),
       ...(ca === undefined ? {} : { ca }),
       timeout: settings.caConnectTimeoutMs,
+      minVersion: 'TLSv1.2',
       ...pinnedServerIdentity(settings.caTlsPins),
     },
     headersTimeout: settings.caRequestTimeoutMs,

@@ -71,9 +71,13 @@ describe('Key Vault client options', () => {
     }
   });
 
-  it('adds TLS options only when the test-only trust option is given (and then keeps Node roots)', () => {
-    expect(keyVaultClientOptions('https://contoso.vault.azure.net')).not.toHaveProperty('tlsOptions');
+  it('adds trust only when the test-only trust option is given (and then keeps Node roots); TLS 1.2 always', () => {
+    // Without `ca` the SDK's agent keeps Node's default trust store.
+    expect(keyVaultClientOptions('https://contoso.vault.azure.net').tlsOptions).toEqual({
+      minVersion: 'TLSv1.2',
+    });
     const withTrust = keyVaultClientOptions('https://127.0.0.1:1', { trustedCaPemForTests: 'PEM' });
+    expect(withTrust.tlsOptions).toMatchObject({ minVersion: 'TLSv1.2' });
     const ca = withTrust.tlsOptions?.ca as string[];
     expect(ca.at(-1)).toBe('PEM');
     expect(ca.length).toBeGreaterThan(1);
