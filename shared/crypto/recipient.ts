@@ -6,6 +6,7 @@ import { X509Certificate, constants, publicEncrypt, type KeyObject } from 'node:
 import { BrokerError } from '../contract/errors';
 import type { EncryptedPassword } from '../contract/types';
 import { readCertificateDetails, sha1Thumbprint } from './certificate';
+import { readKeyUsages, type KeyUsages } from './keyUsage';
 
 export interface Recipient {
   publicKey: KeyObject;
@@ -18,6 +19,35 @@ export interface Recipient {
 
 /** Below this the password's protection would be weaker than the PFX's own. */
 const MINIMUM_RSA_BITS = 2048;
+
+const ANY_EXTENDED_KEY_USAGE = '2.5.29.37.0';
+/** Purposes that name a key for authentication or signing only: such a certificate is not a recipient. */
+const NOT_FOR_ENCRYPTION: Record<string, string> = {
+  '1.3.6.1.5.5.7.3.1': 'serverAuth',
+  '1.3.6.1.5.5.7.3.3': 'codeSigning',
+  '1.3.6.1.5.5.7.3.8': 'timeStamping',
+  '1.3.6.1.5.5.7.3.9': 'OCSPSigning',
+};
+
+/**
+ * RSA-OAEP to the recipient's key transports a secret, which RFC 5280 calls key encipherment. A certificate
+ * without a key usage extension may be used for anything; with one, it must allow keyEncipherment. An extended
+ * key usage, when present, must name some purpose besides TLS server, code and time-stamp signing and OCSP.
+ */
+function usageProblem({ keyUsage, extendedKeyUsage }: KeyUsages): string | undefined {
+  if (keyUsage !== undefined && !keyUsage.includes('keyEncipherment')) {
+    return `does not allow key encipherment (its key usage is ${keyUsage.join(', ') || 'empty'}): the PFX password is encrypted to its key, so a recipient certificate with a key usage extension must include keyEncipherment.`;
+  }
+  if (
+    extendedKeyUsage !== undefined &&
+    !extendedKeyUsage.includes(ANY_EXTENDED_KEY_USAGE) &&
+    extendedKeyUsage.every((oid) => Object.hasOwn(NOT_FOR_ENCRYPTION, oid))
+  ) {
+    const names = extendedKeyUsage.map((oid) => NOT_FOR_ENCRYPTION[oid] ?? oid).join(', ');
+    return `is for ${names} only (extended key usage), not for encryption: use the recipient's encryption certificate.`;
+  }
+  return undefined;
+}
 
 function invalid(reason: string, cause?: unknown): BrokerError {
   return new BrokerError(
@@ -46,9 +76,11 @@ export function parseRecipientCertificate(text: string, now: Date = new Date()):
   const der = decodeCertificateText(text);
   let certificate: X509Certificate;
   let details: ReturnType<typeof readCertificateDetails>;
+  let usages: KeyUsages;
   try {
     details = readCertificateDetails(der);
     certificate = new X509Certificate(der);
+    usages = readKeyUsages(der);
   } catch (error) {
     throw invalid('is not an X.509 certificate (the decoded bytes do not parse as one).', error);
   }
@@ -68,6 +100,8 @@ export function parseRecipientCertificate(text: string, now: Date = new Date()):
   if (now.getTime() < details.notBefore.getTime()) {
     throw invalid(`is not valid before ${details.notBefore.toISOString()}.`);
   }
+  const usageRefusal = usageProblem(usages);
+  if (usageRefusal !== undefined) throw invalid(usageRefusal);
   return {
     publicKey: certificate.publicKey,
     thumbprint: sha1Thumbprint(certificate.raw),
