@@ -42,13 +42,18 @@ var hostStorageSettings = {
   AzureWebJobsStorage__tableServiceUri: tableEndpoint
 }
 
+// The host's default page at / would tell anonymous callers that a Functions host answers, and its version.
+var hostSettings = {
+  AzureWebJobsDisableHomepage: 'true'
+}
+
 var telemetrySettings = {
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
 }
 
 // Built from parameters only: a for-expression needs values known when the deployment starts, which a
 // property read from a resource (the connection string) is not; hence it arrives as a parameter.
-var allAppSettings = union(hostStorageSettings, telemetrySettings, brokerAppSettings)
+var allAppSettings = union(hostStorageSettings, hostSettings, telemetrySettings, brokerAppSettings)
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
