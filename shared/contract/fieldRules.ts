@@ -54,6 +54,7 @@ const UNSAFE_CLASSES: readonly { pattern: RegExp; kind: string }[] = [
   { pattern: /[\ufffe\uffff]/u, kind: 'the noncharacter' },
   { pattern: /\p{Cs}/u, kind: 'an unpaired surrogate' },
 ];
+// eslint-disable-next-line security/detect-non-literal-regexp -- joined from the literal character classes above
 const ANY_UNSAFE = new RegExp(UNSAFE_CLASSES.map(({ pattern }) => pattern.source).join('|'), 'u');
 /** Free text (a revocation comment) may hold tabs and line breaks; names may not. */
 const LINE_BREAKS = new Set([0x09, 0x0a, 0x0d]);
