@@ -77,6 +77,11 @@ export interface BrokerSettings {
   /** ALLOWED_DOMAINS: e-mail/UPN domains requests may name (`*.example.com`: its subdomains); empty: any. */
   allowedDomains: string[];
   /**
+   * MAX_CERTIFICATES_PER_SEAT_PER_DAY: certificates a DigiCert seat may be enrolled for in 24 h before a request
+   * is REQUEST_NOT_ALLOWED (counted in the ledger; a repeat of an issued requestId does not count). 0: no limit.
+   */
+  maxCertificatesPerSeatPerDay: number;
+  /**
    * SID_VERIFY_WITH_GRAPH: before a request with a securityIdentifier is enrolled, ask Microsoft Graph whether
    * that SID is the onPremisesSecurityIdentifier of the request's UPN (the app's managed identity needs the
    * application permission User.Read.All). Off by default.
@@ -156,6 +161,22 @@ function allowedDomains(env: Env): string[] {
     );
   }
   return [...new Set(domains)];
+}
+
+const MAX_SEAT_LIMIT = 100_000;
+
+/** MAX_CERTIFICATES_PER_SEAT_PER_DAY: a whole number, 0 for no limit; the default guards the seat licences. */
+function seatLimit(env: Env): number {
+  const raw = text(env, 'MAX_CERTIFICATES_PER_SEAT_PER_DAY');
+  if (raw === undefined) return 10;
+  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(value <= MAX_SEAT_LIMIT)) {
+    throw new SettingsError(
+      'MAX_CERTIFICATES_PER_SEAT_PER_DAY',
+      `"${raw}" is not a whole number from 0 to ${MAX_SEAT_LIMIT} (certificates per DigiCert seat in 24 h; 0 for no limit)`,
+    );
+  }
+  return value;
 }
 
 /** RA_CERT_THUMBPRINT: one or more SHA-1 thumbprints, comma-separated; spaces and colons (as copied) ignored. */
@@ -280,6 +301,7 @@ export function readSettings(env: Env = process.env): BrokerSettings {
     ledgerRetentionDays: ledgerRetentionDays(env),
     profileOids: profileOids(env),
     allowedDomains: allowedDomains(env),
+    maxCertificatesPerSeatPerDay: seatLimit(env),
     sidVerifyWithGraph: flag(env, 'SID_VERIFY_WITH_GRAPH'),
     graphBaseUrl: graphBaseUrl(env),
   };

@@ -114,6 +114,23 @@ describe('readSettings', () => {
     },
   );
 
+  it('reads MAX_CERTIFICATES_PER_SEAT_PER_DAY: 10 by default, 0 for no limit', () => {
+    expect(readSettings({}).maxCertificatesPerSeatPerDay).toBe(10);
+    expect(readSettings({ MAX_CERTIFICATES_PER_SEAT_PER_DAY: ' 0 ' }).maxCertificatesPerSeatPerDay).toBe(0);
+    expect(readSettings({ MAX_CERTIFICATES_PER_SEAT_PER_DAY: '250' }).maxCertificatesPerSeatPerDay).toBe(250);
+  });
+
+  it.each(['-1', 'ten', '2.5', '1e3', '100001'])(
+    'refuses MAX_CERTIFICATES_PER_SEAT_PER_DAY=%s, saying what it takes',
+    (value) => {
+      const read = () => readSettings({ MAX_CERTIFICATES_PER_SEAT_PER_DAY: value });
+      expect(read).toThrow(SettingsError);
+      expect(read).toThrow(
+        `MAX_CERTIFICATES_PER_SEAT_PER_DAY: "${value}" is not a whole number from 0 to 100000 (certificates per DigiCert seat in 24 h; 0 for no limit)`,
+      );
+    },
+  );
+
   it('leaves the Graph SID check off by default, against the global Graph endpoint', () => {
     expect(readSettings({})).toMatchObject({
       sidVerifyWithGraph: false,
