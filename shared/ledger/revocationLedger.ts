@@ -15,7 +15,8 @@ import type { RevocationResult } from '../contract/types';
 import type { StorageConnection } from '../storage/connection';
 import { createTableClient, type StorageClientOptions } from '../storage/clients';
 import { MAX_ERROR_MESSAGE_CHARS, truncateText } from './entity';
-import { DEFAULT_LEDGER_TABLE, EnsuredTable, ledgerTableName, storageErrorOf } from './tableLedger';
+import { EnsuredTable, storageErrorOf } from './ensuredTable';
+import { DEFAULT_LEDGER_TABLE, ledgerTableName } from './tableLedger';
 import { LedgerConflictError, type LedgerError } from './types';
 
 export const REVOCATION_ROW_KEY = 'revocation';

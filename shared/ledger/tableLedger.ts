@@ -20,6 +20,8 @@ import {
   toEntity,
   truncateText,
 } from './entity';
+import { EnsuredTable, storageErrorOf } from './ensuredTable';
+import { TableSeatUsage } from './seatUsage';
 import {
   LedgerConflictError,
   LedgerStateError,
@@ -31,6 +33,8 @@ import {
   type RequestLedger,
 } from './types';
 
+export { EnsuredTable, storageErrorOf };
+
 export const DEFAULT_LEDGER_TABLE = 'pkcsrequests';
 
 /** Table names: 3–63 letters and digits, starting with a letter. */
@@ -41,40 +45,11 @@ export interface TableRequestLedgerOptions {
   now?: () => Date;
 }
 
-/**
- * Runs operations on a table once it exists; a table that has vanished since is created again, once. Shared
- * by the request and revocation records, which live in the same table.
- */
-export class EnsuredTable {
-  private tableReady: Promise<void> | undefined;
-
-  constructor(readonly client: TableClient) {}
-
-  async run<T>(operation: () => Promise<T>): Promise<T> {
-    await this.ensure();
-    try {
-      return await operation();
-    } catch (error) {
-      if (storageErrorOf(error).errorCode !== 'TableNotFound') throw error;
-      this.tableReady = undefined;
-      await this.ensure();
-      return operation();
-    }
-  }
-
-  private ensure(): Promise<void> {
-    // createTable is idempotent (an existing table is not an error); one call is shared by all callers.
-    this.tableReady ??= this.client.createTable().catch((error: unknown) => {
-      this.tableReady = undefined;
-      throw error;
-    });
-    return this.tableReady;
-  }
-}
-
 export class TableRequestLedger implements RequestLedger {
   private readonly table: EnsuredTable;
   private readonly now: () => Date;
+  /** The seats' reservations, in the same table (seatUsage.ts). */
+  readonly seats: TableSeatUsage;
 
   constructor(
     private readonly client: TableClient,
@@ -82,6 +57,7 @@ export class TableRequestLedger implements RequestLedger {
   ) {
     this.now = options.now ?? (() => new Date());
     this.table = new EnsuredTable(client);
+    this.seats = new TableSeatUsage(client, this.table);
   }
 
   async begin(input: {
@@ -263,18 +239,4 @@ function requireEtag(etag: string | undefined, requestId: string): string {
   if (!etag)
     throw new Error(`the Table service returned no ETag for the ledger record of request ${requestId}`);
   return etag;
-}
-
-/** The HTTP status and Table error code of a storage error (RestError), read without trusting its shape. */
-export function storageErrorOf(error: unknown): { statusCode?: number; errorCode?: string } {
-  if (typeof error !== 'object' || error === null) return {};
-  const statusCode =
-    'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : undefined;
-  let errorCode: string | undefined;
-  if ('details' in error && typeof error.details === 'object' && error.details !== null) {
-    const details = error.details;
-    if ('errorCode' in details && typeof details.errorCode === 'string') errorCode = details.errorCode;
-  }
-  if (errorCode === undefined && 'code' in error && typeof error.code === 'string') errorCode = error.code;
-  return { statusCode, errorCode };
 }

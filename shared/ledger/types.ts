@@ -9,6 +9,7 @@
  * LedgerConflictError, and the caller lets the message be delivered again rather than race it.
  */
 import type { PkcsResult } from '../contract/types';
+import type { SeatUsage } from './seatUsage';
 
 export type LedgerState = 'received' | 'enrolling' | 'issued' | 'failed';
 
@@ -72,6 +73,8 @@ export interface BeginOutcome {
 }
 
 export interface RequestLedger {
+  /** Reservations of DigiCert seats, counted for MAX_CERTIFICATES_PER_SEAT_PER_DAY. */
+  readonly seats: SeatUsage;
   /** Creates the record in state `received`, or returns the one that exists (whatever its body hash). */
   begin(input: {
     requestId: string;

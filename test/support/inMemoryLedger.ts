@@ -22,7 +22,7 @@ export class InMemoryTable {
   private readonly rows = new Map<string, { entity: Entity; etag: string }>();
   private version = 0;
   private readonly beforeUpdates: (() => Promise<void> | void)[] = [];
-  /** Every write that reached the table, in order: `create <key>` or `update <key>`. */
+  /** Every write that reached the table, in order: `create <key>`, `update <key>` or `delete <key>`. */
   readonly writes: string[] = [];
 
   readonly client = {
@@ -52,7 +52,36 @@ export class InMemoryTable {
       this.writes.push(`update ${key}`);
       return { etag: this.store(key, entity) };
     },
+    deleteEntity: async (partitionKey: string, rowKey: string): Promise<void> => {
+      const key = keyOf(partitionKey, rowKey);
+      if (!this.rows.delete(key)) throw storageError(404, 'ResourceNotFound');
+      this.writes.push(`delete ${key}`);
+    },
+    /** Only the one query the ledgers send: the entities of one partition (`PartitionKey eq '…'`). */
+    listEntities: (options: { queryOptions: { filter: string } }): AsyncIterable<Entity> => {
+      const match = /^PartitionKey eq '((?:[^']|'')*)'$/.exec(options.queryOptions.filter);
+      if (match === null) throw new Error(`InMemoryTable: unsupported filter ${options.queryOptions.filter}`);
+      const partitionKey = match[1]!.replace(/''/g, "'");
+      const found = [...this.rows.values()]
+        .filter((row) => row.entity.partitionKey === partitionKey)
+        .map((row) => ({ ...structuredClone(row.entity), etag: row.etag }));
+      return (async function* () {
+        yield* found;
+      })();
+    },
   };
+
+  /** Every stored entity's `PartitionKey/RowKey`. */
+  keys(): string[] {
+    return [...this.rows.keys()];
+  }
+
+  /** The entities stored in one partition. */
+  partition(partitionKey: string): Entity[] {
+    return [...this.rows.values()]
+      .filter((row) => row.entity.partitionKey === partitionKey)
+      .map((row) => structuredClone(row.entity));
+  }
 
   /** Runs `action` just before the next update reaches the table: what another delivery does meanwhile. */
   beforeNextUpdate(action: () => Promise<void> | void): void {
