@@ -1,8 +1,8 @@
 /**
  * One request's way through the broker: validate → ledger → recipient → policy → mapping → (SID ownership)
- * → key and CSR → enroll → chain → PFX → result. Orchestration only: protocol, mapping, crypto and storage
- * details live in their modules; what ends a failed delivery is decide() (shared/delivery.ts), what a lost
- * enrollment answer left at the CA is settled by reconciliation.ts.
+ * → key and CSR → seat limit → enroll → chain → PFX → result. Orchestration only: protocol, mapping, crypto
+ * and storage details live in their modules; what ends a failed delivery is decide() (shared/delivery.ts),
+ * what a lost enrollment answer left at the CA is settled by reconciliation.ts.
  *
  * Guarantees (README "Delivery"):
  * - every message ends as exactly one published result, or — for a transient failure while the queue still
@@ -34,6 +34,7 @@ import { decide, poisonedGaveUp, REQUEST_JOB, toBrokerError } from '../delivery'
 import type { DigicertCa } from '../digicert/types';
 import { assertRequestAllowed } from '../guardrails/requestGuardrails';
 import type { SidOwnershipCheck } from '../identity/sidOwnership';
+import type { SeatRef } from '../ledger/seatUsage';
 import type { RequestLedger } from '../ledger/types';
 import { parseSubjectName, planEnrollment, type EnrollmentPlan } from '../mapping';
 import { withRequestCorrelation } from '../telemetry/correlation';
@@ -50,6 +51,7 @@ import {
 } from './outcomes';
 import { publicKeySha256, Reconciliation, type KeyAndToken } from './reconciliation';
 import { requestHash } from './requestHash';
+import { SeatLimit } from './seatLimit';
 import { assertSupersedable, supersededSerial, withSuperseded } from './supersede';
 
 export type { PipelineOutcome } from './outcomes';
@@ -76,6 +78,7 @@ export interface PipelineDependencies {
 export class CertificatePipeline {
   private readonly now: () => Date;
   private readonly reconciliation: Reconciliation;
+  private readonly seatLimit: SeatLimit;
 
   constructor(private readonly deps: PipelineDependencies) {
     if (deps.settings.sidVerifyWithGraph && deps.sidOwnership === undefined) {
@@ -88,6 +91,7 @@ export class CertificatePipeline {
       heldKeys: deps.heldKeys ?? new HeldEnrollmentKeys(),
       now: this.now,
     });
+    this.seatLimit = new SeatLimit(deps.settings.maxCertificatesPerSeatPerDay, deps.ledger);
   }
 
   /** Everything tracked while handling the message (also the CA and Key Vault calls) carries its requestId. */
@@ -108,6 +112,8 @@ export class CertificatePipeline {
     }
     let request: PkcsRequest | undefined;
     let entry: LedgerEntry | undefined;
+    // The seat this delivery reserved, given back if the request ends failed with nothing spent at the CA.
+    const seat: { reserved?: SeatRef } = {};
     const track = (
       outcome: 'issued' | 'failed' | 'retrying' | 'replayed',
       extra: { errorCode?: string; serial?: string } = {},
@@ -148,7 +154,7 @@ export class CertificatePipeline {
         return stored;
       }
       const finalDelivery = delivery.dequeueCount >= this.deps.settings.maxDequeueCount;
-      const result = await this.issue(request, entry, finalDelivery);
+      const result = await this.issue(request, entry, finalDelivery, seat);
       track('issued', { serial: result.certificate.serialNumber });
       return await this.complete(entry, result);
     } catch (caught) {
@@ -179,7 +185,10 @@ export class CertificatePipeline {
       }
       // Whatever ends the request now (a retryable error out of time, or a permanent one such as a recipient
       // certificate that expired between deliveries), no certificate of an unsettled attempt may stay VALID.
-      if (entry) await this.reconciliation.settleBeforeEnd(entry);
+      if (entry) {
+        await this.reconciliation.settleBeforeEnd(entry);
+        await this.seatLimit.releaseUnspent(entry.record, seat.reserved);
+      }
       const failed = failedResult(
         decision.reported,
         requestId,
@@ -206,7 +215,10 @@ export class CertificatePipeline {
     if (stored) return stored;
     const error = poisonedGaveUp(this.deps.settings.maxDequeueCount, entry?.record.lastError, REQUEST_JOB);
     this.deps.telemetry.trackRequest({ requestId, outcome: 'failed', errorCode: error.code, durationMs: 0 });
-    if (entry) await this.reconciliation.settleBeforeEnd(entry);
+    if (entry) {
+      await this.reconciliation.settleBeforeEnd(entry);
+      await this.seatLimit.releaseUnspent(entry.record);
+    }
     const failed = failedResult(error, requestId, readContextLoosely(message), this.now());
     // A record that cannot take the outcome (changed meanwhile) must not cost the message its one result.
     return entry ? this.complete(entry, failed).catch(() => unstored(failed)) : unstored(failed);
@@ -231,6 +243,7 @@ export class CertificatePipeline {
     request: PkcsRequest,
     entry: LedgerEntry,
     finalDelivery: boolean,
+    seat: { reserved?: SeatRef },
   ): Promise<IssuedResult> {
     const { settings, ca } = this.deps;
     assertRequestAllowed(request, settings);
@@ -242,7 +255,7 @@ export class CertificatePipeline {
       await this.deps.sidOwnership?.verify(plan.upn, request.securityIdentifier);
     await assertSupersedable(ca, request, plan);
     const late = await this.reconciliation.settleEarlierAttempt(entry, finalDelivery);
-    const { keys, response } = late ?? (await this.enroll(request, entry, plan));
+    const { keys, response } = late ?? (await this.enroll(request, entry, plan, seat));
     const { leafPem, chainPem } = parseIssuedToken(
       response,
       keys.publicKey,
@@ -271,11 +284,20 @@ export class CertificatePipeline {
     };
   }
 
-  /** A new key, its CSR and one enrollment, reconciled with the CA when the answer is lost. */
-  private async enroll(request: PkcsRequest, entry: LedgerEntry, plan: EnrollmentPlan): Promise<KeyAndToken> {
+  /**
+   * A new key, its CSR and one enrollment, reconciled with the CA when the answer is lost. The seat is
+   * reserved once the CSR is made (a CSR the encoder refuses costs no reservation), before anything is sent.
+   */
+  private async enroll(
+    request: PkcsRequest,
+    entry: LedgerEntry,
+    plan: EnrollmentPlan,
+    seat: { reserved?: SeatRef },
+  ): Promise<KeyAndToken> {
     const { ca, ledger } = this.deps;
     const keys = await generateKeyPair(plan.keySize);
     const csrDer = createCsr(plan, keys);
+    seat.reserved = await this.seatLimit.admit(entry.record, plan.seatId, this.now());
     const attempt = {
       attempt: (entry.record.enrollment?.attempt ?? 0) + 1,
       clientTransactionId: randomUUID(),
