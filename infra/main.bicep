@@ -105,6 +105,11 @@ param profileOids string = ''
 @description('ALLOWED_DOMAINS: comma-separated e-mail/UPN domains requests may name (*.example.com for subdomains); empty: any.')
 param allowedDomains string = ''
 
+@description('MAX_CERTIFICATES_PER_SEAT_PER_DAY: certificates a DigiCert seat may be enrolled for in 24 h before a request is REQUEST_NOT_ALLOWED (counted in the ledger; every certificate takes a seat licence); 0 for no limit.')
+@minValue(0)
+@maxValue(100000)
+param maxCertificatesPerSeatPerDay int = 10
+
 @description('PROFILE_FIELD_MAP: JSON {"variable": "source"} for profiles whose variables have other names; empty for none.')
 param profileFieldMap string = ''
 
@@ -263,6 +268,7 @@ var brokerAppSettings = {
   PFX_ENCRYPTION: pfxEncryption
   PROFILE_OIDS: profileOids
   ALLOWED_DOMAINS: allowedDomains
+  MAX_CERTIFICATES_PER_SEAT_PER_DAY: string(maxCertificatesPerSeatPerDay)
   PROFILE_FIELD_MAP: profileFieldMap
   TELEMETRY_INCLUDE_PERSONAL_DATA: telemetryIncludePersonalData ? 'true' : 'false'
   SID_VERIFY_WITH_GRAPH: sidVerifyWithGraph ? 'true' : 'false'

@@ -14,6 +14,13 @@ import { localDir, repoRoot } from './paths';
 import { removeStack, writeStack, type LocalStack } from './stack';
 import { prepareRequest, submitAndWait, summarize } from './submit';
 
+/**
+ * MAX_CERTIFICATES_PER_SEAT_PER_DAY of the local stack, unless the environment sets it: the sample requests all
+ * use one seat (IWUser0) and the simulator's seats cost nothing, so the production default of 10 would stop a
+ * day of local trying. Set it (e.g. to 2) to see the guardrail refuse.
+ */
+const LOCAL_SEAT_LIMIT = '1000';
+
 function portSetting(name: string): number {
   const value = Number(process.env[name] ?? 0);
   if (!Number.isInteger(value) || value < 0 || value > 65535)
@@ -67,6 +74,7 @@ async function main(argv: string[]): Promise<number> {
     CA_ALLOWED_HOSTS: simulator.authority,
     NODE_EXTRA_CA_CERTS: pki.tlsRootCa.certPath,
     QUEUE_VISIBILITY_TIMEOUT_SECONDS: '5',
+    MAX_CERTIFICATES_PER_SEAT_PER_DAY: process.env.MAX_CERTIFICATES_PER_SEAT_PER_DAY ?? LOCAL_SEAT_LIMIT,
   });
 
   let stopping = false;
