@@ -92,6 +92,8 @@ beforeAll(async () => {
     CA_RETRY_BASE_DELAY_MS: '50',
     NODE_EXTRA_CA_CERTS: pki.tlsRootCa.certPath,
     QUEUE_VISIBILITY_TIMEOUT_SECONDS: '1',
+    // Several requests here are for one seat (IWUser0), as with npm start's own default.
+    MAX_CERTIFICATES_PER_SEAT_PER_DAY: '1000',
   });
 }, 120000);
 

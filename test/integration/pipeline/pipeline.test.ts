@@ -52,6 +52,8 @@ function settingsFor(extra: Record<string, string> = {}): BrokerSettings {
     CA_REQUEST_TIMEOUT_MS: '1500',
     CA_MAX_ATTEMPTS: '3',
     CA_RETRY_BASE_DELAY_MS: '0',
+    // Most requests here are for one seat (IWUser0); the per-seat limit has its own tests (seatLimit.test.ts).
+    MAX_CERTIFICATES_PER_SEAT_PER_DAY: '1000',
     ...extra,
   });
 }
