@@ -1,5 +1,6 @@
 /** Keys, CSR, the CA's token, the PFX and the recipient's encrypted password. */
 export { generateKeyPair, KEY_SIZES, type KeyPair } from './keys';
+export { directKeys, KeyGenerationError, KeyPool, type KeySource } from './keyPool';
 export { createCsr, OID_UPN } from './csr';
 export { caCertificatesOfPolicy, parseIssuedToken, type IssuedCertificates } from './token';
 export { buildPfx, createPfxPassword, type PfxEncryption, type PfxInput } from './pfx';
