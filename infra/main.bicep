@@ -147,6 +147,11 @@ param requestDeferMinSeconds int = 60
 @maxValue(3600)
 param caLateIssueWindowSeconds int = 120
 
+@description('KEY_POOL_SIZE: key pairs generated ahead per key size, in memory only, so the first certificates of a burst do not wait for keygen; 0: off.')
+@minValue(0)
+@maxValue(256)
+param keyPoolSize int = 0
+
 // ---- Hosting, vault and monitoring ----
 
 @description('Flex Consumption: most instances the app scales out to (bounds the load on the CA: instances × CA_MAX_CONCURRENCY).')
@@ -278,6 +283,7 @@ var brokerAppSettings = {
   LEDGER_RETENTION_DAYS: string(ledgerRetentionDays)
   REQUEST_DEFER_MIN_SECONDS: string(requestDeferMinSeconds)
   CA_LATE_ISSUE_WINDOW_SECONDS: string(caLateIssueWindowSeconds)
+  KEY_POOL_SIZE: string(keyPoolSize)
 }
 
 module functionApp 'modules/functionapp.bicep' = {

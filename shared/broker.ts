@@ -3,6 +3,7 @@
  * process warm, so the RA credential, the CA connections and the policy cache are reused across messages).
  */
 import { readSettings, SettingsError, type BrokerSettings } from './config/settings';
+import { directKeys, KeyPool, type KeySource } from './crypto';
 import { PkiWsClient } from './digicert';
 import { createRevocationLedger } from './ledger/revocationLedger';
 import { GraphSidOwnershipCheck } from './identity/graphSidCheck';
@@ -35,6 +36,11 @@ export interface Broker {
   /** Deletes ledger entities older than LEDGER_RETENTION_DAYS; undefined when the setting keeps them all (0). */
   purgeLedger(now: Date): Promise<PurgeReport | undefined>;
   telemetry: Telemetry;
+  /**
+   * Ends what the broker runs in the background: the key pool (KEY_POOL_SIZE) stops generating ahead and drops
+   * its keys, which never left memory. The host calls it as it stops; take() still works after it.
+   */
+  close(): void;
 }
 
 export function createBroker(env: Record<string, string | undefined> = process.env): Broker {
@@ -59,6 +65,7 @@ export function createBroker(env: Record<string, string | undefined> = process.e
   const queueService = createQueueServiceClient(settings.storage);
   const requestQueue = queueService.getQueueClient(settings.requestQueue);
   const revokeQueue = queueService.getQueueClient(settings.revokeQueue);
+  const keys: KeySource = settings.keyPoolSize > 0 ? new KeyPool({ size: settings.keyPoolSize }) : directKeys;
   return {
     settings,
     storage: settings.storage,
@@ -79,6 +86,7 @@ export function createBroker(env: Record<string, string | undefined> = process.e
       ca,
       ledger,
       telemetry,
+      keys,
       ...(settings.sidVerifyWithGraph
         ? {
             sidOwnership: new GraphSidOwnershipCheck({
@@ -95,6 +103,7 @@ export function createBroker(env: Record<string, string | undefined> = process.e
       revocations: createRevocationLedger(settings.storage, settings.ledgerTable),
       telemetry,
     }),
+    close: () => keys.close(),
   };
 }
 

@@ -137,6 +137,7 @@ if (require.main === module) {
       const shutdown = (): void => {
         Promise.all(hosts.map((host) => host.stop()))
           .then(() => getBroker().telemetry.flush())
+          .then(() => getBroker().close())
           .finally(() => process.exit(0));
       };
       process.once('SIGTERM', shutdown);

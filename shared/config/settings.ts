@@ -89,6 +89,11 @@ export interface BrokerSettings {
   sidVerifyWithGraph: boolean;
   /** GRAPH_BASE_URL: the Microsoft Graph endpoint (an origin: https, no path), for national clouds and tests. */
   graphBaseUrl: string;
+  /**
+   * KEY_POOL_SIZE: key pairs generated ahead per key size, so a burst's first certificates do not wait for
+   * keygen (kept in memory only). 0: off, every key is generated when its request needs it.
+   */
+  keyPoolSize: number;
 }
 
 export { SettingsError };
@@ -304,6 +309,7 @@ export function readSettings(env: Env = process.env): BrokerSettings {
     maxCertificatesPerSeatPerDay: seatLimit(env),
     sidVerifyWithGraph: flag(env, 'SID_VERIFY_WITH_GRAPH'),
     graphBaseUrl: graphBaseUrl(env),
+    keyPoolSize: integer(env, 'KEY_POOL_SIZE', 0, 0, 256),
   };
   return settings;
 }

@@ -24,11 +24,12 @@ import {
   caCertificatesOfPolicy,
   createCsr,
   createPfxPassword,
+  directKeys,
   encryptPasswordForRecipient,
-  generateKeyPair,
   parseIssuedToken,
   parseRecipientCertificate,
   summarizeCertificate,
+  type KeySource,
 } from '../crypto';
 import { decide, poisonedGaveUp, REQUEST_JOB, toBrokerError } from '../delivery';
 import type { DigicertCa } from '../digicert/types';
@@ -73,6 +74,8 @@ export interface PipelineDependencies {
   heldKeys?: HeldEnrollmentKeys;
   /** Required when settings.sidVerifyWithGraph is on: confirms a request's SID belongs to its UPN. */
   sidOwnership?: SidOwnershipCheck;
+  /** Where a new enrollment's key pair comes from (default: generated when needed). */
+  keys?: KeySource;
 }
 
 export class CertificatePipeline {
@@ -295,7 +298,7 @@ export class CertificatePipeline {
     seat: { reserved?: SeatRef },
   ): Promise<KeyAndToken> {
     const { ca, ledger } = this.deps;
-    const keys = await generateKeyPair(plan.keySize);
+    const keys = await (this.deps.keys ?? directKeys).take(plan.keySize);
     const csrDer = createCsr(plan, keys);
     seat.reserved = await this.seatLimit.admit(entry.record, plan.seatId, this.now());
     const attempt = {

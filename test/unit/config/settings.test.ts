@@ -28,6 +28,11 @@ describe('readSettings', () => {
     );
   });
 
+  it('keeps no key pool unless KEY_POOL_SIZE asks for one', () => {
+    expect(readSettings({}).keyPoolSize).toBe(0);
+    expect(readSettings({ KEY_POOL_SIZE: '16' }).keyPoolSize).toBe(16);
+  });
+
   it('normalises the thumbprint pin and the allowed hosts', () => {
     const settings = readSettings({
       RA_CERT_THUMBPRINT: 'ea 7a 4e 0c d1 a4 f8 1c f0 74 05 27 c3 1a 57 f6 02 0c 17 c5',
@@ -79,6 +84,8 @@ describe('readSettings', () => {
     ['GRAPH_BASE_URL', 'graph.microsoft.com', /not a URL/],
     ['GRAPH_BASE_URL', 'http://graph.microsoft.com', /https URL without path/],
     ['GRAPH_BASE_URL', 'https://graph.microsoft.com/v1.0', /https URL without path/],
+    ['KEY_POOL_SIZE', '257', /^KEY_POOL_SIZE: 257 is outside 0\.\.256/],
+    ['KEY_POOL_SIZE', '-1', /^KEY_POOL_SIZE: "-1" is not a whole number/],
   ])('refuses %s=%s naming the setting', (name, value, message) => {
     expect(() => readSettings({ [name]: value })).toThrow(SettingsError);
     expect(() => readSettings({ [name]: value })).toThrow(message);

@@ -20,7 +20,7 @@ jest.mock('@azure/functions', () => ({
     storageQueue: jest.fn(),
     http: jest.fn(),
     timer: jest.fn(),
-    hook: { postInvocation: jest.fn() },
+    hook: { postInvocation: jest.fn(), appTerminate: jest.fn() },
   },
 }));
 jest.mock('../../../shared/broker', () => ({ builtBroker: jest.fn(), getBroker: jest.fn() }));
@@ -106,6 +106,21 @@ describe('functions/*.ts', () => {
         expect.stringMatching(/flushWithin|\.flush\(|\btry\s*\{/),
       ]);
     }
+  });
+});
+
+describe('the appTerminate hook', () => {
+  it('closes the built broker (its key pool) as the host stops, and builds none', () => {
+    const [[terminate]] = (app.hook.appTerminate as jest.Mock).mock.calls as [[() => void]];
+    const close = jest.fn();
+    (builtBroker as jest.MockedFunction<typeof builtBroker>).mockReturnValue({
+      close,
+    } as unknown as ReturnType<typeof builtBroker>);
+    terminate();
+    expect(close).toHaveBeenCalledTimes(1);
+    (builtBroker as jest.MockedFunction<typeof builtBroker>).mockReturnValue(undefined);
+    expect(() => terminate()).not.toThrow();
+    expect(getBroker).not.toHaveBeenCalled();
   });
 });
 

@@ -4,10 +4,12 @@
  * Azurite, no simulator, no network. The integration suites (test/integration/pipeline) run the same
  * guarantees against the real parts.
  */
+import { X509Certificate } from 'node:crypto';
 import { createCertificate } from '../../../dev/pki/certificates';
 import { readSettings, type BrokerSettings } from '../../../shared/config/settings';
 import { BrokerError } from '../../../shared/contract/errors';
 import type { PkcsResult } from '../../../shared/contract/types';
+import { KeyPool, type KeySource } from '../../../shared/crypto/keyPool';
 import { CertificatePipeline, type PipelineOutcome } from '../../../shared/issuance/pipeline';
 import { HeldEnrollmentKeys } from '../../../shared/issuance/heldKeys';
 import type { ReconciliationTelemetry } from '../../../shared/telemetry/telemetry';
@@ -541,5 +543,36 @@ describe('a request that supersedes an earlier certificate', () => {
     );
     expect(result).toMatchObject({ status: 'failed', error: { code: 'REQUEST_NOT_ALLOWED' } });
     expect(enrollments()).toBe(calls);
+  });
+});
+
+describe('keys from a key pool (KEY_POOL_SIZE)', () => {
+  it('enrolls with a key taken from the pool, and a failed request never gives its key back', async () => {
+    const pool = new KeyPool({ size: 2 });
+    const taken: { bits: number; spki: string }[] = [];
+    const keys: KeySource = {
+      take: async (bits) => {
+        const pair = await pool.take(bits);
+        taken.push({ bits, spki: pair.publicKey.export({ type: 'spki', format: 'der' }).toString('hex') });
+        return pair;
+      },
+      close: () => pool.close(),
+    };
+    const pipeline = new CertificatePipeline({ settings: settingsFor(), ca, ledger, telemetry, now, keys });
+    ca.failNext('enroll', new BrokerError('CA_REJECTED', 'The CA refused.'));
+    expect(resultOf(await pipeline.process(request(), { dequeueCount: 1 }))).toMatchObject({
+      status: 'failed',
+    });
+    expect(resultOf(await pipeline.process(request(), { dequeueCount: 1 }))).toMatchObject({
+      status: 'issued',
+    });
+    keys.close();
+    expect(taken.map((key) => key.bits)).toEqual([2048, 2048]);
+    expect(new Set(taken.map((key) => key.spki)).size).toBe(2);
+    const issuedSpki = new X509Certificate(ca.issued[0]!.der).publicKey.export({
+      type: 'spki',
+      format: 'der',
+    });
+    expect(issuedSpki.toString('hex')).toBe(taken[1]!.spki);
   });
 });
