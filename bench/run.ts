@@ -11,6 +11,7 @@ import os from 'node:os';
 import { startFixture, captureGetPoliciesXml, enrollOnce, USER_PROFILE, type BenchFixture } from './fixture';
 import { benchConnectionReuse } from './groups/connection';
 import { benchKeyGeneration, benchPfx } from './groups/crypto';
+import { benchKeyPool } from './groups/keyPool';
 import { benchOperations } from './groups/operations';
 import { benchPipeline } from './groups/pipeline';
 import { renderSection, type Section } from './report';
@@ -119,6 +120,7 @@ async function main(): Promise<void> {
   } finally {
     await fixture.close();
   }
+  sections.push(await benchKeyPool(options.quick, progress));
   const elapsedSeconds = (Date.now() - began) / 1000;
 
   if (options.json) {
