@@ -25,6 +25,8 @@ export type HostStream = 'out' | 'err';
 export interface HostLaunchOptions {
   /** The whole environment of the host: nothing of this process's environment unless passed. */
   env: NodeJS.ProcessEnv;
+  /** Node's own flags for the host process (e.g. --cpu-prof, which NODE_OPTIONS does not take). */
+  nodeArgs?: readonly string[];
   /** Working folder; the host reads local.settings.json there, so pick one without a developer's. */
   cwd?: string;
   /** Every chunk of output as it comes. */
@@ -49,7 +51,7 @@ export interface LaunchedHost {
 }
 
 export function launchHost(options: HostLaunchOptions): LaunchedHost {
-  const child = spawn(process.execPath, [compiledHostScript()], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), compiledHostScript()], {
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],
