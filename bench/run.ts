@@ -3,34 +3,60 @@
  * and ratios between variants (absolute figures only mean something next to each other). Prints a table,
  * or JSON with --json; writes nothing. Progress goes to stderr.
  *
- *   node dist/bench/run.js [--json] [--quick]
+ *   node dist/bench/run.js [--json] [--quick] [--only in-process|e2e] [--requests N] [--rounds R] [--no-cpu-prof]
  *
- * --quick runs fewer rounds (a smoke run of the benchmark code, not figures to quote).
+ * --quick runs fewer rounds (a smoke run of the benchmark code, not figures to quote). --only picks the
+ * in-process groups (1–5) or the end-to-end one (6: the host process on Azurite, Linux only); --requests and
+ * --rounds size group 6 (default 64 requests, 3 rounds); --no-cpu-prof runs its host without the profiler.
  */
 import os from 'node:os';
 import { startFixture, captureGetPoliciesXml, enrollOnce, USER_PROFILE, type BenchFixture } from './fixture';
 import { benchConnectionReuse } from './groups/connection';
+import { benchEndToEnd } from './groups/e2e';
 import { benchKeyGeneration, benchPfx } from './groups/crypto';
 import { benchKeyPool } from './groups/keyPool';
 import { benchOperations } from './groups/operations';
 import { benchPipeline } from './groups/pipeline';
 import { renderSection, type Section } from './report';
 
+const USAGE =
+  'usage: node dist/bench/run.js [--json] [--quick] [--only in-process|e2e] [--requests N] [--rounds R] [--no-cpu-prof]';
+
 interface Options {
   json: boolean;
   quick: boolean;
+  only?: 'in-process' | 'e2e';
+  /** Group 6: requests per round, rounds. */
+  requests?: number;
+  rounds?: number;
+  cpuProfile: boolean;
+}
+
+function wholeNumber(name: string, raw: string | undefined): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} takes a whole number ≥ 1 (got ${raw})`);
+  return value;
 }
 
 function readOptions(argv: readonly string[]): Options {
-  const options: Options = { json: false, quick: false };
-  for (const argument of argv) {
+  const options: Options = { json: false, quick: false, cpuProfile: true };
+  for (let index = 0; index < argv.length; index += 1) {
+    const argument = argv[index]!;
     if (argument === '--json') options.json = true;
     else if (argument === '--quick') options.quick = true;
+    else if (argument === '--no-cpu-prof') options.cpuProfile = false;
+    else if (argument === '--only') {
+      const group = argv[(index += 1)];
+      if (group !== 'in-process' && group !== 'e2e')
+        throw new Error(`--only takes in-process or e2e (got ${group})`);
+      options.only = group;
+    } else if (argument === '--requests') options.requests = wholeNumber('--requests', argv[(index += 1)]);
+    else if (argument === '--rounds') options.rounds = wholeNumber('--rounds', argv[(index += 1)]);
     else if (argument === '--help' || argument === '-h') {
-      process.stdout.write('usage: node dist/bench/run.js [--json] [--quick]\n');
+      process.stdout.write(`${USAGE}\n`);
       process.exit(0);
     } else {
-      throw new Error(`unknown argument ${argument} (use --json, --quick)`);
+      throw new Error(`unknown argument ${argument} (${USAGE})`);
     }
   }
   return options;
@@ -44,6 +70,8 @@ interface Machine {
   platform: string;
   totalMemoryGiB: number;
   uvThreadpoolSize: number;
+  /** 1, 5 and 15 minute load averages at the start: figures from a busy machine are only good side by side. */
+  loadAverage: number[];
 }
 
 function describeMachine(): Machine {
@@ -56,10 +84,26 @@ function describeMachine(): Machine {
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     totalMemoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     uvThreadpoolSize: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
+    loadAverage: os.loadavg().map((load) => Math.round(load * 100) / 100),
   };
 }
 
-async function runGroups(
+async function runEndToEndGroup(options: Options, progress: (line: string) => void): Promise<Section> {
+  const requests = options.requests ?? (options.quick ? 4 : 64);
+  return benchEndToEnd(
+    {
+      requests,
+      rounds: options.rounds ?? (options.quick ? 1 : 3),
+      baselineKeys: options.quick ? 4 : Math.min(32, Math.max(8, requests)),
+      coldStartRequests: Math.min(requests, 8),
+      cpuProfile: options.cpuProfile,
+      timeoutMs: Math.max(60_000, requests * 2_000),
+    },
+    progress,
+  );
+}
+
+async function runInProcessGroups(
   fixture: BenchFixture,
   options: Options,
   progress: (line: string) => void,
@@ -112,15 +156,18 @@ async function main(): Promise<void> {
     process.stderr.write(`[bench ${((Date.now() - began) / 1000).toFixed(1)} s] ${line}\n`);
   };
 
-  progress('starting the dev PKI and the PKI-WS simulator');
-  const fixture = await startFixture();
-  let sections: Section[];
-  try {
-    sections = await runGroups(fixture, options, progress);
-  } finally {
-    await fixture.close();
+  const sections: Section[] = [];
+  if (options.only !== 'e2e') {
+    progress('starting the dev PKI and the PKI-WS simulator');
+    const fixture = await startFixture();
+    try {
+      sections.push(...(await runInProcessGroups(fixture, options, progress)));
+    } finally {
+      await fixture.close();
+    }
   }
-  sections.push(await benchKeyPool(options.quick, progress));
+  if (options.only !== 'e2e') sections.push(await benchKeyPool(options.quick, progress));
+  if (options.only !== 'in-process') sections.push(await runEndToEndGroup(options, progress));
   const elapsedSeconds = (Date.now() - began) / 1000;
 
   if (options.json) {
@@ -136,6 +183,7 @@ async function main(): Promise<void> {
   const header = [
     `machine   ${machine.cpus} × ${machine.cpuModel}, ${machine.totalMemoryGiB} GiB, ${machine.platform}`,
     `runtime   Node ${machine.node}, OpenSSL ${machine.openssl}, libuv pool ${machine.uvThreadpoolSize} threads`,
+    `load      ${machine.loadAverage.join(', ')} (1, 5, 15 min) at the start`,
   ].join('\n');
   const output = [
     `Broker benchmarks${options.quick ? ' (--quick: too few rounds to quote)' : ''}`,
