@@ -41,6 +41,8 @@ export const STAGES = [
   'storage SDK',
   'validation',
   'telemetry',
+  'logging (stdout)',
+  'pipeline (own code)',
   'garbage collector',
   'native (unattributed)',
   'other',
@@ -54,6 +56,8 @@ interface StageRule {
 
 /** Matched against `url` (file) then `functionName`; the first rule that matches wins. */
 const STAGE_RULES: readonly StageRule[] = [
+  // console.log and the write to stdout under it (synchronous for pipes and files on Linux).
+  { stage: 'logging (stdout)', pattern: /^node:internal\/console\// },
   { stage: 'keygen', pattern: /shared\/crypto\/keys[^/]*\.js$|\bgenerateKeyPair(Sync)?$/ },
   { stage: 'CSR', pattern: /shared\/crypto\/(csr|distinguishedName|sidExtension)\.js$/ },
   { stage: 'PFX', pattern: /shared\/crypto\/(pkcs12|pfx)\.js$/ },
@@ -73,6 +77,12 @@ const STAGE_RULES: readonly StageRule[] = [
   {
     stage: 'telemetry',
     pattern: /shared\/telemetry\/|node_modules\/(applicationinsights|@opentelemetry|@azure\/monitor-)/,
+  },
+  // Last: the broker's own orchestration, so that what it calls unattributed (JSON, Buffer) is charged to it.
+  {
+    stage: 'pipeline (own code)',
+    pattern:
+      /dist\/(shared\/(issuance|mapping|guardrails|delivery|broker|revocation)|functions\/|dev\/host\/host\.js)/,
   },
 ];
 

@@ -51,7 +51,8 @@ describe('the CPU profile summary by stage', () => {
       'storage SDK': 2,
       'garbage collector': 1,
       'native (unattributed)': 1,
-      other: 1,
+      'pipeline (own code)': 1,
+      other: 0,
       'TLS/undici': 1,
       keygen: 0,
     });
@@ -75,6 +76,8 @@ describe('the CPU profile summary by stage', () => {
     expect(frameStage(frame('x', 'file:///a/dist/shared/contract/validate.js'))).toBe('validation');
     expect(frameStage(frame('x', 'file:///a/node_modules/applicationinsights/out/x.js'))).toBe('telemetry');
     expect(frameStage(frame('x', 'file:///a/dist/shared/ledger/tableLedger.js'))).toBe('storage SDK');
+    expect(frameStage(frame('log', 'node:internal/console/constructor'))).toBe('logging (stdout)');
+    expect(frameStage(frame('x', 'file:///a/dist/shared/issuance/pipeline.js'))).toBe('pipeline (own code)');
     expect(frameStage(frame('parse'))).toBeUndefined();
   });
 });
