@@ -13,16 +13,22 @@ import { percentile, summarize } from '../stats';
 
 const MB = 2 ** 20;
 
-function spread(values: readonly number[], digits: number): string {
+/** "median (min–max)" of one column over the rounds. */
+function spread<K extends string>(rows: readonly Record<K, number>[], key: K, digits: number): string {
+  const values = rows.map((row) => row[key]);
   const summary = summarize(values);
   const range = values.length > 1 ? ` (${summary.min.toFixed(digits)}–${summary.max.toFixed(digits)})` : '';
   return `${summary.median.toFixed(digits)}${range}`;
 }
 
-function sumCounts(rounds: readonly HostRound[]): StorageCounts {
-  const total: StorageCounts = new Map();
+/** The rounds' figures added up by name (thread, CA service, storage operation). */
+function sumOverRounds(
+  rounds: readonly HostRound[],
+  figures: (round: HostRound) => Iterable<[string, number]>,
+): Map<string, number> {
+  const total = new Map<string, number>();
   for (const round of rounds)
-    for (const [label, value] of round.storage) total.set(label, (total.get(label) ?? 0) + value);
+    for (const [name, value] of figures(round)) total.set(name, (total.get(name) ?? 0) + value);
   return total;
 }
 
@@ -77,40 +83,19 @@ export function e2eSection(result: E2eResult): Section {
       [
         'median (min–max)',
         String(options.requests),
-        `${spread(
-          rows.map((row) => row.keygen),
-          0,
-        )} ms`,
-        `${spread(
-          rows.map((row) => row.brokerPerCert),
-          0,
-        )} ms`,
-        spread(
-          rows.map((row) => row.ratio),
-          2,
-        ),
-        `${spread(
-          rows.map((row) => row.rate),
-          1,
-        )}/s`,
-        `${spread(
-          rows.map((row) => row.p50),
-          0,
-        )} ms`,
-        `${spread(
-          rows.map((row) => row.p95),
-          0,
-        )} ms`,
+        `${spread(rows, 'keygen', 0)} ms`,
+        `${spread(rows, 'brokerPerCert', 0)} ms`,
+        spread(rows, 'ratio', 2),
+        `${spread(rows, 'rate', 1)}/s`,
+        `${spread(rows, 'p50', 0)} ms`,
+        `${spread(rows, 'p95', 0)} ms`,
         `peak ${(result.peakRssBytes / MB).toFixed(0)} MB`,
         String(rows.reduce((sum, row) => sum + row.failed, 0)),
       ],
     ],
   };
 
-  const threadTotals = new Map<string, number>();
-  for (const round of hostRounds)
-    for (const [name, ms] of Object.entries(round.threadCpuMs))
-      threadTotals.set(name, (threadTotals.get(name) ?? 0) + ms);
+  const threadTotals = sumOverRounds(hostRounds, (round) => Object.entries(round.threadCpuMs));
   const threadsTable: Table = {
     columns: ['host thread', 'CPU/cert'],
     rows: [...threadTotals]
@@ -119,12 +104,9 @@ export function e2eSection(result: E2eResult): Section {
       .map(([name, ms]) => [name, formatDuration(ms / certificates)]),
   };
 
-  const caTotals = new Map<string, number>();
-  for (const round of hostRounds)
-    for (const [service, count] of Object.entries(round.caCalls))
-      caTotals.set(service, (caTotals.get(service) ?? 0) + count);
+  const caTotals = sumOverRounds(hostRounds, (round) => Object.entries(round.caCalls));
   const caCallsPerCert = [...caTotals.values()].reduce((sum, count) => sum + count, 0) / certificates;
-  const storage = sumCounts(hostRounds);
+  const storage: StorageCounts = sumOverRounds(hostRounds, (round) => round.storage);
   const split = splitCounts(storage);
   const callsTable: Table = {
     columns: ['call', 'per cert'],
