@@ -132,6 +132,8 @@ function encryptedKey(input: Pkcs12Input): Buffer {
   const plain = input.privateKey.export({ type: 'pkcs8', format: 'der' });
   const cipher = createCipheriv('des-ede3-cbc', key, iv);
   const encrypted = Buffer.concat([cipher.update(plain), cipher.final()]);
+  // The clear PKCS#8 is not kept past its encryption: a Buffer can be wiped, unlike the strings around it.
+  plain.fill(0);
   const algorithm = derSequence(
     derOid(OID.pbeWithSha1And3KeyTripleDesCbc),
     derSequence(derOctetString(salt), derUnsignedInteger(PKCS12_ITERATIONS)),
