@@ -5,12 +5,15 @@
 import type { DevPki } from '../pki/devPki';
 import type { FaultQueue } from './faults';
 import type { HealthState } from './healthcheck';
+import type { StreamedAnswer } from './hostileAnswers';
 import type { AccountAudit, IssuedCertificate, SearchReading } from './management';
 import type { SimulatorProfile } from './profiles';
 import type { SimulatorService } from './services';
 
 export interface SimulatorOptions {
   pki: DevPki;
+  /** The server's TLS certificate and key instead of the dev PKI's (a test's certificate for another name). */
+  tls?: { certPem: string; keyPem: string };
   /** A profile file of your own instead of dev/simulator/profiles.json. */
   profilesFile?: string;
   /** Profiles given directly (wins over profilesFile). */
@@ -64,7 +67,8 @@ export interface SimulatorStats {
   /**
    * Faults applied, by label: for random ones the mix key (delayBefore, delayAfter, http503, http429, reset,
    * resetAfter, transientSoapFault); for queued ones delayBefore, delayAfter, reset, resetAfter,
-   * http<status>, http<status>After or soapFault.
+   * http<status>, http<status>After, soapFault, hostileBody:<shape>[After], hugeBody[After],
+   * slowBody[After], truncate[After] or wrongCertificate:<what>.
    */
   faults: Record<string, number>;
   faultsBySource: { queued: number; random: number };
@@ -86,6 +90,8 @@ export interface Simulator {
   readonly authority: string;
   readonly received: ReceivedRequest[];
   readonly issued: IssuedCertificate[];
+  /** Each hugeBody / slowBody answer once it ended: the bytes handed to the connection before the client left. */
+  readonly streamedAnswers: readonly StreamedAnswer[];
   readonly faults: FaultQueue;
   readonly profiles: SimulatorProfile[];
   readonly health: Readonly<HealthState>;
@@ -111,7 +117,7 @@ export interface Simulator {
   /** The issued certificates grouped by seat id, with counts of VALID / REVOKED / SUSPENDED. */
   accountAudit(): AccountAudit;
   /**
-   * Forgets received requests, issued certificates, queued faults, the random fault mode, refused client
+   * Forgets received requests, issued certificates, streamed answers, queued faults, the random fault mode, refused client
    * certificates and the counters; health back to UP.
    */
   reset(): void;

@@ -24,6 +24,8 @@ export type InjectedFault =
       status: number;
       retryAfter?: number | string;
       body?: string;
+      /** Sent as Location: with a 3xx, a redirect (to another host) the client must not follow. */
+      location?: string;
       after?: FaultMoment;
       service?: SimulatorService;
     }
@@ -37,7 +39,46 @@ export type InjectedFault =
       errorcode?: string;
       message?: string;
       service?: SimulatorService;
-    };
+    }
+  /** Answer 200 with a body made to hurt the client (see {@link HOSTILE_BODY_SHAPES}). */
+  | {
+      kind: 'hostileBody';
+      shape: HostileBodyShape;
+      entityUrl?: string;
+      after?: FaultMoment;
+      service?: SimulatorService;
+    }
+  /** Answer 200 with `bytes` of XML, streamed as fast as the client reads; stops when the client hangs up. */
+  | { kind: 'hugeBody'; bytes: number; after?: FaultMoment; service?: SimulatorService }
+  /** Answer 200 and send one byte every `intervalMs`, without end, until the client hangs up. */
+  | { kind: 'slowBody'; intervalMs: number; after?: FaultMoment; service?: SimulatorService }
+  /** Announce the whole answer's length, send half of it, then destroy the TLS connection. */
+  | { kind: 'truncate'; after?: FaultMoment; service?: SimulatorService }
+  /**
+   * Issue (and record) a certificate the client must refuse: for another key, for another subject, or signed
+   * by a key other than that of the issuing CA the chain names. Enrollment only.
+   */
+  | { kind: 'wrongCertificate'; what: WrongCertificate; service?: 'enrollmentService' };
+
+/**
+ * Bodies a hostile or broken CA may send: 100,000 nested elements; a DTD with exponential entities; a DTD
+ * whose external entity points at `entityUrl` (default file:///etc/passwd); an HTML error page (text/html);
+ * JSON (application/json); random bytes (application/octet-stream).
+ */
+export const HOSTILE_BODY_SHAPES = [
+  'deepNesting',
+  'billionLaughs',
+  'externalEntity',
+  'html',
+  'json',
+  'binary',
+] as const;
+
+export type HostileBodyShape = (typeof HOSTILE_BODY_SHAPES)[number];
+
+export const WRONG_CERTIFICATES = ['otherKey', 'otherSubject', 'brokenChain'] as const;
+
+export type WrongCertificate = (typeof WRONG_CERTIFICATES)[number];
 
 /** Weights of the fault kinds the random mode draws from (relative; zero or absent leaves a kind out). */
 export const RANDOM_FAULT_KINDS = [

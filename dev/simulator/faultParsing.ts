@@ -5,7 +5,9 @@
 import { randomInt } from 'node:crypto';
 import {
   DEFAULT_RANDOM_MIX,
+  HOSTILE_BODY_SHAPES,
   RANDOM_FAULT_KINDS,
+  WRONG_CERTIFICATES,
   type FaultMoment,
   type InjectedFault,
   type RandomFaultKind,
@@ -76,11 +78,13 @@ export function parseInjectedFault(input: unknown): InjectedFault {
         throw new InjectedFaultError('fault.retryAfter must be seconds or an HTTP date');
       }
       const body = optionalString(input, 'body');
+      const location = optionalString(input, 'location');
       return {
         kind: 'http',
         status,
         ...(retryAfter === undefined ? {} : { retryAfter }),
         ...(body === undefined ? {} : { body }),
+        ...(location === undefined ? {} : { location }),
         ...whenOf(input),
         ...scope,
       };
@@ -107,8 +111,53 @@ export function parseInjectedFault(input: unknown): InjectedFault {
         ...scope,
       };
     }
+    case 'hostileBody': {
+      const shape = HOSTILE_BODY_SHAPES.find((known) => known === input.shape);
+      if (shape === undefined) {
+        throw new InjectedFaultError(`fault.shape must be one of ${HOSTILE_BODY_SHAPES.join(', ')}`);
+      }
+      const entityUrl = optionalString(input, 'entityUrl');
+      return {
+        kind: 'hostileBody',
+        shape,
+        ...(entityUrl === undefined ? {} : { entityUrl }),
+        ...whenOf(input),
+        ...scope,
+      };
+    }
+    case 'hugeBody': {
+      const bytes = input.bytes;
+      if (!wholeNumber(bytes, 1, 1024 ** 3)) {
+        throw new InjectedFaultError('fault.bytes must be a whole number of bytes (1..1073741824)');
+      }
+      return { kind: 'hugeBody', bytes, ...whenOf(input), ...scope };
+    }
+    case 'slowBody': {
+      const intervalMs = input.intervalMs;
+      if (!wholeNumber(intervalMs, 1, 60_000)) {
+        throw new InjectedFaultError('fault.intervalMs must be a whole number of milliseconds (1..60000)');
+      }
+      return { kind: 'slowBody', intervalMs, ...whenOf(input), ...scope };
+    }
+    case 'truncate':
+      return { kind: 'truncate', ...whenOf(input), ...scope };
+    case 'wrongCertificate': {
+      const what = WRONG_CERTIFICATES.find((known) => known === input.what);
+      if (what === undefined) {
+        throw new InjectedFaultError(`fault.what must be one of ${WRONG_CERTIFICATES.join(', ')}`);
+      }
+      if (service !== undefined && service !== 'enrollmentService') {
+        throw new InjectedFaultError('a wrongCertificate fault is for the enrollmentService only');
+      }
+      if (input.after !== undefined) {
+        throw new InjectedFaultError('a wrongCertificate fault strikes while the CA issues: no "after"');
+      }
+      return { kind: 'wrongCertificate', what, service: 'enrollmentService' };
+    }
     default:
-      throw new InjectedFaultError('fault.kind must be one of delay, http, reset, soapFault');
+      throw new InjectedFaultError(
+        'fault.kind must be one of delay, http, reset, soapFault, hostileBody, hugeBody, slowBody, truncate, wrongCertificate',
+      );
   }
 }
 

@@ -35,7 +35,10 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-/** `delayBefore`, `delayAfter`, `lateIssue`, `reset`, `resetAfter`, `http503`, `http504After`, `soapFault`. */
+/**
+ * `delayBefore`, `delayAfter`, `lateIssue`, `reset`, `resetAfter`, `http503`, `http504After`, `soapFault`,
+ * `hostileBody:html`, `hugeBody`, `slowBodyAfter`, `truncateAfter`, `wrongCertificate:otherKey`, ….
+ */
 export function faultLabel(fault: InjectedFault): string {
   const after = 'after' in fault && fault.after === 'processing' ? 'After' : '';
   switch (fault.kind) {
@@ -48,6 +51,14 @@ export function faultLabel(fault: InjectedFault): string {
       return `http${fault.status}${after}`;
     case 'soapFault':
       return 'soapFault';
+    case 'hostileBody':
+      return `hostileBody:${fault.shape}${after}`;
+    case 'hugeBody':
+    case 'slowBody':
+    case 'truncate':
+      return `${fault.kind}${after}`;
+    case 'wrongCertificate':
+      return `wrongCertificate:${fault.what}`;
   }
 }
 

@@ -6,7 +6,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Connections } from './connections';
 import type { Delays } from './delays';
 import type { InjectedFault } from './faultModel';
-import type { ChosenFault } from './faults';
+import { faultLabel, type ChosenFault } from './faults';
+import {
+  cannedAnswer,
+  hostileBody,
+  sendBytes,
+  sendTruncated,
+  streamHugeBody,
+  streamSlowBody,
+} from './hostileAnswers';
 import { sendText, sendXml } from './httpIo';
 import { SIMULATOR_SERVICES, type SimulatorService } from './services';
 import { faultEnvelope } from './soapFault';
@@ -34,6 +42,7 @@ interface Exchange {
 function httpFaultAnswer(fault: Extract<InjectedFault, { kind: 'http' }>): Answer {
   const headers: Record<string, string> = {};
   if (fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter);
+  if (fault.location !== undefined) headers.location = fault.location;
   return {
     status: fault.status,
     text: fault.body ?? `injected HTTP ${fault.status}`,
@@ -43,7 +52,44 @@ function httpFaultAnswer(fault: Extract<InjectedFault, { kind: 'http' }>): Answe
 }
 
 function isAfterProcessing(fault: InjectedFault): boolean {
-  return fault.kind !== 'soapFault' && fault.after === 'processing';
+  return 'after' in fault && fault.after === 'processing';
+}
+
+type HostileFault = Extract<InjectedFault, { kind: 'hostileBody' | 'hugeBody' | 'slowBody' | 'truncate' }>;
+
+/** A hostile answer in place of the CA's (`answer`, when the CA did the work, is what a truncate cuts). */
+async function hostileAnswer(
+  context: RouteContext,
+  fault: HostileFault,
+  exchange: Exchange,
+  answer: Answer | undefined,
+): Promise<void> {
+  const { request, response, line, faultNote } = exchange;
+  const done = answer === undefined ? '' : ` ${answer.operation || '?'} done, then`;
+  switch (fault.kind) {
+    case 'hostileBody': {
+      const { contentType, body } = hostileBody(fault.shape, fault.entityUrl);
+      sendBytes(response, 200, contentType, body);
+      context.log?.(`${line}${done} → 200 ${fault.shape} (${body.length} bytes)${faultNote}`);
+      return;
+    }
+    case 'hugeBody':
+    case 'slowBody': {
+      const streamed =
+        fault.kind === 'hugeBody'
+          ? await streamHugeBody(response, fault.bytes, faultLabel(fault))
+          : await streamSlowBody(response, fault.intervalMs, faultLabel(fault));
+      context.state.streamedAnswers.push(streamed);
+      context.log?.(`${line}${done} → 200 ${fault.kind}, ${streamed.sentBytes} bytes sent${faultNote}`);
+      return;
+    }
+    case 'truncate':
+      sendTruncated(response, answer?.status ?? 200, answer?.xml ?? answer?.text ?? cannedAnswer(), () =>
+        request.socket.destroy(),
+      );
+      context.log?.(`${line}${done} → ${answer?.status ?? 200} cut off mid-body${faultNote}`);
+      return;
+  }
 }
 
 /**
@@ -78,6 +124,14 @@ async function faultBefore(
       );
       context.log?.(`${line} → 500 SOAP fault${faultNote}`);
       return 'answered';
+    case 'hostileBody':
+    case 'hugeBody':
+    case 'slowBody':
+    case 'truncate':
+      await hostileAnswer(context, fault, exchange, undefined);
+      return 'answered';
+    case 'wrongCertificate':
+      return 'go on'; // applied while the CA issues
     case 'delay':
       await context.delays.sleep(fault.ms);
       // The client gave up while we waited: the CA never looks at the request — unless it is a slow CA
@@ -94,9 +148,10 @@ async function faultAfter(
   context: RouteContext,
   fault: InjectedFault,
   exchange: Exchange,
-  operation: string,
+  answer: Answer,
 ): Promise<'answered' | 'go on'> {
   const { request, response, line, faultNote } = exchange;
+  const operation = answer.operation;
   switch (fault.kind) {
     case 'reset':
       context.log?.(`${line} ${operation || '?'} done, then reset${faultNote}`);
@@ -109,7 +164,14 @@ async function faultAfter(
     case 'delay':
       await context.delays.sleep(fault.ms);
       return request.socket.destroyed || response.destroyed ? 'answered' : 'go on';
+    case 'hostileBody':
+    case 'hugeBody':
+    case 'slowBody':
+    case 'truncate':
+      await hostileAnswer(context, fault, exchange, answer);
+      return 'answered';
     case 'soapFault':
+    case 'wrongCertificate':
       return 'go on'; // never after processing (faultParsing refuses it)
   }
 }
@@ -168,7 +230,8 @@ export async function handlePkiWs(
   const after = fault !== undefined && isAfterProcessing(fault);
   if (fault !== undefined && !after && (await faultBefore(context, fault, exchange)) === 'answered') return;
 
-  const answer = soapAnswer(state, service, contentType, body, context.log);
+  const wrongCertificate = fault?.kind === 'wrongCertificate' ? fault.what : undefined;
+  const answer = soapAnswer(state, service, contentType, body, context.log, wrongCertificate);
   if (request.socket.destroyed) {
     context.log?.(
       `${exchange.line} ${answer.operation || '?'} done late, nobody waiting${exchange.faultNote}`,
@@ -176,7 +239,7 @@ export async function handlePkiWs(
     return;
   }
   if (fault !== undefined && after) {
-    if ((await faultAfter(context, fault, exchange, answer.operation)) === 'answered') return;
+    if ((await faultAfter(context, fault, exchange, answer)) === 'answered') return;
   }
   sendAnswer(response, answer);
   context.log?.(

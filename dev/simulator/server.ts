@@ -34,17 +34,18 @@ export {
   type RandomFaultOptions,
   type RandomFaultSettings,
 } from './faultModel';
-export type { FaultMoment, InjectedFault } from './faultModel';
+export type { FaultMoment, HostileBodyShape, InjectedFault, WrongCertificate } from './faultModel';
+export type { StreamedAnswer } from './hostileAnswers';
 export { SIMULATOR_SERVICES, type SimulatorService } from './services';
 export type { AccountAudit, IssuedCertificate, SeatAudit } from './management';
 export type { SimulatorProfile } from './profiles';
 export { normalizeThumbprint } from './state';
 
 /** Mutual TLS: only clients with a certificate from the dev RA CA get through the handshake. */
-function tlsOptions(pki: DevPki): https.ServerOptions {
+function tlsOptions(pki: DevPki, tls: SimulatorOptions['tls']): https.ServerOptions {
   return {
-    key: pki.simulatorTls.keyPem,
-    cert: pki.simulatorTls.certPem,
+    key: tls?.keyPem ?? pki.simulatorTls.keyPem,
+    cert: tls?.certPem ?? pki.simulatorTls.certPem,
     ca: pki.raCa.certPem,
     requestCert: true,
     rejectUnauthorized: true,
@@ -86,6 +87,7 @@ function simulatorHandle(
     authority: `${address.urlHost}:${address.port}`,
     received: state.received,
     issued: state.issued,
+    streamedAnswers: state.streamedAnswers,
     faults: state.faults,
     profiles: state.profiles,
     health: state.health,
@@ -129,7 +131,7 @@ export async function startPkiWsSimulator(options: SimulatorOptions): Promise<Si
     delays: new Delays(),
     log: options.log,
   };
-  const server = https.createServer(tlsOptions(options.pki));
+  const server = https.createServer(tlsOptions(options.pki, options.tls));
   context.connections.watch(server, (client) => state.noteClient(client));
   const address = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
   const simulator = simulatorHandle(context, server, address);

@@ -6,6 +6,7 @@ import type { ServerResponse } from 'node:http';
 import { decideEnrollment, readEnrollmentRequest, requestSecurityTokenResponse } from './enrollment';
 import { getStatusResponse } from './healthcheck';
 import { sendText, sendXml } from './httpIo';
+import type { WrongCertificate } from './faultModel';
 import { issueCertificate, type SubjectEntry } from './issuer';
 import { managementOperation, searchCertificate, updateCertificateStatus } from './management';
 import { getPoliciesResponse, readPolicyRequest, selectProfiles } from './policy';
@@ -18,6 +19,7 @@ import {
   unsupportedOperationFault,
 } from './soapFault';
 import type { SimulatorState } from './state';
+import { wrongIssue } from './wrongCertificates';
 import {
   childElement,
   childText,
@@ -87,6 +89,7 @@ function enrollmentAnswer(
   state: SimulatorState,
   body: ParsedElement,
   serverTransactionId: string,
+  wrongCertificate?: WrongCertificate,
 ): XmlElement {
   const request = readEnrollmentRequest(body);
   // readEnrollmentRequest has made sure the element is there.
@@ -96,14 +99,18 @@ function enrollmentAnswer(
     throw notUnderstoodFault(`Certificate profile OID ${request.profileOid} is not valid for this account.`);
   }
   const decision = decideEnrollment(request, profile);
-  const chain = issueCertificate(decision.issue, state.issuingAuthority);
+  const { issue, authority } =
+    wrongCertificate === undefined
+      ? { issue: decision.issue, authority: state.issuingAuthority }
+      : wrongIssue(wrongCertificate, decision.issue, state.issuingAuthority);
+  const chain = issueCertificate(issue, authority);
   state.issued.push({
     serialNumber: chain.serialNumber,
     profileOid: profile.profileOid,
     seatId: decision.seatId,
     commonName: decision.commonName,
     emailAddress: decision.emailAddress,
-    subject: subjectText(decision.issue.subject),
+    subject: subjectText(issue.subject),
     status: 'VALID',
     notBefore: chain.notBefore,
     notAfter: chain.notAfter,
@@ -147,7 +154,12 @@ function managementAnswer(
 
 const SERVICE_ANSWERS: Record<
   SimulatorService,
-  (state: SimulatorState, body: ParsedElement, serverTransactionId: string) => XmlElement
+  (
+    state: SimulatorState,
+    body: ParsedElement,
+    serverTransactionId: string,
+    wrongCertificate?: WrongCertificate,
+  ) => XmlElement
 > = {
   policyService: policyAnswer,
   enrollmentService: enrollmentAnswer,
@@ -162,6 +174,8 @@ export function soapAnswer(
   contentType: string | undefined,
   body: string,
   log: ((line: string) => void) | undefined,
+  /** The wrongCertificate fault planned for this request, if any. */
+  wrongCertificate?: WrongCertificate,
 ): Answer {
   if (contentType === undefined || !/^text\/xml\b/i.test(contentType)) {
     return {
@@ -174,7 +188,12 @@ export function soapAnswer(
   try {
     const bodyElement = soapBodyElement(parseXml(body));
     operation = bodyElement.name;
-    const answer = SERVICE_ANSWERS[service](state, bodyElement, state.nextServerTransactionId());
+    const answer = SERVICE_ANSWERS[service](
+      state,
+      bodyElement,
+      state.nextServerTransactionId(),
+      wrongCertificate,
+    );
     return { status: 200, xml: soapEnvelope(answer), operation };
   } catch (error) {
     let xml: string;

@@ -7,6 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import type { ClientCertificateInfo, ReceivedRequest, SimulatorOptions, SimulatorStats } from './api';
 import type { ChosenFault } from './faults';
 import { FaultQueue } from './faults';
+import type { StreamedAnswer } from './hostileAnswers';
 import type { HealthState } from './healthcheck';
 import { prepareIssuingAuthority, type IssuingAuthority } from './issuer';
 import {
@@ -133,6 +134,8 @@ export class SimulatorState {
   readonly recordBodies: boolean;
   readonly received: ReceivedRequest[] = [];
   readonly issued: IssuedCertificate[] = [];
+  /** What each hugeBody / slowBody answer sent before it ended (cleared by reset()). */
+  readonly streamedAnswers: StreamedAnswer[] = [];
   readonly faults = new FaultQueue();
   readonly health: HealthState = { status: 'UP', message: UP_MESSAGE };
   private readonly maxReceived: number;
@@ -249,6 +252,7 @@ export class SimulatorState {
   reset(): void {
     this.received.length = 0;
     this.issued.length = 0;
+    this.streamedAnswers.length = 0;
     this.faults.clear();
     this.faults.setRandom(undefined);
     this.refused.clear();
