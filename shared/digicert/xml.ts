@@ -117,6 +117,9 @@ export class XmlParseError extends Error {
   }
 }
 
+/** Deepest element nesting an answer may have. */
+export const MAX_NESTED_ELEMENTS = 100;
+
 // Entities are decoded here, in one pass, rather than by the parser: its default skips numeric references,
 // and decoding twice would turn "&amp;lt;" into "<".
 const parser = new XMLParser({
@@ -130,6 +133,9 @@ const parser = new XMLParser({
   cdataPropName: '#cdata',
   ignoreDeclaration: true,
   ignorePiTags: true,
+  // PKI-WS answers nest about ten deep; the bound (the library's default, stated so an upgrade cannot drop
+  // it) refuses a document nested without end before the recursive tree building below could overflow.
+  maxNestedTags: MAX_NESTED_ELEMENTS,
 });
 
 const PREDEFINED_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };

@@ -1,4 +1,5 @@
 import {
+  MAX_NESTED_ELEMENTS,
   XmlCharacterError,
   XmlParseError,
   allText,
@@ -98,5 +99,20 @@ describe('xml parser', () => {
     expect(() => parseXml('503 Service Unavailable')).toThrow(XmlParseError);
     expect(() => parseXml('')).toThrow(XmlParseError);
     expect(() => parseXml('<!DOCTYPE a [<!ENTITY e "boom">]><a>&e;</a>')).toThrow(/DTD/);
+  });
+
+  it('refuses nesting deeper than MAX_NESTED_ELEMENTS, also 100,000 deep, without a stack overflow', () => {
+    const nested = (depth: number) => `${'<a>'.repeat(depth)}${'</a>'.repeat(depth)}`;
+    expect(parseXml(nested(MAX_NESTED_ELEMENTS)).name).toBe('a');
+    // The library counts the elements above the innermost one: the bound is one or two more than stated.
+    expect(() => parseXml(nested(MAX_NESTED_ELEMENTS + 2))).toThrow(/nested/i);
+    expect(() => parseXml(nested(100_000))).toThrow(XmlParseError);
+  });
+
+  it('never expands an entity, declared or not (lower-case doctype, parameter entities)', () => {
+    expect(() => parseXml('<!doctype a [<!ENTITY % p SYSTEM "http://127.0.0.1:9/x"> %p;]><a/>')).toThrow(
+      /DTD/,
+    );
+    expect(parseXml('<a>&undeclared;&amp;</a>').text).toBe('&undeclared;&');
   });
 });
