@@ -4,6 +4,7 @@
  */
 import { BrokerError } from '../../contract/errors';
 import { SoapAnswer, SoapParseError, parseSoapAnswer } from '../soap';
+import { bodySnippet, describeAnswerBody } from './answerBody';
 import { unexpectedAnswerError } from './answerContent';
 import { CallContext, callError } from './callContext';
 import { RA_REJECTED_REMEDY } from './raRejection';
@@ -26,14 +27,6 @@ export function parseRetryAfter(value: string | string[] | undefined, nowMs: num
   if (/^\d+$/.test(text)) return Number(text) * 1000;
   const date = Date.parse(text);
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
-}
-
-function snippet(text: string): string {
-  const collapsed = text
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-  return collapsed.length > 200 ? `${collapsed.slice(0, 200)}…` : collapsed;
 }
 
 /** Statuses by which the CA (or the gateway in front of it) refuses a request it did not carry out. */
@@ -74,13 +67,33 @@ export function interpretHttpAnswer(
   if (answer?.fault !== undefined) return { ok: false, error: classifyFault(answer.fault, context, detail) };
 
   const status = `HTTP ${http.status}`;
-  const body = snippet(http.bodyText);
+  const body = bodySnippet(http.bodyText);
   const caMessage = body === '' ? status : `${status}: ${body}`;
   if (http.status >= 200 && http.status < 300) {
     if (answer !== undefined) return { ok: true, answer };
+    // Whatever the content type said, only the body counts: a SOAP envelope is read, anything else is refused
+    // with what it was (an HTML page from a proxy, JSON, binary data, other XML).
+    const what = describeAnswerBody(http.headers['content-type'], http.bodyText);
+    const problem = /^(?:XML|text) /.test(what) ? `${what}: ${parseProblem}` : what;
     return {
       ok: false,
-      error: unexpectedAnswerError(context, `the answer is not SOAP (${parseProblem})`, caMessage),
+      error: unexpectedAnswerError(context, `the answer is not SOAP but ${problem}`, caMessage),
+    };
+  }
+  if (http.status >= 300 && http.status < 400) {
+    const location = http.headers.location;
+    const target = location === undefined ? 'nowhere' : bodySnippet(String(location));
+    return {
+      ok: false,
+      error: callError(
+        'CA_REJECTED',
+        context,
+        `the CA answered ${status}, a redirect to ${target}, which the broker never follows`,
+        {
+          caMessage,
+          remedy: `Check that ${context.caHost} is the DigiCert PKI-WS FQDN of your account: PKI-WS does not redirect, and the RA certificate is only ever presented to an allow-listed host.`,
+        },
+      ),
     };
   }
   if (http.status === 429) {
