@@ -95,10 +95,46 @@ function readExtraCertificates(
   return extras;
 }
 
+/** Whether Node can decode the certificate's key: one it cannot is damaged, and counts as absent. */
+function hasUsableKey(certificate: X509Certificate): boolean {
+  try {
+    return certificate.publicKey !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Why the path from `current` stops at it although it is not a root, when that means a chain that does not
+ * chain: a certificate naming `current`'s issuer whose key did not sign it (a wrong or forged issuer), or, for
+ * the leaf, a token that carries CA certificates none of which issued it. Undefined for a chain that is only
+ * short (the CA left out its upper part), which is accepted. Certificates whose key cannot be decoded count
+ * as absent, as a damaged entry in the policy does.
+ */
+function brokenLink(
+  current: X509Certificate,
+  isLeaf: boolean,
+  unused: readonly X509Certificate[],
+  tokenCertificates: readonly X509Certificate[],
+): string | undefined {
+  const usable = unused.filter(hasUsableKey);
+  if (usable.some((candidate) => current.checkIssued(candidate))) {
+    return `a certificate naming its issuer (${current.issuer.replace(/\n/g, ', ')}) did not sign it`;
+  }
+  const others = tokenCertificates.filter(
+    (certificate) => certificate !== current && hasUsableKey(certificate),
+  );
+  if (isLeaf && others.length > 0) {
+    return `none of the ${others.length} other certificate(s) in the token issued it`;
+  }
+  return undefined;
+}
+
 /**
  * The leaf for `publicKey` and its chain (leaf's issuer → … → root). Certificates off that path are dropped.
  * `extraCaCertificatesDer` (the profile's CA certificates, see caCertificatesOfPolicy) complete a chain the
- * token leaves short of a self-signed root; entries that do not parse are skipped.
+ * token leaves short of a self-signed root; entries that do not parse are skipped. Refused as CA_REJECTED,
+ * before any PFX is built: a token without our key, and a chain that does not chain (see brokenLink).
  */
 export function parseIssuedToken(
   response: EnrollmentResponse,
@@ -147,7 +183,18 @@ export function parseIssuedToken(
   const used = new Set<X509Certificate>([leaf]);
   for (let current = leaf; !current.checkIssued(current);) {
     const issuer = candidates.find((candidate) => !used.has(candidate) && isIssuedBy(current, candidate));
-    if (issuer === undefined) break;
+    if (issuer === undefined) {
+      const unused = candidates.filter((candidate) => !used.has(candidate));
+      const broken = brokenLink(current, current === leaf, unused, certificates);
+      if (broken !== undefined) {
+        const which =
+          current === leaf
+            ? 'issued certificate'
+            : `chain certificate ${current.subject.replace(/\n/g, ', ')}`;
+        throw rejected(response, `The CA's ${tokenName} does not chain: for the ${which}, ${broken}.`);
+      }
+      break;
+    }
     chain.push(issuer);
     used.add(issuer);
     current = issuer;

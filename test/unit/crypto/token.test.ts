@@ -201,6 +201,40 @@ describe('parseIssuedToken', () => {
     );
   });
 
+  it('refuses a leaf signed by a same-named impostor CA although the token carries the real one', async () => {
+    const impostor = createCertificate({
+      subject: [
+        { shortName: 'O', value: 'Test PKI' },
+        { shortName: 'CN', value: 'Test Issuing CA' },
+      ],
+      issuer: pki.root,
+      isCa: true,
+    });
+    const forged = createCertificate({
+      subject: [{ shortName: 'CN', value: 'IWUser0' }],
+      issuer: impostor,
+      publicKeyPem: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      extKeyUsage: ['clientAuth'],
+    });
+    // The token carries the real issuing CA and root: the names chain, the signature does not.
+    await expectBrokerError(
+      () => parseIssuedToken(pkcs7(pkcs7CertsOnly([forged, pki.issuing, pki.root])), keys.publicKey),
+      'CA_REJECTED',
+      // (The impostor's key identifier differs; one that copies it is the simulator's brokenChain.)
+      /does not chain: for the issued certificate, none of the 2 other certificate\(s\) in the token issued it/,
+    );
+  });
+
+  it('refuses a token whose CA certificates did not issue the leaf; a leaf alone is still taken', async () => {
+    const stranger = createCertificate({ subject: [{ shortName: 'CN', value: 'Unrelated CA' }], isCa: true });
+    await expectBrokerError(
+      () => parseIssuedToken(pkcs7(pkcs7CertsOnly([pki.leaf, stranger])), keys.publicKey),
+      'CA_REJECTED',
+      /does not chain: for the issued certificate, none of the 1 other certificate\(s\) in the token issued it/,
+    );
+    expect(parseIssuedToken(pkcs7(pkcs7CertsOnly([pki.leaf])), keys.publicKey).chainPem).toEqual([]);
+  });
+
   describe('completing the chain from the policy’s CA certificates', () => {
     const der = (certificate: { certPem: string }) => derOfPem(certificate.certPem);
     const fingerprints = (chainPem: string[]) =>
