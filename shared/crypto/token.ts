@@ -10,6 +10,7 @@ import { X509Certificate, type KeyObject } from 'node:crypto';
 import { BrokerError } from '../contract/errors';
 import type { EnrollmentResponse, PolicyCaCertificates } from '../digicert/types';
 import { TAG, bytesOf, contentOf, decodeOid, expectTag, readChildren, readSingleElement } from '../der';
+import { identityMismatch, type RequestedNames } from './issuedIdentity';
 
 const OID_SIGNED_DATA = '1.2.840.113549.1.7.2';
 
@@ -134,12 +135,14 @@ function brokenLink(
  * The leaf for `publicKey` and its chain (leaf's issuer → … → root). Certificates off that path are dropped.
  * `extraCaCertificatesDer` (the profile's CA certificates, see caCertificatesOfPolicy) complete a chain the
  * token leaves short of a self-signed root; entries that do not parse are skipped. Refused as CA_REJECTED,
- * before any PFX is built: a token without our key, and a chain that does not chain (see brokenLink).
+ * before any PFX is built: a token without our key, a chain that does not chain (see brokenLink), and, when
+ * `requested` is given, a certificate for other people (see identityMismatch).
  */
 export function parseIssuedToken(
   response: EnrollmentResponse,
   publicKey: KeyObject,
   extraCaCertificatesDer: readonly Buffer[] = [],
+  requested?: RequestedNames,
 ): IssuedCertificates {
   const token = response.tokenDer;
   const tokenName = response.tokenType === 'PKCS7' ? 'PKCS#7 token' : 'X.509 token';
@@ -198,6 +201,10 @@ export function parseIssuedToken(
     chain.push(issuer);
     used.add(issuer);
     current = issuer;
+  }
+  const mismatch = requested === undefined ? undefined : identityMismatch(leaf, requested);
+  if (mismatch !== undefined) {
+    throw rejected(response, `The CA issued a certificate for our key, but ${mismatch}.`);
   }
   return { leafPem: leaf.toString(), chainPem: chain.map((certificate) => certificate.toString()) };
 }

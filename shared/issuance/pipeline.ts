@@ -263,6 +263,7 @@ export class CertificatePipeline {
       response,
       keys.publicKey,
       caCertificatesOfPolicy(policy.cas),
+      plan,
     );
 
     const password = createPfxPassword();
