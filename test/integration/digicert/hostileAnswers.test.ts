@@ -5,10 +5,9 @@
  * certificate for another key or person or one that does not chain, a redirect, a server certificate for
  * another name, an answer cut off mid-body.
  */
-import { X509Certificate, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { X509Certificate, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import forge from 'node-forge';
 import { createCertificate } from '../../../dev/pki/certificates';
 import { loadDevCa, type DevPki } from '../../../dev/pki/devPki';
 import { parseInjectedFault } from '../../../dev/simulator/faultParsing';
@@ -19,6 +18,7 @@ import { PkiWsClient, type PkiWsClientOptions } from '../../../shared/digicert/c
 import type { EnrollmentRequest } from '../../../shared/digicert/types';
 import type { RaCredential } from '../../../shared/ra-credential/types';
 import { brokerErrorOf, failureOf } from '../../support/brokerErrors';
+import { devRaCredential, enrollmentKey } from './mtlsCa';
 import { startDevSimulator, type DevSimulator } from '../../support/devSimulator';
 
 const USER_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.47196109';
@@ -35,34 +35,11 @@ let key: { publicKey: KeyObject; csrDer: Buffer };
 /** A plain HTTP listener standing for any other host: an entity URL or a redirect target. */
 let bystander: { server: Server; url: string; requests: string[] };
 
-function csrFor(publicKeyPem: string, privateKeyPem: string): Buffer {
-  const csr = forge.pki.createCertificationRequest();
-  csr.publicKey = forge.pki.publicKeyFromPem(publicKeyPem);
-  csr.setSubject([{ shortName: 'CN', value: 'ignored by the CA' }]);
-  csr.sign(forge.pki.privateKeyFromPem(privateKeyPem), forge.md.sha256.create());
-  return Buffer.from(forge.asn1.toDer(forge.pki.certificationRequestToAsn1(csr)).getBytes(), 'binary');
-}
-
 beforeAll(async () => {
   devSimulator = await startDevSimulator('digicert-hostile-');
   ({ pki, simulator } = devSimulator);
-  ra = {
-    certificatePem: pki.ra.certPem,
-    privateKeyPem: pki.ra.keyPem,
-    chainPem: [],
-    thumbprint: pki.ra.thumbprint,
-    notAfter: pki.ra.notAfter,
-    subject: pki.ra.subject,
-    source: 'dev RA',
-  };
-  const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  key = {
-    publicKey: pair.publicKey,
-    csrDer: csrFor(
-      pair.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-      pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    ),
-  };
+  ra = devRaCredential(pki);
+  key = enrollmentKey();
   const requests: string[] = [];
   const server = createServer((request, response) => {
     requests.push(`${request.method ?? '?'} ${request.url ?? '?'}`);
@@ -88,7 +65,10 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((client) => client.close()));
 });
 
-function clientFor(target: Simulator = simulator, overrides: Partial<PkiWsClientOptions> = {}): PkiWsClient {
+function clientFor(
+  target: Simulator = simulator,
+  settings: Partial<PkiWsClientOptions['settings']> = {},
+): PkiWsClient {
   const client = new PkiWsClient({
     settings: {
       caAllowedHosts: [target.authority],
@@ -97,12 +77,12 @@ function clientFor(target: Simulator = simulator, overrides: Partial<PkiWsClient
       // One attempt: each test sees what one hostile answer does, not what the retries make of it.
       caMaxAttempts: 1,
       caRetryBaseDelayMs: 0,
+      ...settings,
     },
     credential: async () => ra,
     extraTrustedCaPem: [pki.tlsRootCa.certPem],
     maxResponseBytes: MAX_RESPONSE_BYTES,
     sleep: async () => undefined,
-    ...overrides,
   });
   clients.push(client);
   return client;
@@ -262,15 +242,7 @@ describe('a connection cut off mid-body', () => {
 
   it('after the CA issued: an ambiguous CA_UNAVAILABLE for the enrollment, not resent', async () => {
     queue({ kind: 'truncate', after: 'processing', service: 'enrollmentService' });
-    const client = clientFor(simulator, {
-      settings: {
-        caAllowedHosts: [simulator.authority],
-        caConnectTimeoutMs: 5000,
-        caRequestTimeoutMs: 5000,
-        caMaxAttempts: 3,
-        caRetryBaseDelayMs: 0,
-      },
-    });
+    const client = clientFor(simulator, { caRequestTimeoutMs: 5000, caMaxAttempts: 3 });
     const error = await failureOf(client.enroll(simulator.authority, enrollment('cut-1')));
     expect(error).toMatchObject({ code: 'CA_UNAVAILABLE', ambiguous: true });
     expect(simulator.issued).toHaveLength(1);
@@ -281,15 +253,7 @@ describe('a connection cut off mid-body', () => {
 describe('a certificate the broker must not take', () => {
   async function issuedWith(what: 'otherKey' | 'otherSubject' | 'brokenChain' | undefined) {
     if (what !== undefined) queue({ kind: 'wrongCertificate', what });
-    const client = clientFor(simulator, {
-      settings: {
-        caAllowedHosts: [simulator.authority],
-        caConnectTimeoutMs: 5000,
-        caRequestTimeoutMs: 5000,
-        caMaxAttempts: 1,
-        caRetryBaseDelayMs: 0,
-      },
-    });
+    const client = clientFor(simulator, { caRequestTimeoutMs: 5000 });
     const policy = await client.getPolicy(simulator.authority, USER_PROFILE);
     const response = await client.enroll(simulator.authority, enrollment(`wrong-${what ?? 'none'}`));
     return () => parseIssuedToken(response, key.publicKey, caCertificatesOfPolicy(policy.cas), REQUESTED);

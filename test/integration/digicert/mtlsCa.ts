@@ -5,7 +5,7 @@
  * with HTTP 403 — while counting connections and requests in flight; and the PKI-WS client the tests drive
  * them with.
  */
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import {
@@ -15,7 +15,9 @@ import {
   type Socket,
 } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import forge from 'node-forge';
 import { createCertificate, type TestCertificate } from '../../../dev/pki/certificates';
+import type { DevPki } from '../../../dev/pki/devPki';
 import { PkiWsClient, type PkiWsClientOptions } from '../../../shared/digicert/client';
 import type { RaCredential, RaCredentialSource } from '../../../shared/ra-credential/types';
 
@@ -194,6 +196,36 @@ export async function closeClientsAndServers(): Promise<void> {
         }),
     ),
   );
+}
+
+/** The dev PKI's RA certificate and key as the credential the client presents. */
+export function devRaCredential(pki: DevPki): RaCredential {
+  return {
+    certificatePem: pki.ra.certPem,
+    privateKeyPem: pki.ra.keyPem,
+    chainPem: [],
+    thumbprint: pki.ra.thumbprint,
+    notAfter: pki.ra.notAfter,
+    subject: pki.ra.subject,
+    source: 'dev RA',
+  };
+}
+
+/** A new RSA key and a PKCS#10 request for it (subject left to the CA), as an enrollment sends it. */
+export function enrollmentKey(): { publicKey: KeyObject; csrDer: Buffer } {
+  const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const csr = forge.pki.createCertificationRequest();
+  csr.publicKey = forge.pki.publicKeyFromPem(
+    pair.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  );
+  csr.setSubject([{ shortName: 'CN', value: 'ignored by the CA' }]);
+  const privateKeyPem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  csr.sign(forge.pki.privateKeyFromPem(privateKeyPem), forge.md.sha256.create());
+  const csrDer = Buffer.from(
+    forge.asn1.toDer(forge.pki.certificationRequestToAsn1(csr)).getBytes(),
+    'binary',
+  );
+  return { publicKey: pair.publicKey, csrDer };
 }
 
 export function credentialOf(leaf: TestCertificate, chain: TestCertificate[]): RaCredential {

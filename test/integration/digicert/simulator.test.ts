@@ -4,15 +4,14 @@
  * revoked, 503s before the work are retried into exactly one certificate, and a refused RA certificate is
  * replaced by the renewed one from the vault.
  */
-import { X509Certificate, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import forge from 'node-forge';
+import { X509Certificate, type KeyObject } from 'node:crypto';
 import { createCertificate } from '../../../dev/pki/certificates';
 import { loadDevCa, type DevPki } from '../../../dev/pki/devPki';
 import type { Simulator } from '../../../dev/simulator/server';
 import { PkiWsClient, type PkiWsClientOptions } from '../../../shared/digicert/client';
 import type { EnrollmentRequest } from '../../../shared/digicert/types';
 import type { RaCredential } from '../../../shared/ra-credential/types';
-import { credentialOf, rotatingSource } from './mtlsCa';
+import { credentialOf, devRaCredential, enrollmentKey, rotatingSource } from './mtlsCa';
 import { failureOf } from '../../support/brokerErrors';
 import { startDevSimulator, type DevSimulator } from '../../support/devSimulator';
 
@@ -24,26 +23,10 @@ let ra: RaCredential;
 let renewedRa: RaCredential;
 let keys: { publicKey: KeyObject; csrDer: Buffer }[];
 
-function csrFor(publicKeyPem: string, privateKeyPem: string): Buffer {
-  const csr = forge.pki.createCertificationRequest();
-  csr.publicKey = forge.pki.publicKeyFromPem(publicKeyPem);
-  csr.setSubject([{ shortName: 'CN', value: 'ignored by the CA' }]);
-  csr.sign(forge.pki.privateKeyFromPem(privateKeyPem), forge.md.sha256.create());
-  return Buffer.from(forge.asn1.toDer(forge.pki.certificationRequestToAsn1(csr)).getBytes(), 'binary');
-}
-
 beforeAll(async () => {
   devSimulator = await startDevSimulator('digicert-simulator-', { searchPageSize: 2 });
   ({ pki, simulator } = devSimulator);
-  ra = {
-    certificatePem: pki.ra.certPem,
-    privateKeyPem: pki.ra.keyPem,
-    chainPem: [],
-    thumbprint: pki.ra.thumbprint,
-    notAfter: pki.ra.notAfter,
-    subject: pki.ra.subject,
-    source: 'dev RA',
-  };
+  ra = devRaCredential(pki);
   const renewed = createCertificate({
     subject: [
       { shortName: 'CN', value: 'Dev RA renewed' },
@@ -53,12 +36,7 @@ beforeAll(async () => {
     extKeyUsage: ['clientAuth'],
   });
   renewedRa = credentialOf(renewed, []);
-  keys = Array.from({ length: 4 }, () => {
-    const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const publicKeyPem = pair.publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    const privateKeyPem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    return { publicKey: pair.publicKey, csrDer: csrFor(publicKeyPem, privateKeyPem) };
-  });
+  keys = Array.from({ length: 4 }, () => enrollmentKey());
 });
 
 afterAll(() => devSimulator?.close());

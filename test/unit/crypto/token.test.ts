@@ -55,6 +55,17 @@ describe('parseIssuedToken', () => {
     pki = createTestPki(keys.publicKey);
   });
 
+  /** Same subject as the issuing CA, another key: the names match, the signatures do not. */
+  const issuingCaImpostor = () =>
+    createCertificate({
+      subject: [
+        { shortName: 'O', value: 'Test PKI' },
+        { shortName: 'CN', value: 'Test Issuing CA' },
+      ],
+      issuer: pki.root,
+      isCa: true,
+    });
+
   it('finds our leaf and orders the chain issuer → root, whatever order the CA used', () => {
     const { leafPem, chainPem } = parseIssuedToken(
       pkcs7(pkcs7CertsOnly([pki.root, pki.leaf, pki.issuing])),
@@ -74,15 +85,7 @@ describe('parseIssuedToken', () => {
 
   it('drops duplicates and certificates off the path, and skips a same-named CA with another key', () => {
     const stranger = createCertificate({ subject: [{ shortName: 'CN', value: 'Unrelated CA' }], isCa: true });
-    // Same subject as the issuing CA, different key: the names match, the signature does not.
-    const impostor = createCertificate({
-      subject: [
-        { shortName: 'O', value: 'Test PKI' },
-        { shortName: 'CN', value: 'Test Issuing CA' },
-      ],
-      issuer: pki.root,
-      isCa: true,
-    });
+    const impostor = issuingCaImpostor();
     const token = pkcs7CertsOnly([stranger, impostor, pki.leaf, pki.issuing, pki.root, pki.issuing]);
     const { chainPem } = parseIssuedToken(pkcs7(token), keys.publicKey);
     expect(chainPem.map((pem) => new X509Certificate(pem).fingerprint256)).toEqual([
@@ -202,14 +205,7 @@ describe('parseIssuedToken', () => {
   });
 
   it('refuses a leaf signed by a same-named impostor CA although the token carries the real one', async () => {
-    const impostor = createCertificate({
-      subject: [
-        { shortName: 'O', value: 'Test PKI' },
-        { shortName: 'CN', value: 'Test Issuing CA' },
-      ],
-      issuer: pki.root,
-      isCa: true,
-    });
+    const impostor = issuingCaImpostor();
     const forged = createCertificate({
       subject: [{ shortName: 'CN', value: 'IWUser0' }],
       issuer: impostor,
