@@ -3,7 +3,7 @@
  * app's identity (Function App: its managed identity; an admin's machine: DefaultAzureCredential, e.g. the
  * az login). Everything in the broker that touches queues or tables gets its clients here.
  */
-import { TableClient, type TableServiceClientOptions } from '@azure/data-tables';
+import { TableClient, TableServiceClient, type TableServiceClientOptions } from '@azure/data-tables';
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { QueueServiceClient, type StoragePipelineOptions } from '@azure/storage-queue';
 import { rootCertificates } from 'node:tls';
@@ -77,31 +77,63 @@ export function createQueueServiceClient(
   );
 }
 
-export function createTableClient(
-  connection: StorageConnection,
-  tableName: string,
-  options: StorageClientOptions = {},
-): TableClient {
-  const clientOptions: TableServiceClientOptions = {
+function tableClientOptions(options: StorageClientOptions): TableServiceClientOptions {
+  return {
     ...(options.maxRetries === undefined ? {} : { retryOptions: { maxRetries: options.maxRetries } }),
     ...(options.trustedCaPemForTests === undefined
       ? {}
       : { tlsOptions: { ca: [...rootCertificates, ...[options.trustedCaPemForTests].flat()] } }),
     userAgentOptions: { userAgentPrefix: 'digicert-pkcs-broker' },
   };
+}
+
+/**
+ * The SDK parses the connection string (explicit endpoints, UseDevelopmentStorage=true …); only then is the
+ * table endpoint known, and only Azurite on loopback may be plain HTTP.
+ */
+function connectionStringOptions(
+  tableEndpoint: string,
+  options: StorageClientOptions,
+): TableServiceClientOptions {
+  return { ...tableClientOptions(options), allowInsecureConnection: isLocalEmulatorEndpoint(tableEndpoint) };
+}
+
+export function createTableClient(
+  connection: StorageConnection,
+  tableName: string,
+  options: StorageClientOptions = {},
+): TableClient {
   if (connection.kind === 'connectionString') {
-    // The SDK parses the connection string (explicit endpoints, UseDevelopmentStorage=true …); only then is
-    // the table endpoint known, and only Azurite on loopback may be plain HTTP.
     const parsed = TableClient.fromConnectionString(connection.connectionString, tableName);
-    return TableClient.fromConnectionString(connection.connectionString, tableName, {
-      ...clientOptions,
-      allowInsecureConnection: isLocalEmulatorEndpoint(parsed.url),
-    });
+    return TableClient.fromConnectionString(
+      connection.connectionString,
+      tableName,
+      connectionStringOptions(parsed.url, options),
+    );
   }
   return new TableClient(
     connection.tableServiceUrl,
     tableName,
     options.credential ?? storageCredential(connection),
-    clientOptions,
+    tableClientOptions(options),
+  );
+}
+
+/** The account's table service (listing its tables), under the same endpoint rule as createTableClient. */
+export function createTableServiceClient(
+  connection: StorageConnection,
+  options: StorageClientOptions = {},
+): TableServiceClient {
+  if (connection.kind === 'connectionString') {
+    const parsed = TableServiceClient.fromConnectionString(connection.connectionString);
+    return TableServiceClient.fromConnectionString(
+      connection.connectionString,
+      connectionStringOptions(parsed.url, options),
+    );
+  }
+  return new TableServiceClient(
+    connection.tableServiceUrl,
+    options.credential ?? storageCredential(connection),
+    tableClientOptions(options),
   );
 }

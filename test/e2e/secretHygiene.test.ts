@@ -17,10 +17,10 @@
  *   recipient, exactly as the result queue got them, and the personal values the result names (its
  *   certificate, an error naming the field): it is the result kept for replay.
  */
+import { createTableClient, createTableServiceClient } from '../../shared/storage/clients';
 import { constants, createPrivateKey, privateDecrypt, type KeyObject } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { TableServiceClient, TableClient } from '@azure/data-tables';
 import forge from 'node-forge';
 import { startAzurite, type RunningAzurite } from '../../dev/host/azurite';
 import { submitAndWait } from '../../dev/host/submit';
@@ -90,14 +90,16 @@ function revoke(message: Record<string, unknown>): Promise<RevocationResult> {
 
 /** Every entity of every table in the account, as JSON (the ledger and whatever else the broker stores). */
 async function everyStoredEntity(): Promise<string[]> {
-  const service = TableServiceClient.fromConnectionString(azurite.connectionString, {
-    allowInsecureConnection: true,
+  const service = createTableServiceClient({
+    kind: 'connectionString',
+    connectionString: azurite.connectionString,
   });
   const entities: string[] = [];
   for await (const table of service.listTables()) {
-    const client = TableClient.fromConnectionString(azurite.connectionString, table.name!, {
-      allowInsecureConnection: true,
-    });
+    const client = createTableClient(
+      { kind: 'connectionString', connectionString: azurite.connectionString },
+      table.name!,
+    );
     for await (const entity of client.listEntities()) entities.push(JSON.stringify(entity));
   }
   return entities;

@@ -2,7 +2,8 @@
  * LEDGER_RETENTION_DAYS against Azurite: entities last written before the cut-off go, newer ones stay, and
  * one written again between the listing and its deletion stays too.
  */
-import { TableClient } from '@azure/data-tables';
+import { createTableClient } from '../../../shared/storage/clients';
+import type { TableClient } from '@azure/data-tables';
 import { startAzurite, type RunningAzurite } from '../../../dev/host/azurite';
 import { purgeLedger, retentionCutoff } from '../../../shared/ledger/retention';
 
@@ -19,9 +20,10 @@ afterAll(async () => {
 
 async function newTable(): Promise<TableClient> {
   tableCounter += 1;
-  const table = TableClient.fromConnectionString(azurite.connectionString, `retention${tableCounter}`, {
-    allowInsecureConnection: true,
-  });
+  const table = createTableClient(
+    { kind: 'connectionString', connectionString: azurite.connectionString },
+    `retention${tableCounter}`,
+  );
   await table.createTable();
   return table;
 }
@@ -75,9 +77,10 @@ describe('purgeLedger', () => {
   });
 
   it('finds nothing to purge in a table that does not exist yet', async () => {
-    const missing = TableClient.fromConnectionString(azurite.connectionString, 'retentionmissing', {
-      allowInsecureConnection: true,
-    });
+    const missing = createTableClient(
+      { kind: 'connectionString', connectionString: azurite.connectionString },
+      'retentionmissing',
+    );
     expect(await purgeLedger(missing, new Date())).toEqual({ deleted: 0, kept: 0 });
   });
 });

@@ -3,10 +3,10 @@
  * results, bounded events, and a table that disappears under it.
  */
 import { randomBytes } from 'node:crypto';
-import { TableClient } from '@azure/data-tables';
 import { startAzurite, type RunningAzurite } from '../../../dev/host/azurite';
 import type { IssuedResult } from '../../../shared/contract/types';
 import { MAX_LEDGER_EVENTS } from '../../../shared/ledger/entity';
+import { createTableClient } from '../../../shared/storage/clients';
 import { createRequestLedger, type TableRequestLedger } from '../../../shared/ledger/tableLedger';
 import {
   LedgerConflictError,
@@ -221,9 +221,10 @@ describe('TableRequestLedger on Azurite', () => {
     expect(reread).toEqual(stored);
 
     // The raw entity really is chunked (no single property could hold it).
-    const raw = await TableClient.fromConnectionString(azurite.connectionString, mainTable, {
-      allowInsecureConnection: true,
-    }).getEntity<Record<string, unknown>>(requestId, 'request');
+    const raw = await createTableClient(
+      { kind: 'connectionString', connectionString: azurite.connectionString },
+      mainTable,
+    ).getEntity<Record<string, unknown>>(requestId, 'request');
     expect(raw.resultChunks).toBe(5);
     expect(typeof raw.result_4).toBe('string');
   });
@@ -247,9 +248,10 @@ describe('TableRequestLedger on Azurite', () => {
     const own = createRequestLedger(azurite.connectionString, tableName);
     const first = newRequestId();
     await own.begin(beginInput(first));
-    await TableClient.fromConnectionString(azurite.connectionString, tableName, {
-      allowInsecureConnection: true,
-    }).deleteTable();
+    await createTableClient(
+      { kind: 'connectionString', connectionString: azurite.connectionString },
+      tableName,
+    ).deleteTable();
 
     await expect(own.get(first)).resolves.toBeUndefined();
     const second = newRequestId();

@@ -3,7 +3,7 @@
  * (the partition query, insert-or-409, delete), and the pipeline refusing a seat's next certificate before the
  * PKI-WS simulator is asked for it.
  */
-import { TableClient } from '@azure/data-tables';
+import type { TableClient } from '@azure/data-tables';
 import { startAzurite, type RunningAzurite } from '../../../dev/host/azurite';
 import type { DevPki } from '../../../dev/pki/devPki';
 import type { Simulator } from '../../../dev/simulator/server';
@@ -11,6 +11,7 @@ import { readSettings } from '../../../shared/config/settings';
 import type { PkcsResult } from '../../../shared/contract/types';
 import { CertificatePipeline, type PipelineOutcome } from '../../../shared/issuance/pipeline';
 import { seatPartitionKey, type SeatReservationRequest } from '../../../shared/ledger/seatUsage';
+import { createTableClient } from '../../../shared/storage/clients';
 import { createRequestLedger, type TableRequestLedger } from '../../../shared/ledger/tableLedger';
 import type { Telemetry } from '../../../shared/telemetry/telemetry';
 import { devCaClient, startDevSimulator, type DevSimulator } from '../../support/devSimulator';
@@ -36,9 +37,7 @@ beforeAll(async () => {
   ({ pki, simulator } = devSimulator);
   azurite = await startAzurite();
   ledger = createRequestLedger(azurite.connectionString, TABLE);
-  table = TableClient.fromConnectionString(azurite.connectionString, TABLE, {
-    allowInsecureConnection: true,
-  });
+  table = createTableClient({ kind: 'connectionString', connectionString: azurite.connectionString }, TABLE);
 }, 120_000);
 
 afterAll(async () => {
