@@ -4,6 +4,7 @@
  * queue, and checks the CA's state afterwards; supersede goes through the request queue and then the
  * revocation queue on its own.
  */
+import { RecordingTelemetry } from '../support/recordingTelemetry';
 import { QueueClient } from '@azure/storage-queue';
 import { startAzurite, type RunningAzurite } from '../../dev/host/azurite';
 import { submitAndWait, waitForResult } from '../../dev/host/submit';
@@ -217,11 +218,7 @@ describe('revocation through the host', () => {
       ca: devCaClient(pki, settings),
       requests: createRequestLedger(azurite.connectionString),
       revocations: createRevocationLedger(azurite.connectionString),
-      telemetry: {
-        trackRequest: () => undefined,
-        trackReconciliation: () => undefined,
-        flush: async () => undefined,
-      },
+      telemetry: new RecordingTelemetry(),
     });
     expect(await pipeline.process(message, { dequeueCount: 1 })).toMatchObject({
       kind: 'retry',

@@ -3,6 +3,7 @@
  * (the partition query, insert-or-409, delete), and the pipeline refusing a seat's next certificate before the
  * PKI-WS simulator is asked for it.
  */
+import { RecordingTelemetry } from '../../support/recordingTelemetry';
 import type { TableClient } from '@azure/data-tables';
 import { startAzurite, type RunningAzurite } from '../../../dev/host/azurite';
 import type { DevPki } from '../../../dev/pki/devPki';
@@ -13,16 +14,11 @@ import { CertificatePipeline, type PipelineOutcome } from '../../../shared/issua
 import { seatPartitionKey, type SeatReservationRequest } from '../../../shared/ledger/seatUsage';
 import { createTableClient } from '../../../shared/storage/clients';
 import { createRequestLedger, type TableRequestLedger } from '../../../shared/ledger/tableLedger';
-import type { Telemetry } from '../../../shared/telemetry/telemetry';
 import { devCaClient, startDevSimulator, type DevSimulator } from '../../support/devSimulator';
 
 const TABLE = 'seatlimit';
 const DAY = 24 * 60 * 60 * 1000;
-const quiet: Telemetry = {
-  trackRequest: () => undefined,
-  trackReconciliation: () => undefined,
-  flush: async () => undefined,
-};
+const quiet = new RecordingTelemetry();
 
 let devSimulator: DevSimulator;
 let pki: DevPki;

@@ -3,6 +3,7 @@
  * TLS): the endings the end-to-end suite cannot reach quickly — an outage waited out beyond the queue's
  * deliveries, and a Revoke whose answer was lost on the last delivery.
  */
+import { RecordingTelemetry } from '../../support/recordingTelemetry';
 import { startAzurite, type RunningAzurite } from '../../../dev/host/azurite';
 import type { DevPki } from '../../../dev/pki/devPki';
 import type { Simulator } from '../../../dev/simulator/server';
@@ -31,11 +32,7 @@ function pipeline(extra: Record<string, string> = {}, now?: () => Date): Revocat
     ca: devCaClient(pki, settings),
     requests: createRequestLedger(azurite.connectionString),
     revocations: createRevocationLedger(azurite.connectionString),
-    telemetry: {
-      trackRequest: () => undefined,
-      trackReconciliation: () => undefined,
-      flush: async () => undefined,
-    },
+    telemetry: new RecordingTelemetry(),
     ...(now ? { now } : {}),
   });
 }
@@ -50,11 +47,7 @@ async function issuedSerial(): Promise<string> {
     settings,
     ca: devCaClient(pki, settings),
     ledger: createRequestLedger(azurite.connectionString),
-    telemetry: {
-      trackRequest: () => undefined,
-      trackReconciliation: () => undefined,
-      flush: async () => undefined,
-    },
+    telemetry: new RecordingTelemetry(),
   }).process(
     {
       schemaVersion: 1,
