@@ -150,13 +150,10 @@ export function writePkcs12(input: Pkcs12Input): Buffer {
       derSequence(derOid(OID.x509Certificate), derExplicit(0, derOctetString(der))),
       bagAttributes,
     );
-  const certificates = derSequence(
-    certBag(leaf, attributes(input.localKeyId, input.friendlyName)),
-    ...chain.map((der) => certBag(der, [])),
-  );
-  const keys = derSequence(
-    safeBag(OID.pkcs8ShroudedKeyBag, encryptedKey(input), attributes(input.localKeyId, input.friendlyName)),
-  );
+  // The leaf and the key carry the same attributes: that is how readers pair them.
+  const paired = attributes(input.localKeyId, input.friendlyName);
+  const certificates = derSequence(certBag(leaf, paired), ...chain.map((der) => certBag(der, [])));
+  const keys = derSequence(safeBag(OID.pkcs8ShroudedKeyBag, encryptedKey(input), paired));
   const authenticatedSafe = derSequence(dataContentInfo(certificates), dataContentInfo(keys));
 
   const macSalt = randomBytes(DIGEST_BYTES[input.mac]);
