@@ -93,6 +93,14 @@ export interface KeyVaultStandIn {
   };
   /** Imports a certificate as a new version (the latest version is what name-only requests get). */
   putCertificate(name: string, input: StandInCertificateInput): StoredCertificateVersion;
+  /** Sets a plain secret (such as a request-signing key) as a new version; returns its version id. */
+  putSecret(
+    name: string,
+    value: string,
+    options?: { enabled?: boolean; contentType?: string },
+  ): { version: string };
+  /** Enables or disables one version of a secret (a disabled version answers 403 SecretDisabled). */
+  setSecretVersionEnabled(name: string, version: string, enabled: boolean): void;
   /** Removes every version of a certificate (its secret stays unless deleteSecret is called too). */
   deleteCertificate(name: string): void;
   /** Removes every version of the secret behind a certificate. */

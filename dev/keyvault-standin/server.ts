@@ -117,6 +117,9 @@ export async function startKeyVaultStandIn(options: KeyVaultStandInOptions): Pro
         secretId: `${vaultUrl}/secrets/${name}/${record.version}`,
       };
     },
+    putSecret: (name, value, options = {}) => ({ version: store.putSecret(name, value, options).version }),
+    setSecretVersionEnabled: (name, version, enabled) =>
+      store.setSecretVersionEnabled(name, version, enabled),
     deleteCertificate: (name) => store.deleteCertificate(name),
     deleteSecret: (name) => store.deleteSecret(name),
     setForbidden: (name, kinds) => store.setForbidden(name, kinds),

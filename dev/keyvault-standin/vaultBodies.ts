@@ -1,12 +1,16 @@
 /** The JSON bodies of certificate and secret versions, in the shape the Key Vault SDKs parse. */
 import { createHash } from 'node:crypto';
-import { seconds, type VersionRecord } from './vaultStore';
+import { seconds, type SecretVersionRecord, type VersionRecord } from './vaultStore';
 
-function attributes(record: VersionRecord) {
+function attributes(record: SecretVersionRecord) {
   return {
     enabled: record.enabled,
-    nbf: seconds(new Date(record.certificate.validFrom)),
-    exp: seconds(new Date(record.certificate.validTo)),
+    ...(record.certificate === undefined
+      ? {}
+      : {
+          nbf: seconds(new Date(record.certificate.validFrom)),
+          exp: seconds(new Date(record.certificate.validTo)),
+        }),
     created: record.createdSeconds,
     updated: record.createdSeconds,
     recoveryLevel: 'Recoverable+Purgeable',
@@ -47,14 +51,15 @@ export function certificateBody(vaultUrl: string, record: VersionRecord) {
   };
 }
 
-/** The secret behind a certificate version, as `GET /secrets/<name>[/<version>]` answers it. */
-export function secretBody(vaultUrl: string, record: VersionRecord) {
+/** A secret version (plain, or the one behind a certificate), as `GET /secrets/<name>[/<version>]` answers it. */
+export function secretBody(vaultUrl: string, record: SecretVersionRecord) {
   return {
     value: record.secretValue,
-    contentType: record.contentType,
+    ...(record.contentType === undefined ? {} : { contentType: record.contentType }),
     id: `${vaultUrl}/secrets/${record.name}/${record.version}`,
-    managed: true,
-    kid: `${vaultUrl}/keys/${record.name}/${record.version}`,
+    ...(record.certificate === undefined
+      ? {}
+      : { managed: true, kid: `${vaultUrl}/keys/${record.name}/${record.version}` }),
     attributes: attributes(record),
     tags: {},
   };

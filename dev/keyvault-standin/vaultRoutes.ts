@@ -8,7 +8,7 @@ import type { RecordedVaultRequest, VaultObjectKind } from './api';
 import { sendJson } from './jsonAnswer';
 import { KEY_VAULT_RESOURCE, type TokenIssuer } from './tokens';
 import { certificateBody, secretBody } from './vaultBodies';
-import type { VaultStore, VersionRecord } from './vaultStore';
+import type { VaultStore } from './vaultStore';
 
 export interface VaultRouteContext {
   /** e.g. https://127.0.0.1:43117, the base of the ids in the answers. */
@@ -30,22 +30,13 @@ class VaultError extends Error {
   }
 }
 
-function findVersion(
-  store: VaultStore,
-  kind: VaultObjectKind,
-  name: string,
-  version: string | undefined,
-): VersionRecord {
-  const found = store.find(kind, name, version);
-  if (!found) {
-    const what = kind === 'secrets' ? 'secret' : 'certificate';
-    throw new VaultError(
-      404,
-      kind === 'secrets' ? 'SecretNotFound' : 'CertificateNotFound',
-      `A ${what} with (name/id) ${version === undefined ? name : `${name}/${version}`} was not found in this key vault. If you recently deleted this ${what} you may be able to recover it using the correct recovery command.`,
-    );
-  }
-  return found;
+function notFound(kind: VaultObjectKind, name: string, version: string | undefined): VaultError {
+  const what = kind === 'secrets' ? 'secret' : 'certificate';
+  return new VaultError(
+    404,
+    kind === 'secrets' ? 'SecretNotFound' : 'CertificateNotFound',
+    `A ${what} with (name/id) ${version === undefined ? name : `${name}/${version}`} was not found in this key vault. If you recently deleted this ${what} you may be able to recover it using the correct recovery command.`,
+  );
 }
 
 /** The body for an authorised request; a VaultError for any refusal. */
@@ -77,8 +68,13 @@ function readVaultObject(
       'AccessDenied',
     );
   }
-  const record = findVersion(context.store, kind, name, version);
-  if (kind === 'certificates') return certificateBody(context.vaultUrl, record);
+  if (kind === 'certificates') {
+    const certificate = context.store.findCertificate(name, version);
+    if (certificate === undefined) throw notFound(kind, name, version);
+    return certificateBody(context.vaultUrl, certificate);
+  }
+  const record = context.store.findSecret(name, version);
+  if (record === undefined) throw notFound(kind, name, version);
   if (!record.enabled) {
     throw new VaultError(
       403,

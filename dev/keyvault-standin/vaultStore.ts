@@ -8,22 +8,29 @@ import { importPem, importPfx } from './certificateImport';
 
 const NAME_PATTERN = /^[0-9A-Za-z-]{1,127}$/;
 
-export interface VersionRecord {
+/** A version of a secret: the one behind a certificate version, or a plain secret (no certificate). */
+export interface SecretVersionRecord {
   name: string;
   version: string;
   enabled: boolean;
-  exportable: boolean;
   createdSeconds: number;
+  secretValue: string;
+  contentType?: string;
+  /** Set for the secret behind a certificate: Key Vault marks it managed and gives it the certificate's dates. */
+  certificate?: X509Certificate;
+}
+
+export interface VersionRecord extends SecretVersionRecord {
+  exportable: boolean;
   certificate: X509Certificate;
   keyType: 'RSA' | 'EC';
   keySize?: number;
-  secretValue: string;
   contentType: 'application/x-pkcs12' | 'application/x-pem-file';
 }
 
 interface NameRecord {
   certificateVersions: VersionRecord[];
-  secretVersions: VersionRecord[];
+  secretVersions: SecretVersionRecord[];
   forbidden: Set<VaultObjectKind>;
 }
 
@@ -74,6 +81,32 @@ export class VaultStore {
     return record;
   }
 
+  /** Sets a plain secret as a new version (the latest version is what name-only requests get). */
+  putSecret(
+    name: string,
+    value: string,
+    options: { enabled?: boolean; contentType?: string },
+  ): SecretVersionRecord {
+    readCertificateName(name);
+    const record: SecretVersionRecord = {
+      name,
+      version: randomBytes(16).toString('hex'),
+      enabled: options.enabled ?? true,
+      createdSeconds: seconds(this.now()),
+      secretValue: value,
+      ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
+    };
+    this.recordFor(name).secretVersions.push(record);
+    return record;
+  }
+
+  /** Enables or disables one version of a secret (a disabled version answers 403, as in Key Vault). */
+  setSecretVersionEnabled(name: string, version: string, enabled: boolean): void {
+    const record = this.recordFor(name).secretVersions.find((candidate) => candidate.version === version);
+    if (record === undefined) throw new Error(`the stand-in has no version ${version} of secret ${name}`);
+    record.enabled = enabled;
+  }
+
   deleteCertificate(name: string): void {
     this.recordFor(name).certificateVersions = [];
   }
@@ -90,12 +123,22 @@ export class VaultStore {
     return this.names.get(name.toLowerCase())?.forbidden.has(kind) ?? false;
   }
 
-  /** The version asked for, or the latest without one; undefined when there is none. */
-  find(kind: VaultObjectKind, name: string, version: string | undefined): VersionRecord | undefined {
-    const record = this.names.get(name.toLowerCase());
-    const versions = kind === 'secrets' ? record?.secretVersions : record?.certificateVersions;
-    return version === undefined
-      ? versions?.at(-1)
-      : versions?.find((candidate) => candidate.version === version);
+  /** The certificate version asked for, or the latest without one; undefined when there is none. */
+  findCertificate(name: string, version: string | undefined): VersionRecord | undefined {
+    return latestOrVersion(this.names.get(name.toLowerCase())?.certificateVersions, version);
   }
+
+  /** The secret version asked for, or the latest without one; undefined when there is none. */
+  findSecret(name: string, version: string | undefined): SecretVersionRecord | undefined {
+    return latestOrVersion(this.names.get(name.toLowerCase())?.secretVersions, version);
+  }
+}
+
+function latestOrVersion<T extends { version: string }>(
+  versions: T[] | undefined,
+  version: string | undefined,
+): T | undefined {
+  return version === undefined
+    ? versions?.at(-1)
+    : versions?.find((candidate) => candidate.version === version);
 }
