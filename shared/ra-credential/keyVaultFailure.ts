@@ -48,8 +48,15 @@ function firstLine(text: string, max = 400): string {
   return line.length > max ? `${line.slice(0, max)}…` : line;
 }
 
+export interface KeyVaultErrorSummary {
+  name: string;
+  status?: number;
+  code?: string;
+  message: string;
+}
+
 /** What Key Vault's client error says, without the request (whose headers carry the access token). */
-function summary(error: unknown): { name: string; status?: number; code?: string; message: string } {
+export function keyVaultErrorSummary(error: unknown): KeyVaultErrorSummary {
   const status = field(error, 'statusCode');
   const code = field(error, 'code');
   // A credential chain's own message says only "authentication failed"; the reasons are in `errors`.
@@ -65,6 +72,32 @@ function summary(error: unknown): { name: string; status?: number; code?: string
   };
 }
 
+/** 408, 429 or 5xx: Key Vault is there but cannot answer now. */
+export function isKeyVaultThrottledOrDown(status: number | undefined): boolean {
+  return status !== undefined && (status === 408 || status === 429 || status >= 500);
+}
+
+/** No HTTP answer at all: the network between the broker and the vault failed. */
+export function isKeyVaultUnreachable(
+  summary: Pick<KeyVaultErrorSummary, 'status' | 'code' | 'message'>,
+): boolean {
+  const { status, code, message } = summary;
+  return (
+    status === undefined &&
+    ((code !== undefined && (NETWORK_CODES.has(code) || code.startsWith('UND_ERR'))) ||
+      /socket|network|timed? ?out/i.test(message))
+  );
+}
+
+/** Whether a failed Key Vault call is worth retrying later (the request waits in the queue). */
+export function isTransientKeyVaultError(summary: KeyVaultErrorSummary): boolean {
+  return (
+    isKeyVaultThrottledOrDown(summary.status) ||
+    isKeyVaultUnreachable(summary) ||
+    (CREDENTIAL_ERRORS.has(summary.name) && /network unreachable/i.test(summary.message))
+  );
+}
+
 /** Turns a failed Key Vault call into RA_CERT_UNAVAILABLE: denied, missing, transient or misconfigured. */
 export function keyVaultFailure(
   error: unknown,
@@ -72,7 +105,7 @@ export function keyVaultFailure(
   location: RaLocation,
 ): BrokerError {
   if (location.kind !== 'key-vault') throw new Error('keyVaultFailure needs a Key Vault location');
-  const { status, code, name, message } = summary(error);
+  const { status, code, name, message } = keyVaultErrorSummary(error);
   // Keep only a sanitised cause: the SDK error holds the request, including the bearer token.
   const cause = new Error(
     `${name}${status === undefined ? '' : ` ${status}`}${code === undefined ? '' : ` ${code}`}: ${message}`,
@@ -119,7 +152,7 @@ export function keyVaultFailure(
           `Re-import the RA certificate with its private key as a new version of "${location.certificateName}" (Key Vault keeps the key material in the secret of the same name).`,
         );
   }
-  if (status !== undefined && (status === 408 || status === 429 || status >= 500)) {
+  if (isKeyVaultThrottledOrDown(status)) {
     return fail(
       `Key Vault is unavailable or throttling: ${[status, code].filter((part) => part !== undefined).join(' ')} while reading the ${what} (${message}).`,
       "Transient: the request is retried. If it persists, check the vault's health and request rate in the Azure portal.",
@@ -132,11 +165,7 @@ export function keyVaultFailure(
       "Key Vault's server certificate must chain to a trusted root. Locally, start the process with NODE_EXTRA_CA_CERTS pointing at the dev TLS root of the Key Vault stand-in; TLS verification is never turned off.",
     );
   }
-  if (
-    status === undefined &&
-    ((code !== undefined && (NETWORK_CODES.has(code) || code.startsWith('UND_ERR'))) ||
-      /socket|network|timed? ?out/i.test(message))
-  ) {
+  if (isKeyVaultUnreachable({ status, code, message })) {
     return fail(
       `Key Vault could not be reached while reading the ${what}: ${code ?? name} (${message}).`,
       `Transient: the request is retried. If it persists, check KEY_VAULT_URL (${location.vaultUrl}) and the network path from the Function App to the vault (private endpoint, firewall, DNS).`,
