@@ -152,6 +152,9 @@ param caLateIssueWindowSeconds int = 120
 @maxValue(256)
 param keyPoolSize int = 0
 
+@description('REQUEST_SIGNING_SECRET_NAME: Key Vault secret (in this vault) whose versions are the HMAC keys requests and revocations must be signed with; empty: unsigned messages are accepted.')
+param requestSigningSecretName string = ''
+
 // ---- Hosting, vault and monitoring ----
 
 @description('Flex Consumption: most instances the app scales out to (bounds the load on the CA: instances × CA_MAX_CONCURRENCY).')
@@ -284,6 +287,7 @@ var brokerAppSettings = {
   REQUEST_DEFER_MIN_SECONDS: string(requestDeferMinSeconds)
   CA_LATE_ISSUE_WINDOW_SECONDS: string(caLateIssueWindowSeconds)
   KEY_POOL_SIZE: string(keyPoolSize)
+  REQUEST_SIGNING_SECRET_NAME: requestSigningSecretName
 }
 
 module functionApp 'modules/functionapp.bicep' = {

@@ -12,6 +12,8 @@ import { createRequestLedger, ledgerTableName } from './ledger/tableLedger';
 import { RevocationPipeline } from './revocation/revocationPipeline';
 import { CertificatePipeline } from './issuance/pipeline';
 import { createRaCredentialSource } from './ra-credential';
+import { KeyVaultSigningKeys } from './request-signing/keyVaultSigningKeys';
+import { MessageAuthentication } from './request-signing/messageAuthentication';
 import { createQueueServiceClient, createTableClient } from './storage/clients';
 import type { StorageConnection } from './storage/connection';
 import { createTelemetry } from './telemetry/applicationInsights';
@@ -65,6 +67,17 @@ export function createBroker(env: Record<string, string | undefined> = process.e
   const queueService = createQueueServiceClient(settings.storage);
   const requestQueue = queueService.getQueueClient(settings.requestQueue);
   const revokeQueue = queueService.getQueueClient(settings.revokeQueue);
+  const authentication = new MessageAuthentication({
+    maxAgeDays: settings.ledgerRetentionDays,
+    ...(settings.requestSigningSecretName === undefined
+      ? {}
+      : {
+          keys: new KeyVaultSigningKeys({
+            vaultUrl: settings.keyVaultUrl!, // readSettings requires it with REQUEST_SIGNING_SECRET_NAME
+            secretName: settings.requestSigningSecretName,
+          }),
+        }),
+  });
   const keys: KeySource = settings.keyPoolSize > 0 ? new KeyPool({ size: settings.keyPoolSize }) : directKeys;
   return {
     settings,
@@ -87,6 +100,7 @@ export function createBroker(env: Record<string, string | undefined> = process.e
       ledger,
       telemetry,
       keys,
+      authentication,
       ...(settings.sidVerifyWithGraph
         ? {
             sidOwnership: new GraphSidOwnershipCheck({
@@ -102,6 +116,7 @@ export function createBroker(env: Record<string, string | undefined> = process.e
       requests: ledger,
       revocations: createRevocationLedger(settings.storage, settings.ledgerTable),
       telemetry,
+      authentication,
     }),
     close: () => keys.close(),
   };

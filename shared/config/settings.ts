@@ -94,6 +94,11 @@ export interface BrokerSettings {
    * keygen (kept in memory only). 0: off, every key is generated when its request needs it.
    */
   keyPoolSize: number;
+  /**
+   * REQUEST_SIGNING_SECRET_NAME: the Key Vault secret (in KEY_VAULT_URL) whose versions are the keys requests
+   * and revocations must be signed with. Unset: unsigned messages are accepted.
+   */
+  requestSigningSecretName?: string;
 }
 
 export { SettingsError };
@@ -267,6 +272,25 @@ function graphBaseUrl(env: Env): string {
   return url.origin;
 }
 
+/** REQUEST_SIGNING_SECRET_NAME: a Key Vault secret name, in the vault of KEY_VAULT_URL. */
+function requestSigningSecretName(env: Env): string | undefined {
+  const name = text(env, 'REQUEST_SIGNING_SECRET_NAME');
+  if (name === undefined) return undefined;
+  if (!/^[0-9A-Za-z-]{1,127}$/.test(name)) {
+    throw new SettingsError(
+      'REQUEST_SIGNING_SECRET_NAME',
+      `"${name}" is not a Key Vault secret name (1-127 letters, digits and dashes)`,
+    );
+  }
+  if (text(env, 'KEY_VAULT_URL') === undefined) {
+    throw new SettingsError(
+      'REQUEST_SIGNING_SECRET_NAME',
+      'needs KEY_VAULT_URL: the signing key is a secret in that vault. Set KEY_VAULT_URL, or clear REQUEST_SIGNING_SECRET_NAME to accept unsigned messages',
+    );
+  }
+  return name;
+}
+
 export function readSettings(env: Env = process.env): BrokerSettings {
   const pfxEncryption = (text(env, 'PFX_ENCRYPTION') ?? 'AES256').toUpperCase();
   if (pfxEncryption !== 'AES256' && pfxEncryption !== '3DES') {
@@ -310,6 +334,7 @@ export function readSettings(env: Env = process.env): BrokerSettings {
     sidVerifyWithGraph: flag(env, 'SID_VERIFY_WITH_GRAPH'),
     graphBaseUrl: graphBaseUrl(env),
     keyPoolSize: integer(env, 'KEY_POOL_SIZE', 0, 0, 256),
+    requestSigningSecretName: requestSigningSecretName(env),
   };
   return settings;
 }

@@ -26,6 +26,18 @@ export interface PkcsRequest {
   supersedes?: string;
   /** The account's on-premises SID (`S-1-5-21-…`) for strong certificate mapping (KB5014754). */
   securityIdentifier?: string;
+  /** HMAC of the message by the upstream system (REQUEST_SIGNING_SECRET_NAME); not part of its identity. */
+  signature?: MessageSignature;
+}
+
+/** The `signature` of a request or revocation (schema $defs/messageSignature). */
+export interface MessageSignature {
+  algorithm: 'HMAC-SHA256';
+  /** The Key Vault version of the signing secret; absent: the current version. */
+  keyId?: string;
+  signedAt: string;
+  /** Base64 of the 32-byte MAC. */
+  value: string;
 }
 
 export interface IssuedCertificateSummary {
@@ -97,6 +109,7 @@ export interface RevocationRequest {
   reason?: RevocationReasonCode;
   comment?: string;
   context?: Record<string, unknown>;
+  signature?: MessageSignature;
 }
 
 export interface RevokedResult {

@@ -37,6 +37,7 @@ import { assertRequestAllowed } from '../guardrails/requestGuardrails';
 import type { SidOwnershipCheck } from '../identity/sidOwnership';
 import type { SeatRef } from '../ledger/seatUsage';
 import type { RequestLedger } from '../ledger/types';
+import { MessageAuthentication } from '../request-signing/messageAuthentication';
 import { parseSubjectName, planEnrollment, type EnrollmentPlan } from '../mapping';
 import { withRequestCorrelation } from '../telemetry/correlation';
 import type { Telemetry } from '../telemetry/telemetry';
@@ -76,14 +77,18 @@ export interface PipelineDependencies {
   sidOwnership?: SidOwnershipCheck;
   /** Where a new enrollment's key pair comes from (default: generated when needed). */
   keys?: KeySource;
+  /** Checks the signature of every request when REQUEST_SIGNING_SECRET_NAME is set (default: off). */
+  authentication?: MessageAuthentication;
 }
 
 export class CertificatePipeline {
   private readonly now: () => Date;
   private readonly reconciliation: Reconciliation;
   private readonly seatLimit: SeatLimit;
+  private readonly authentication: MessageAuthentication;
 
   constructor(private readonly deps: PipelineDependencies) {
+    this.authentication = deps.authentication ?? new MessageAuthentication({ maxAgeDays: 0 });
     if (deps.settings.sidVerifyWithGraph && deps.sidOwnership === undefined) {
       throw new Error('internal error: SID_VERIFY_WITH_GRAPH is on, but the pipeline was given no SID check');
     }
@@ -134,6 +139,8 @@ export class CertificatePipeline {
       });
     try {
       request = parseRequestMessage(message, { caAllowedHosts: this.deps.settings.caAllowedHosts });
+      // Before the ledger: a refused message leaves no record a real request with its id would run into.
+      await this.authentication.assertAuthentic(request, 'request');
       const begun = await this.deps.ledger.begin({
         requestId: request.requestId,
         requestHash: requestHash(request),
@@ -213,6 +220,17 @@ export class CertificatePipeline {
 
   private async handlePoisoned(message: unknown): Promise<PipelineOutcome> {
     const requestId = readRequestIdLoosely(message);
+    const refusal = await this.signatureRefusal(message);
+    if (refusal !== undefined) {
+      // Not recorded: a forged message written straight to the poison queue must not end a real request.
+      this.deps.telemetry.trackRequest({
+        requestId,
+        outcome: 'failed',
+        errorCode: refusal.code,
+        durationMs: 0,
+      });
+      return unstored(failedResult(refusal, requestId, readContextLoosely(message), this.now()));
+    }
     const entry = requestId === null ? undefined : await this.ledgerEntryFor(requestId, message);
     const stored = entry && replayOf(entry.record);
     if (stored) return stored;
@@ -225,6 +243,21 @@ export class CertificatePipeline {
     const failed = failedResult(error, requestId, readContextLoosely(message), this.now());
     // A record that cannot take the outcome (changed meanwhile) must not cost the message its one result.
     return entry ? this.complete(entry, failed).catch(() => unstored(failed)) : unstored(failed);
+  }
+
+  /** Why a poison message may not touch the ledger: its signature (when signing is on) does not hold. */
+  private async signatureRefusal(message: unknown): Promise<BrokerError | undefined> {
+    if (!this.authentication.required) return undefined;
+    let request: PkcsRequest;
+    try {
+      request = parseRequestMessage(message, { caAllowedHosts: this.deps.settings.caAllowedHosts });
+    } catch {
+      return undefined; // an invalid message matches no record: ledgerEntryFor leaves the ledger alone
+    }
+    return this.authentication.assertAuthentic(request, 'request').then(
+      () => undefined,
+      (error: unknown) => toBrokerError(error, REQUEST_JOB),
+    );
   }
 
   private async ledgerEntryFor(requestId: string, message: unknown): Promise<LedgerEntry | undefined> {

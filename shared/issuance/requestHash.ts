@@ -2,8 +2,14 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../contract/canonicalJson';
 import type { PkcsRequest } from '../contract/types';
+import { withoutSignature } from '../guardrails/requestSignature';
 
-/** SHA-256 of the request with its keys sorted: the same request always hashes the same. */
+/**
+ * SHA-256 of the request with its keys sorted: the same request always hashes the same. The signature is left
+ * out: the same request signed again later is a repeat, not another request.
+ */
 export function requestHash(request: PkcsRequest): string {
-  return createHash('sha256').update(canonicalJson(request)).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson(withoutSignature(request)))
+    .digest('hex');
 }

@@ -34,6 +34,8 @@ import { decide, poisonedGaveUp, REVOCATION_JOB, toBrokerError } from '../delive
 import { SUPERSEDE_REVOCATION_SUFFIX, supersedeRevocationMessage } from '../issuance/supersede';
 import type { Telemetry } from '../telemetry/telemetry';
 import { canonicalJson } from '../contract/canonicalJson';
+import { withoutSignature } from '../guardrails/requestSignature';
+import { MessageAuthentication } from '../request-signing/messageAuthentication';
 
 export type RevocationOutcome =
   | { kind: 'result'; result: RevocationResult; json: string; replayed: boolean }
@@ -48,13 +50,17 @@ export interface RevocationDependencies {
   revocations: RevocationLedger;
   telemetry: Telemetry;
   now?: () => Date;
+  /** Checks the signature of every revocation when REQUEST_SIGNING_SECRET_NAME is set (default: off). */
+  authentication?: MessageAuthentication;
 }
 
 export class RevocationPipeline {
   private readonly now: () => Date;
+  private readonly authentication: MessageAuthentication;
 
   constructor(private readonly deps: RevocationDependencies) {
     this.now = deps.now ?? (() => new Date());
+    this.authentication = deps.authentication ?? new MessageAuthentication({ maxAgeDays: 0 });
   }
 
   async process(message: unknown, delivery: { dequeueCount: number }): Promise<RevocationOutcome> {
@@ -64,8 +70,8 @@ export class RevocationPipeline {
     const held: { record?: RevocationRecord } = {};
     try {
       revocation = parseRevocationMessage(message, { caAllowedHosts: this.deps.settings.caAllowedHosts });
-      // Checked before the id is recorded, so a forged message cannot take the broker's own id first.
-      await this.assertOwnSupersede(revocation);
+      // Checked before the id is recorded, so a forged message cannot take an id first.
+      await this.authenticate(revocation);
       const hash = messageHash(revocation);
       const record = await this.deps.revocations.begin({
         revocationId: revocation.revocationId,
@@ -137,6 +143,16 @@ export class RevocationPipeline {
       const revocation = parseRevocationMessage(message, {
         caAllowedHosts: this.deps.settings.caAllowedHosts,
       });
+      const refusal = await this.authenticate(revocation).then(
+        () => undefined,
+        (error: unknown) => toBrokerError(error, REVOCATION_JOB),
+      );
+      if (refusal !== undefined) {
+        // Not recorded: a forged message written straight to the poison queue must not end a real id.
+        const refused = this.failure(refusal, revocationId, readContextLoosely(message));
+        this.track(refused, Date.now());
+        return publish(refused);
+      }
       hash = messageHash(revocation);
       record = await this.deps.revocations.begin({
         revocationId: revocation.revocationId,
@@ -224,6 +240,19 @@ export class RevocationPipeline {
       alreadyRevoked: false,
       ...(revocation.context === undefined ? {} : { context: revocation.context }),
     };
+  }
+
+  /**
+   * Whether the broker may act on the revocation: the broker's own supersede revocation proves itself by
+   * being exactly what the ledger says it sent (it is not signed, so it stays the same message on every
+   * replay); any other must carry a valid signature when signing is on.
+   */
+  private async authenticate(revocation: RevocationRequest): Promise<void> {
+    if (revocation.revocationId.endsWith(SUPERSEDE_REVOCATION_SUFFIX)) {
+      await this.assertOwnSupersede(revocation);
+      return;
+    }
+    await this.authentication.assertAuthentic(revocation, 'revocation');
   }
 
   /**
@@ -355,7 +384,9 @@ function publish(result: RevocationResult): RevocationOutcome {
   return { kind: 'result', result, json: JSON.stringify(result), replayed: false };
 }
 
-/** SHA-256 of the message's canonical JSON (the same revocation always hashes the same). */
+/** SHA-256 of the message's canonical JSON without its signature (the same revocation always hashes the same). */
 function messageHash(revocation: RevocationRequest): string {
-  return createHash('sha256').update(canonicalJson(revocation)).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson(withoutSignature(revocation)))
+    .digest('hex');
 }

@@ -23,6 +23,7 @@ const ADAPTERS = [
   'shared/storage',
   'shared/ra-credential',
   'shared/identity',
+  'shared/request-signing',
 ];
 /** The jobs and the composition root: they use adapters, adapters never use them. */
 const ORCHESTRATION = [

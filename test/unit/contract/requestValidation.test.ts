@@ -496,6 +496,40 @@ describe('parseRequestMessage: securityIdentifier', () => {
   });
 });
 
+describe('parseRequestMessage: signature', () => {
+  const valid = {
+    algorithm: 'HMAC-SHA256',
+    keyId: '0123456789abcdef0123456789abcdef',
+    signedAt: '2026-12-05T21:00:00.000Z',
+    value: `${'A'.repeat(43)}=`,
+  };
+
+  it('accepts a well-formed signature (whether it is right is checked later, with the key)', () => {
+    expect(parseRequestMessage(withChanges({ signature: valid }), ALLOWED).signature).toEqual(valid);
+    const withoutKeyId: Partial<typeof valid> = { ...valid };
+    delete withoutKeyId.keyId;
+    expect(() => parseRequestMessage(withChanges({ signature: withoutKeyId }), ALLOWED)).not.toThrow();
+  });
+
+  it.each<[string, unknown, string]>([
+    ['a string', 'c2lnbmVk', 'signature must be a JSON object'],
+    ['another algorithm', { ...valid, algorithm: 'HMAC-SHA1' }, 'signature.algorithm'],
+    ['no signedAt', { algorithm: valid.algorithm, value: valid.value }, 'signedAt'],
+    ['a signedAt that is no time', { ...valid, signedAt: 'yesterday' }, 'signature.signedAt'],
+    [
+      'a MAC of 31 bytes',
+      { ...valid, value: `${'A'.repeat(40)}==` },
+      'signature.value must be the base64 of 32 bytes',
+    ],
+    ['a keyId that is no version', { ...valid, keyId: 'v1' }, 'signature.keyId must be the 32 hex digits'],
+    ['an unknown member', { ...valid, nonce: '1' }, 'nonce'],
+  ])('refuses %s as INVALID_REQUEST naming the field', (_label, signature, fragment) => {
+    const error = refusal(withChanges({ signature }));
+    expect(error.code).toBe('INVALID_REQUEST');
+    expect(error.message).toContain(fragment);
+  });
+});
+
 describe('parseRequestMessage: several problems', () => {
   // [what is wrong, changes, expected code, the problems in the order the message must list them]
   const cases: [string, Record<string, unknown>, string[], ErrorCode, string[]][] = [
