@@ -4,12 +4,13 @@
  * on PKCS_REVOKE_RESULT_QUEUE and prints it. Storage as for `npm run submit`: the local stack's (`npm start`),
  * or AzureWebJobsStorage (a connection string, or AzureWebJobsStorage__accountName with your `az login`).
  * Exit code 0 when the certificate is revoked (or was), 2 when the revocation failed, 64 for a usage error.
+ * Signed as `npm run submit` signs, when KEY_VAULT_URL and REQUEST_SIGNING_SECRET_NAME are set.
  */
 import { randomUUID } from 'node:crypto';
 import type { RevocationResult } from '../shared/contract/types';
 import { readStorageConnection } from '../shared/storage/connection';
 import { readStack } from '../dev/host/stack';
-import { errorLines, flagValue, sendAndWait, UsageError } from '../dev/host/submit';
+import { errorLines, flagValue, sendAndWait, signerFromEnvironment, UsageError } from '../dev/host/submit';
 
 const USAGE =
   'usage: npm run revoke -- (--serial <hex> [--ca <host>] | --request-id <id>) [--reason <reason>] [--comment <text>] [--revocation-id <id>] [--timeout <seconds>]\n' +
@@ -92,6 +93,7 @@ async function main(argv: string[]): Promise<number> {
       requestQueue: process.env.PKCS_REVOKE_QUEUE ?? 'pkcs-revocations',
       resultQueue: process.env.PKCS_REVOKE_RESULT_QUEUE ?? 'pkcs-revocation-results',
       timeoutMs: timeoutSeconds * 1000,
+      sign: signerFromEnvironment(),
     },
     (candidate) => candidate.revocationId === revocationId,
     `revocation ${revocationId}`,

@@ -5,6 +5,8 @@
  * app reads it: a connection string, or AzureWebJobsStorage__accountName with your `az login`.
  * Placeholders: "@dev-ca" / "@dev-recipient" (the local stack's CA and recipient), "@file:<path>" (a file's
  * text, e.g. the recipient certificate PEM, relative to the request file), "@new" (a fresh requestId).
+ * With KEY_VAULT_URL and REQUEST_SIGNING_SECRET_NAME set, the request is signed with the current version of
+ * that secret (README "Request signing"), read with DefaultAzureCredential (your `az login`).
  */
 import { randomUUID, privateDecrypt, constants, X509Certificate, createPublicKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -12,6 +14,8 @@ import path from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { QueueClient } from '@azure/storage-queue';
 import type { FailedResult, PkcsResult } from '../../shared/contract/types';
+import { signMessage } from '../../shared/guardrails/requestSignature';
+import { KeyVaultSigningKeys } from '../../shared/request-signing/keyVaultSigningKeys';
 import { createQueueServiceClient } from '../../shared/storage/clients';
 import { readStorageConnection, type StorageConnection } from '../../shared/storage/connection';
 import { readStack, type LocalStack } from './stack';
@@ -22,6 +26,22 @@ export interface SubmitOptions {
   requestQueue: string;
   resultQueue: string;
   timeoutMs: number;
+  /** Signs the message before it is sent (see signerFromEnvironment); absent: sent unsigned. */
+  sign?: MessageSigner;
+}
+
+export type MessageSigner = (message: Record<string, unknown>) => Promise<Record<string, unknown>>;
+
+/**
+ * A signer when the environment names the signing secret (KEY_VAULT_URL and REQUEST_SIGNING_SECRET_NAME, as
+ * the broker reads them), else undefined: messages go unsigned, as a broker without the setting accepts.
+ */
+export function signerFromEnvironment(env: NodeJS.ProcessEnv = process.env): MessageSigner | undefined {
+  const vaultUrl = env.KEY_VAULT_URL?.trim();
+  const secretName = env.REQUEST_SIGNING_SECRET_NAME?.trim();
+  if (!vaultUrl || !secretName) return undefined;
+  const keys = new KeyVaultSigningKeys({ vaultUrl, secretName });
+  return async (message) => signMessage(message, await keys.key(undefined), new Date());
 }
 
 const FILE_PLACEHOLDER = '@file:';
@@ -86,7 +106,8 @@ export async function sendAndWait<T>(
   const requests = service.getQueueClient(options.requestQueue);
   const results = service.getQueueClient(options.resultQueue);
   await Promise.all([requests.createIfNotExists(), results.createIfNotExists()]);
-  await requests.sendMessage(JSON.stringify(message));
+  const sent = options.sign === undefined ? message : await options.sign(message);
+  await requests.sendMessage(JSON.stringify(sent));
   return waitForResult<T>(results, isOurs, options.timeoutMs, description);
 }
 
@@ -246,6 +267,7 @@ async function main(argv: string[]): Promise<number> {
     requestQueue: process.env.PKCS_REQUEST_QUEUE ?? stack?.requestQueue ?? 'pkcs-requests',
     resultQueue: process.env.PKCS_RESULT_QUEUE ?? stack?.resultQueue ?? 'pkcs-results',
     timeoutMs: timeoutSeconds * 1000,
+    sign: signerFromEnvironment(),
   });
   if (saveResultFile !== undefined) {
     // The result message as published (PFX and password both still encrypted), for openssl or a delivery test.
