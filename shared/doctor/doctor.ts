@@ -12,6 +12,7 @@ import { failureOutcome } from './outcomes';
 import { caHostChecks, noProfilesCheck, policyCheck } from './checks/caChecks';
 import { keyVaultCheck, raCertificateCheck } from './checks/raChecks';
 import { settingsCheck } from './checks/settingsCheck';
+import { signingKeyCheck } from './checks/signingKeyCheck';
 import { ledgerCheck, queuesCheck } from './checks/storageChecks';
 import type {
   CheckOutcome,
@@ -49,6 +50,8 @@ export function planChecks(env: Env, mode: DoctorMode = 'full'): DoctorCheck[] {
   const { hosts, profileOids } = planInputs(env);
   const full = mode === 'full';
   const checks: DoctorCheck[] = [settingsCheck, keyVaultCheck, raCertificateCheck];
+  // Planned only where it applies, so a broker without signing is not told about a check it does not need.
+  if ((env.REQUEST_SIGNING_SECRET_NAME ?? '').trim() !== '') checks.push(signingKeyCheck);
   for (const host of hosts) checks.push(...caHostChecks(host, { full }));
   if (full) {
     if (profileOids.length === 0) checks.push(noProfilesCheck);

@@ -3,6 +3,7 @@
  * with the real clients. A healthy configuration passes; each broken one fails at the right check, naming
  * the matching row of the seed's troubleshooting table and the remedy; later checks that need it skip.
  */
+import { randomBytes } from 'node:crypto';
 import { AZURITE_KEY } from '../../../dev/host/azurite';
 import { main } from '../../../cli/doctor';
 import { runDoctor, type CheckReport, type DoctorReport } from '../../../shared/doctor';
@@ -126,6 +127,29 @@ describe('the doctor against a healthy local stack', () => {
     ]);
     expect(check(report, 'ra-certificate').data?.source).toMatch(/^Key Vault certificate "digicert-ra"/);
     expect(check(report, `ca-mtls:${stack.simulator.authority}`).status).toBe('pass');
+  });
+
+  it('checks the request-signing key when REQUEST_SIGNING_SECRET_NAME is set, never showing it', async () => {
+    const key = randomBytes(32).toString('base64');
+    const { version } = stack.vault!.putSecret('doctor-signing', key);
+    const signing = (name: string) =>
+      stack.env({ KEY_VAULT_URL: stack.vault!.url, REQUEST_SIGNING_SECRET_NAME: name });
+    const report = await doctor(signing('doctor-signing'));
+    expect(report.ok).toBe(true);
+    expect(check(report, 'request-signing-key')).toMatchObject({
+      status: 'pass',
+      detail: `secret "doctor-signing" in ${stack.vault!.url}: current version ${version}, a key of 32 bytes; requests and revocations must be signed with it`,
+    });
+    expect(JSON.stringify(report)).not.toContain(key);
+
+    const missing = await doctor(signing('no-signing-secret'));
+    expect(missing.ok).toBe(false);
+    expect(check(missing, 'request-signing-key')).toMatchObject({
+      status: 'fail',
+      errorCode: 'REQUEST_NOT_ALLOWED',
+    });
+    expect(check(missing, 'request-signing-key').remedy).toContain('az keyvault secret set');
+    expect((await doctor(stack.env())).checks.map((each) => each.id)).not.toContain('request-signing-key');
   });
 
   it('runs in-process as `npm run doctor` does: readable report, exit code 0; --json for machines', async () => {

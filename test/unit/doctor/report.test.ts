@@ -112,6 +112,21 @@ describe('planChecks', () => {
     ]);
   });
 
+  it('plans the request-signing key check after the RA certificate only where signing is configured', () => {
+    const signing = { ...env, REQUEST_SIGNING_SECRET_NAME: 'request-signing' };
+    expect(planChecks(signing, 'quick').map((check) => check.id)).toEqual([
+      'settings',
+      'key-vault',
+      'ra-certificate',
+      'request-signing-key',
+      'ca-health:ca1.example.com',
+      'ca-health:ca2.example.com:8443',
+    ]);
+    expect(
+      planChecks({ ...env, REQUEST_SIGNING_SECRET_NAME: ' ' }, 'quick').map((check) => check.id),
+    ).not.toContain('request-signing-key');
+  });
+
   it('says why no policy is checked without PROFILE_OIDS, and plans from unreadable settings too', () => {
     expect(planChecks({}, 'full').map((check) => check.id)).toContain('policies');
     expect(
