@@ -75,6 +75,7 @@ export function createBroker(env: Record<string, string | undefined> = process.e
           keys: new KeyVaultSigningKeys({
             vaultUrl: settings.keyVaultUrl!, // readSettings requires it with REQUEST_SIGNING_SECRET_NAME
             secretName: settings.requestSigningSecretName,
+            onCall: keyVaultCallObserver(telemetry),
           }),
         }),
   });

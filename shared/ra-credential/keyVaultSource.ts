@@ -243,30 +243,40 @@ export class KeyVaultRaCredentialSource implements RaCredentialSource {
     });
   }
 
-  private async observed<T>(operation: KeyVaultCallReport['operation'], read: () => Promise<T>): Promise<T> {
-    const started = performance.now();
-    const report = (success: boolean, code: string): void => {
-      try {
-        this.onCall?.({
-          operation,
-          vaultHost: new URL(this.vaultUrl).host,
-          durationMs: performance.now() - started,
-          success,
-          code,
-        });
-      } catch {
-        // Telemetry never changes the outcome of a read.
-      }
-    };
+  private observed<T>(operation: KeyVaultCallReport['operation'], read: () => Promise<T>): Promise<T> {
+    return observeKeyVaultCall(this.onCall, this.vaultUrl, operation, read);
+  }
+}
+
+/** Runs one Key Vault read and tells `onCall` how it went (for telemetry); what onCall throws is ignored. */
+export async function observeKeyVaultCall<T>(
+  onCall: ((call: KeyVaultCallReport) => void) | undefined,
+  vaultUrl: string,
+  operation: KeyVaultCallReport['operation'],
+  read: () => Promise<T>,
+): Promise<T> {
+  const started = performance.now();
+  const report = (success: boolean, code: string): void => {
     try {
-      const value = await read();
-      report(true, '200');
-      return value;
-    } catch (error) {
-      const status = field(error, 'statusCode');
-      const code = field(error, 'code');
-      report(false, typeof status === 'number' ? String(status) : typeof code === 'string' ? code : 'error');
-      throw error;
+      onCall?.({
+        operation,
+        vaultHost: new URL(vaultUrl).host,
+        durationMs: performance.now() - started,
+        success,
+        code,
+      });
+    } catch {
+      // Telemetry never changes the outcome of a read.
     }
+  };
+  try {
+    const value = await read();
+    report(true, '200');
+    return value;
+  } catch (error) {
+    const status = field(error, 'statusCode');
+    const code = field(error, 'code');
+    report(false, typeof status === 'number' ? String(status) : typeof code === 'string' ? code : 'error');
+    throw error;
   }
 }

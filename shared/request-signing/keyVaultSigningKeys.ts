@@ -14,7 +14,11 @@ import {
   keyVaultErrorSummary,
   type KeyVaultErrorSummary,
 } from '../ra-credential/keyVaultFailure';
-import { keyVaultClientOptions } from '../ra-credential/keyVaultSource';
+import {
+  keyVaultClientOptions,
+  observeKeyVaultCall,
+  type KeyVaultCallReport,
+} from '../ra-credential/keyVaultSource';
 
 /** Where a message's signing key comes from: the version a signature names, or the current one. */
 export interface SigningKeySource {
@@ -36,6 +40,8 @@ export interface KeyVaultSigningKeysOptions {
   trustedCaPemForTests?: string;
   /** SDK retries per read (SDK default 3). */
   maxRetries?: number;
+  /** Told after every Key Vault read, for telemetry (a dependency, as for the RA credential). */
+  onCall?: (call: KeyVaultCallReport) => void;
 }
 
 const CURRENT = 'current';
@@ -46,12 +52,16 @@ export class KeyVaultSigningKeys implements SigningKeySource {
   private readonly secrets: SecretClient;
   private readonly cacheMs: number;
   private readonly now: () => number;
+  private readonly vaultUrl: string;
+  private readonly onCall?: (call: KeyVaultCallReport) => void;
   private readonly kept = new Map<string, { read: Promise<SigningKey>; at: number }>();
 
   constructor(options: KeyVaultSigningKeysOptions) {
     this.secretName = options.secretName;
     this.cacheMs = options.cacheMs ?? 5 * 60_000;
     this.now = options.now ?? Date.now;
+    this.vaultUrl = options.vaultUrl;
+    this.onCall = options.onCall;
     const credential = options.credential ?? new DefaultAzureCredential();
     this.secrets = new SecretClient(
       options.vaultUrl,
@@ -76,7 +86,9 @@ export class KeyVaultSigningKeys implements SigningKeySource {
     let value: string | undefined;
     let readVersion: string | undefined;
     try {
-      const secret = await this.secrets.getSecret(this.secretName, version === undefined ? {} : { version });
+      const secret = await observeKeyVaultCall(this.onCall, this.vaultUrl, 'getSecret', () =>
+        this.secrets.getSecret(this.secretName, version === undefined ? {} : { version }),
+      );
       if (secret.properties.enabled === false) throw disabledVersion(this.secretName, version);
       value = secret.value;
       readVersion = secret.properties.version;

@@ -15,6 +15,7 @@ import {
   KeyVaultSigningKeys,
   type KeyVaultSigningKeysOptions,
 } from '../../../shared/request-signing/keyVaultSigningKeys';
+import type { KeyVaultCallReport } from '../../../shared/ra-credential/keyVaultSource';
 import { MessageAuthentication } from '../../../shared/request-signing/messageAuthentication';
 import { failureOf } from '../../support/brokerErrors';
 import { useManagedIdentityOf } from '../../support/identityStack';
@@ -93,12 +94,23 @@ describe('request-signing keys from Key Vault', () => {
     await expect(authentication.assertAuthentic(signedWithSecond, 'revocation')).resolves.toBeUndefined();
   });
 
-  it('reads each version once per cache period, however many messages name it', async () => {
+  it('reads each version once per cache period, however many messages name it, and reports each read', async () => {
     const secret = newSecret();
-    const keys = keysFor(secret.name);
+    const calls: KeyVaultCallReport[] = [];
+    const keys = keysFor(secret.name, { onCall: (call) => calls.push(call) });
     await Promise.all(Array.from({ length: 20 }, () => keys.key(secret.version)));
     await keys.key(secret.version);
     expect(secretReads(secret.name)).toHaveLength(1);
+    await failureOf(keys.key('0'.repeat(32)));
+    expect(calls).toEqual([
+      expect.objectContaining({
+        operation: 'getSecret',
+        vaultHost: new URL(vault.url).host,
+        success: true,
+        code: '200',
+      }),
+      expect.objectContaining({ operation: 'getSecret', success: false, code: '404' }),
+    ]);
   });
 
   it('an unknown keyId is the sender’s mistake; a missing secret the operator’s', async () => {
