@@ -4,8 +4,8 @@
  * and is reconciled, one with a SID), fails a request whose address carries a bidi control, revokes a
  * certificate and fails a revocation. Then everything the run left behind is searched for the run's own
  * secrets in every spelling (as text, base64, base64url, hex): the PFX passwords (decrypted with the
- * recipient key), each issued PFX's private key (the PFX opened with its password), the RA private key and
- * the RA PFX's password.
+ * recipient key), each issued PFX's private key (the PFX opened with its password), the RA private key, the
+ * RA PFX's password and the request-signing key (every message is signed; one forged request is refused).
  *
  * What is allowed where:
  * - host log (every line of every function, and what the host logs of a failed delivery): no secret, no
@@ -18,12 +18,15 @@
  *   certificate, an error naming the field): it is the result kept for replay.
  */
 import { createTableClient, createTableServiceClient } from '../../shared/storage/clients';
-import { constants, createPrivateKey, privateDecrypt, type KeyObject } from 'node:crypto';
+import { constants, createPrivateKey, privateDecrypt, randomBytes, type KeyObject } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import forge from 'node-forge';
 import { startAzurite, type RunningAzurite } from '../../dev/host/azurite';
 import { submitAndWait } from '../../dev/host/submit';
+import type { KeyVaultStandIn } from '../../dev/keyvault-standin/server';
+import { signMessage, type SigningKey } from '../../shared/guardrails/requestSignature';
+import { startKeyVaultStandInWithDevTls } from '../support/identityStack';
 import type { DevPki } from '../../dev/pki/devPki';
 import type { Simulator } from '../../dev/simulator/server';
 import type { IssuedResult, PkcsResult, RevocationResult } from '../../shared/contract/types';
@@ -80,12 +83,17 @@ function request(mail: string, overrides: Record<string, unknown> = {}): Record<
   };
 }
 
-function submit(body: Record<string, unknown>): Promise<PkcsResult> {
-  return submitAndWait(body, { storage: azurite.connectionString, ...queues, timeoutMs: 60_000 });
+function submit(body: Record<string, unknown>, key = signingKey): Promise<PkcsResult> {
+  return submitAndWait(signMessage(body, key, new Date()), {
+    storage: azurite.connectionString,
+    ...queues,
+    timeoutMs: 60_000,
+  });
 }
 
 function revoke(message: Record<string, unknown>): Promise<RevocationResult> {
-  return revokeThroughQueue({ storage: azurite.connectionString, ...queues }, message);
+  const signed = signMessage({ schemaVersion: 1, ...message }, signingKey, new Date());
+  return revokeThroughQueue({ storage: azurite.connectionString, ...queues }, signed);
 }
 
 /** Every entity of every table in the account, as JSON (the ledger and whatever else the broker stores). */
@@ -170,6 +178,9 @@ function leaksIn(place: string, text: string, secrets: readonly Secret[]): strin
 let storedEntities: string[];
 let hostileRequest: Record<string, unknown>;
 let secrets: Secret[];
+let vault: KeyVaultStandIn;
+let signingKey: SigningKey;
+const SIGNING_SECRET = 'hygiene-request-signing';
 
 beforeAll(async () => {
   devSimulator = await startDevSimulator('e2e-hygiene-');
@@ -178,8 +189,14 @@ beforeAll(async () => {
   ingestion = await startIngestionStandIn();
   const hostTrustPath = path.join(devSimulator.dir, 'host-trust.pem');
   writeFileSync(hostTrustPath, pki.tlsRootCa.certPem + ingestion.caPem);
+  vault = await startKeyVaultStandInWithDevTls(pki);
+  const keyBytes = randomBytes(32);
+  signingKey = { keyId: vault.putSecret(SIGNING_SECRET, keyBytes.toString('base64')).version, key: keyBytes };
   host = startHostProcess({
     ...devHostSettings(pki, simulator.authority, queues),
+    ...vault.identityEnvironment,
+    KEY_VAULT_URL: vault.url,
+    REQUEST_SIGNING_SECRET_NAME: SIGNING_SECRET,
     AzureWebJobsStorage: azurite.connectionString,
     RA_CERT_THUMBPRINT: pki.ra.thumbprint,
     CA_MAX_ATTEMPTS: '1',
@@ -209,6 +226,10 @@ beforeAll(async () => {
     subjectAlternativeNames: [{ type: 'AltNameTypeEmail', value: HOSTILE_MAIL }],
   });
   failed.push(await submit(hostileRequest));
+  // Signed with another key: refused before anything is recorded.
+  failed.push(
+    await submit(request('hygiene.forged@hygiene.contoso.com'), { ...signingKey, key: randomBytes(32) }),
+  );
   revocations.push(
     await revoke({ revocationId: `hygiene-revoke-${Date.now()}`, requestId: plain.requestId }),
     await revoke({
@@ -242,20 +263,25 @@ beforeAll(async () => {
     { name: 'RA private key', spellings: spellingsOfKey(createPrivateKey(pki.ra.keyPem)) },
     { name: 'RA PFX password', spellings: spellingsOfPassword(raPfxPassword) },
     { name: 'RA PFX', spellings: spellingsOfBytes(readFileSync(pki.ra.pfxPath)).slice(0, 2) },
+    { name: 'request-signing key', spellings: spellingsOfBytes(signingKey.key) },
   ];
 }, 240_000);
 
 afterAll(async () => {
   await host?.stop();
   await ingestion?.close();
+  await vault?.close();
   await azurite?.stop();
   await devSimulator?.close();
 });
 
 describe('secret hygiene of a whole run', () => {
-  it('ran what it meant to: three issued (one reconciled), one failed, one revoked, one refused revocation', () => {
+  it('ran what it meant to: three issued (one reconciled), one invalid, one forged, one revoked, one refused revocation', () => {
     expect(issued).toHaveLength(3);
-    expect(failed.map((result) => result.status)).toEqual(['failed']);
+    expect(failed.map((result) => result.status === 'failed' && result.error.code)).toEqual([
+      'INVALID_REQUEST',
+      'REQUEST_NOT_ALLOWED',
+    ]);
     expect(revocations.map((result) => result.status)).toEqual(['revoked', 'failed']);
     expect(host.log).toMatch(/hygiene-2-\d+: issued serial/);
     expect(simulator.faults.pending).toEqual([]);
@@ -271,7 +297,7 @@ describe('secret hygiene of a whole run', () => {
     expect(leaksIn('a log', `d=${key!.spellings[8]!}`, secrets).length).toBeGreaterThan(0);
   });
 
-  it('no PFX password, issued private key, RA key or RA password in logs, telemetry or the ledger', () => {
+  it('no PFX password, issued private key, RA key, RA password or signing key in logs, telemetry or the ledger', () => {
     const places: [string, string][] = [
       ['the host log', host.log],
       ['telemetry', ingestion.bodies.join('\n')],
