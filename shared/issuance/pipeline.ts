@@ -36,7 +36,7 @@ import type { DigicertCa } from '../digicert/types';
 import { assertRequestAllowed } from '../guardrails/requestGuardrails';
 import type { SidOwnershipCheck } from '../identity/sidOwnership';
 import type { SeatRef } from '../ledger/seatUsage';
-import type { RequestLedger } from '../ledger/types';
+import { isStored, type RequestIdentity, type RequestLedger } from '../ledger/types';
 import { MessageAuthentication } from '../request-signing/messageAuthentication';
 import { parseSubjectName, planEnrollment, type EnrollmentPlan } from '../mapping';
 import { withRequestCorrelation } from '../telemetry/correlation';
@@ -141,23 +141,18 @@ export class CertificatePipeline {
       request = parseRequestMessage(message, { caAllowedHosts: this.deps.settings.caAllowedHosts });
       // Before the ledger: a refused message leaves no record a real request with its id would run into.
       await this.authentication.assertAuthentic(request, 'request');
-      const begun = await this.deps.ledger.begin({
-        requestId: request.requestId,
-        requestHash: requestHash(request),
-        profileOid: request.certificateTemplateName,
-        caHost: request.certificateAuthority,
-      });
-      if (begun.record.requestHash !== requestHash(request)) {
+      const record = await this.deps.ledger.open({ ...recordedAs(request), ...firstSeen(delivery) });
+      if (record.requestHash !== requestHash(request)) {
         // Not recorded: the ledger keeps the first request under this id.
         const error = new BrokerError(
           'INVALID_REQUEST',
-          `requestId "${request.requestId}" was already used on ${begun.record.createdAt} for a different request; the broker never issues twice under one requestId.`,
+          `requestId "${request.requestId}" was already used on ${record.createdAt} for a different request; the broker never issues twice under one requestId.`,
           { remedy: 'Send a new request with a new requestId (the first request keeps its own result).' },
         );
         track('failed', { errorCode: error.code });
         return unstored(failedResult(error, request.requestId, request.context, this.now()));
       }
-      entry = new LedgerEntry(this.deps.ledger, this.deps.telemetry, begun.record);
+      entry = new LedgerEntry(this.deps.ledger, this.deps.telemetry, record);
       const stored = replayOf(entry.record);
       if (stored) {
         track('replayed');
@@ -169,22 +164,26 @@ export class CertificatePipeline {
       return await this.complete(entry, result);
     } catch (caught) {
       const requestId = request?.requestId ?? readRequestIdLoosely(message);
-      const decision = decide(caught, delivery, entry?.record, this.deps.settings, this.now(), REQUEST_JOB);
-      const { error } = decision;
-      track(decision.kind === 'fail' ? 'failed' : 'retrying', { errorCode: error.code });
+      const error = toBrokerError(caught, REQUEST_JOB);
+      // A transient failure is noted for a later poison result; a permanent one is stored with the outcome below.
       // While another delivery waits for the CA, its record is left alone: a write here would change the ETag
       // under it, and its result write would then conflict and cost it the certificate the CA issued.
-      if (entry && !error.detail?.anotherDeliveryAtWork) {
+      if (entry && error.retryable && !error.detail?.anotherDeliveryAtWork) {
         await this.deps.ledger
           .recordTransientFailure(entry.record, { code: error.code, message: error.message })
           .then((record) => entry && (entry.record = record))
-          // Best effort: lastError only words a later poison result, and the decision is made already. On a
-          // conflict another delivery wrote the record; its own outcome stands.
+          // Best effort: lastError only words a later poison result (a record left unstored is not deferred,
+          // below). On a conflict another delivery wrote the record; its own outcome stands.
           .catch(() => undefined);
       }
+      // Only a stored record dates the request: a deferred message comes back as a new one, and with no record
+      // its wait (REQUEST_MAX_WAIT_MINUTES) would start over.
+      const dated = entry && isStored(entry.record) ? entry.record : undefined;
+      const decision = decide(error, delivery, dated, this.deps.settings, this.now(), REQUEST_JOB);
+      track(decision.kind === 'fail' ? 'failed' : 'retrying', { errorCode: error.code });
       if (decision.kind === 'retry') return { kind: 'retry', error, requestId };
       if (decision.kind === 'defer') {
-        const waiting = entry!; // decide defers only a request that has a record
+        const waiting = entry!; // decide defers only a request that has a stored record
         await waiting
           .note(
             `deliveries used up by ${error.code}; back on the queue in ${decision.seconds} s (waits up to REQUEST_MAX_WAIT_MINUTES from ${waiting.record.createdAt})`,
@@ -231,7 +230,7 @@ export class CertificatePipeline {
       });
       return unstored(failedResult(refusal, requestId, readContextLoosely(message), this.now()));
     }
-    const entry = requestId === null ? undefined : await this.ledgerEntryFor(requestId, message);
+    const entry = requestId === null ? undefined : await this.ledgerEntryFor(message);
     const stored = entry && replayOf(entry.record);
     if (stored) return stored;
     const error = poisonedGaveUp(this.deps.settings.maxDequeueCount, entry?.record.lastError, REQUEST_JOB);
@@ -260,18 +259,22 @@ export class CertificatePipeline {
     );
   }
 
-  private async ledgerEntryFor(requestId: string, message: unknown): Promise<LedgerEntry | undefined> {
-    // An unreadable ledger counts as no record: the message still ends as one result (GAVE_UP without the last
-    // error) rather than none, and the record, if there is one, is left as it is.
-    const record = await this.deps.ledger.get(requestId).catch(() => undefined);
-    if (!record) return undefined;
-    // A poison message that reused the id for another body must not take over the first request's record.
+  /**
+   * The request's record, or a new one if it has none (every delivery ended before recording anything), so that
+   * its GAVE_UP is stored and a repeat replays it.
+   */
+  private async ledgerEntryFor(message: unknown): Promise<LedgerEntry | undefined> {
+    let request: PkcsRequest;
     try {
-      const request = parseRequestMessage(message, { caAllowedHosts: this.deps.settings.caAllowedHosts });
-      if (requestHash(request) !== record.requestHash) return undefined;
+      request = parseRequestMessage(message, { caAllowedHosts: this.deps.settings.caAllowedHosts });
     } catch {
       return undefined;
     }
+    // An unreadable ledger counts as no record: the message still ends as one result (GAVE_UP without the last
+    // error) rather than none, and the record, if there is one, is left as it is.
+    const record = await this.deps.ledger.open(recordedAs(request)).catch(() => undefined);
+    // A poison message that reused the id for another body must not take over the first request's record.
+    if (!record || record.requestHash !== requestHash(request)) return undefined;
     return new LedgerEntry(this.deps.ledger, this.deps.telemetry, record);
   }
 
@@ -342,7 +345,8 @@ export class CertificatePipeline {
       startedAt: this.now().toISOString(),
       ...(plan.seatId === undefined ? {} : { seatId: plan.seatId }),
     };
-    // Recorded before sending: whatever happens next, the ledger knows which key to look for at the CA.
+    // Recorded before sending: whatever happens next, the ledger knows which key to look for at the CA. For a
+    // new request this is the record's first write (the insert): two deliveries racing both reach it, one wins.
     entry.record = await ledger.recordEnrollment(entry.record, attempt);
     try {
       const response = await ca.enroll(request.certificateAuthority, {
@@ -377,6 +381,26 @@ export class CertificatePipeline {
     this.reconciliation.requestEnded(entry.record.requestId);
     return withFollowUp({ kind: 'result', result, json, replayed: false }, entry.record.caHost);
   }
+}
+
+/** What the ledger knows a request by. */
+function recordedAs(request: PkcsRequest): RequestIdentity {
+  return {
+    requestId: request.requestId,
+    requestHash: requestHash(request),
+    profileOid: request.certificateTemplateName,
+    caHost: request.certificateAuthority,
+  };
+}
+
+/**
+ * When the request was first seen, if not now: a redelivery that finds no record (earlier deliveries ended
+ * before recording anything) dates it from the message's insertion, the earliest any delivery can have seen it.
+ */
+function firstSeen(delivery: Delivery): { seenSince?: Date } {
+  return delivery.dequeueCount > 1 && delivery.insertedAt !== undefined
+    ? { seenSince: delivery.insertedAt }
+    : {};
 }
 
 /** The user or device a request is for (an e-mail address or UPN), for correlating telemetry. */

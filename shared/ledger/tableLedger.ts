@@ -1,7 +1,8 @@
 /**
  * The request ledger on Azure Table storage (Azurite locally). One entity per requestId; the first write is an
  * insert that fails on an existing entity (so two invocations can never both "create"), every later write a
- * Replace conditioned on the ETag that was read (so a stale writer fails instead of overwriting).
+ * Replace conditioned on the ETag that was read (so a stale writer fails instead of overwriting). open() only
+ * reads: the pipeline's first write (usually the enrollment) is the insert.
  *
  * The adapter is thin on purpose: storage errors other than the ones it interprets (409 on insert, 412 on
  * update, a missing table) are thrown as they come; the pipeline decides what is transient. The SDK's own
@@ -30,6 +31,7 @@ import {
   type EnrollmentAttempt,
   type LedgerError,
   type LedgerRecord,
+  type RequestIdentity,
   type RequestLedger,
 } from './types';
 
@@ -60,24 +62,9 @@ export class TableRequestLedger implements RequestLedger {
     this.seats = new TableSeatUsage(client, this.table);
   }
 
-  async begin(input: {
-    requestId: string;
-    requestHash: string;
-    profileOid: string;
-    caHost: string;
-  }): Promise<BeginOutcome> {
-    const timestamp = this.now().toISOString();
-    const fresh: Omit<LedgerRecord, 'etag'> = {
-      requestId: input.requestId,
-      requestHash: input.requestHash,
-      state: 'received',
-      profileOid: input.profileOid,
-      caHost: input.caHost,
-      createdAt: timestamp,
-      updatedAt: timestamp,
-      events: [],
-    };
-    const entity = toEntity({ ...fresh, etag: '' });
+  async begin(input: RequestIdentity): Promise<BeginOutcome> {
+    const fresh = this.fresh(input, this.now());
+    const entity = toEntity(fresh);
     try {
       const response = await this.withTable(() => this.client.createEntity(entity));
       return { record: { ...fresh, etag: requireEtag(response.etag, input.requestId) }, created: true };
@@ -90,6 +77,28 @@ export class TableRequestLedger implements RequestLedger {
       throw new Error(`the ledger record of request ${input.requestId} exists (409) but could not be read`);
     }
     return { record: existing, created: false };
+  }
+
+  async open(input: RequestIdentity & { seenSince?: Date }): Promise<LedgerRecord> {
+    const stored = await this.get(input.requestId);
+    if (stored) return stored;
+    const now = this.now();
+    const seen = input.seenSince !== undefined && input.seenSince < now ? input.seenSince : now;
+    return this.fresh(input, seen);
+  }
+
+  /** A record in state `received`, first seen at `seen`, not stored yet. */
+  private fresh(input: RequestIdentity, seen: Date): LedgerRecord {
+    return {
+      requestId: input.requestId,
+      requestHash: input.requestHash,
+      state: 'received',
+      profileOid: input.profileOid,
+      caHost: input.caHost,
+      createdAt: seen.toISOString(),
+      updatedAt: seen.toISOString(),
+      events: [],
+    };
   }
 
   async get(requestId: string): Promise<LedgerRecord | undefined> {
@@ -170,21 +179,28 @@ export class TableRequestLedger implements RequestLedger {
     return this.replace(record, { state: 'failed', errorCode: result.error.code, resultJson });
   }
 
-  /** Writes `record` with `changes` over it, if the stored version is still the one `record` was read as. */
+  /**
+   * Writes `record` with `changes` over it: inserts a record that is not stored yet, else replaces the stored
+   * version if it is still the one `record` was read as.
+   */
   private async replace(
     record: LedgerRecord,
     changes: Partial<Omit<LedgerRecord, 'requestId' | 'etag' | 'createdAt'>>,
   ): Promise<LedgerRecord> {
     const next: LedgerRecord = { ...record, ...changes, updatedAt: this.now().toISOString() };
     const entity = toEntity(next);
+    const { etag } = record;
     try {
       const response = await this.withTable(() =>
-        this.client.updateEntity(entity, 'Replace', { etag: record.etag }),
+        etag === undefined
+          ? this.client.createEntity(entity)
+          : this.client.updateEntity(entity, 'Replace', { etag }),
       );
       return { ...next, etag: requireEtag(response.etag, record.requestId) };
     } catch (error) {
       const { statusCode } = storageErrorOf(error);
-      if (statusCode === 412) throw new LedgerConflictError(record.requestId);
+      // 409: another delivery stored the record since this one found it missing.
+      if (statusCode === (etag === undefined ? 409 : 412)) throw new LedgerConflictError(record.requestId);
       if (statusCode === 404) {
         throw new Error(
           `the ledger record of request ${record.requestId} no longer exists; it cannot be updated`,

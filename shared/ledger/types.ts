@@ -5,8 +5,12 @@
  *   received → enrolling (attempt n: clientTransactionID, SHA-256 of the CSR public key, start time)
  *            → issued (serial, thumbprint, the result exactly as published) | failed (code, the result)
  *
- * Writes are optimistic (ETag): a record changed by another invocation since it was read is a
- * LedgerConflictError, and the caller lets the message be delivered again rather than race it.
+ * A request is stored when there is something to record (the enrollment about to be sent, a failure, its
+ * outcome), not when it is first read: so an issued certificate costs two writes, not three.
+ *
+ * Writes are optimistic (ETag): a record changed by another invocation since it was read, or stored by one
+ * since it was found missing, is a LedgerConflictError, and the caller lets the message be delivered again
+ * rather than race it.
  */
 import type { PkcsResult } from '../contract/types';
 import type { SeatUsage } from './seatUsage';
@@ -54,8 +58,8 @@ export interface LedgerRecord {
   events: string[];
   /** The issued certificate was revoked through the revocation queue: when, why, by which revocation. */
   revocation?: CertificateRevocationNote;
-  /** Opaque concurrency token of the stored version. */
-  etag: string;
+  /** Opaque concurrency token of the stored version; none while the record is not stored (open()). */
+  etag?: string;
 }
 
 export interface CertificateRevocationNote {
@@ -64,6 +68,14 @@ export interface CertificateRevocationNote {
   revokedAt: string;
   /** The CA had revoked it before (by another revocation, or in its portal). */
   alreadyRevoked: boolean;
+}
+
+/** What a record is created with. */
+export interface RequestIdentity {
+  requestId: string;
+  requestHash: string;
+  profileOid: string;
+  caHost: string;
 }
 
 export interface BeginOutcome {
@@ -75,13 +87,17 @@ export interface BeginOutcome {
 export interface RequestLedger {
   /** Reservations of DigiCert seats, counted for MAX_CERTIFICATES_PER_SEAT_PER_DAY. */
   readonly seats: SeatUsage;
-  /** Creates the record in state `received`, or returns the one that exists (whatever its body hash). */
-  begin(input: {
-    requestId: string;
-    requestHash: string;
-    profileOid: string;
-    caHost: string;
-  }): Promise<BeginOutcome>;
+  /**
+   * Creates the record in state `received`, or returns the one that exists (whatever its body hash). The
+   * pipeline opens instead, and stores the record only when it has something to record.
+   */
+  begin(input: RequestIdentity): Promise<BeginOutcome>;
+  /**
+   * The stored record, or (none yet) a new one in state `received` that is not stored: no write, only a read.
+   * Its first write inserts it; finding one stored meanwhile is a LedgerConflictError, as a stale ETag is.
+   * createdAt is when the request was first seen: now, or `seenSince` if that is earlier.
+   */
+  open(input: RequestIdentity & { seenSince?: Date }): Promise<LedgerRecord>;
   get(requestId: string): Promise<LedgerRecord | undefined>;
   /** → enrolling, before the enrollment is sent. */
   recordEnrollment(record: LedgerRecord, attempt: EnrollmentAttempt): Promise<LedgerRecord>;
@@ -123,4 +139,9 @@ export class LedgerStateError extends Error {
     );
     this.name = 'LedgerStateError';
   }
+}
+
+/** Whether a record (request or revocation) has a stored version: one from open() has none until written. */
+export function isStored(record: { etag?: string }): boolean {
+  return record.etag !== undefined;
 }

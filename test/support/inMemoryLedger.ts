@@ -21,13 +21,14 @@ function storageError(statusCode: number, errorCode: string): Error {
 export class InMemoryTable {
   private readonly rows = new Map<string, { entity: Entity; etag: string }>();
   private version = 0;
-  private readonly beforeUpdates: (() => Promise<void> | void)[] = [];
+  private readonly beforeWrites: { rowKey: string; action: () => Promise<void> | void }[] = [];
   /** Every write that reached the table, in order: `create <key>`, `update <key>` or `delete <key>`. */
   readonly writes: string[] = [];
 
   readonly client = {
     createTable: async (): Promise<void> => undefined,
     createEntity: async (entity: Entity): Promise<{ etag: string }> => {
+      await this.runBeforeWrite(entity.rowKey);
       const key = keyOf(entity.partitionKey, entity.rowKey);
       if (this.rows.has(key)) throw storageError(409, 'EntityAlreadyExists');
       this.writes.push(`create ${key}`);
@@ -44,7 +45,7 @@ export class InMemoryTable {
       options: { etag: string },
     ): Promise<{ etag: string }> => {
       if (mode !== 'Replace') throw new Error(`InMemoryTable: update mode ${String(mode)} is not supported`);
-      await this.beforeUpdates.shift()?.();
+      await this.runBeforeWrite(entity.rowKey);
       const key = keyOf(entity.partitionKey, entity.rowKey);
       const row = this.rows.get(key);
       if (row === undefined) throw storageError(404, 'ResourceNotFound');
@@ -83,9 +84,19 @@ export class InMemoryTable {
       .map((row) => structuredClone(row.entity));
   }
 
-  /** Runs `action` just before the next update reaches the table: what another delivery does meanwhile. */
-  beforeNextUpdate(action: () => Promise<void> | void): void {
-    this.beforeUpdates.push(action);
+  /**
+   * Runs `action` just before the next insert or update of an entity with this RowKey (`request`, `revocation`)
+   * reaches the table: what another delivery does meanwhile.
+   */
+  beforeNextWrite(rowKey: string, action: () => Promise<void> | void): void {
+    this.beforeWrites.push({ rowKey, action });
+  }
+
+  private async runBeforeWrite(rowKey: string): Promise<void> {
+    const index = this.beforeWrites.findIndex((hook) => hook.rowKey === rowKey);
+    if (index < 0) return;
+    const [hook] = this.beforeWrites.splice(index, 1);
+    await hook!.action();
   }
 
   /** Gives a stored entity a new ETag, as any write by another invocation would. */

@@ -1,6 +1,6 @@
 /**
- * The Table ledger against Azurite (in-memory, free ports): create-once, optimistic concurrency, large
- * results, bounded events, and a table that disappears under it.
+ * The Table ledger against Azurite (in-memory, free ports): create-once (begin, or open and a first write),
+ * optimistic concurrency, large results, bounded events, and a table that disappears under it.
  */
 import { randomBytes } from 'node:crypto';
 import { startAzurite, type RunningAzurite } from '../../../dev/host/azurite';
@@ -118,6 +118,32 @@ describe('TableRequestLedger on Azurite', () => {
     const creators = outcomes.filter((outcome) => outcome.created);
     expect(creators).toHaveLength(1);
     for (const outcome of outcomes) expect(outcome.record).toEqual(creators[0]!.record);
+  });
+
+  it('open only reads: a new record is stored by its first write, and of two first writes one wins', async () => {
+    const tableName = newTableName();
+    const [hostA, hostB] = [1, 2].map(() => createRequestLedger(azurite.connectionString, tableName));
+    const requestId = newRequestId();
+    const seenSince = new Date(Date.now() - 60_000);
+    const [openedA, openedB] = await Promise.all([
+      hostA!.open({ ...beginInput(requestId), seenSince }),
+      hostB!.open(beginInput(requestId)),
+    ]);
+    expect(openedA).toMatchObject({ requestId, state: 'received', createdAt: seenSince.toISOString() });
+    expect(openedA!.etag).toBeUndefined();
+    await expect(hostA!.get(requestId)).resolves.toBeUndefined();
+
+    const settled = await Promise.allSettled([
+      hostA!.recordEnrollment(openedA!, attempt(1)),
+      hostB!.recordEnrollment(openedB!, attempt(1)),
+    ]);
+    const written = settled.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+    expect(written).toHaveLength(1);
+    const rejected = settled.find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult;
+    expect(rejected.reason).toBeInstanceOf(LedgerConflictError);
+    expect(written[0]!.etag).toMatch(/^W\/"/);
+    await expect(hostB!.get(requestId)).resolves.toEqual(written[0]);
+    await expect(hostB!.open(beginInput(requestId))).resolves.toEqual(written[0]);
   });
 
   it('walks received → enrolling → (transient failure) → enrolling again → issued, each write a new etag', async () => {

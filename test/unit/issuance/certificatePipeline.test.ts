@@ -14,6 +14,7 @@ import { CertificatePipeline, type PipelineOutcome } from '../../../shared/issua
 import { HeldEnrollmentKeys } from '../../../shared/issuance/heldKeys';
 import type { ReconciliationTelemetry } from '../../../shared/telemetry/telemetry';
 import { FakeDigicertCa } from '../../support/fakeDigicertCa';
+import { LEDGER_ROW_KEY } from '../../../shared/ledger/entity';
 import { InMemoryRequestLedger } from '../../support/inMemoryLedger';
 import { RecordingTelemetry } from '../../support/recordingTelemetry';
 
@@ -159,6 +160,86 @@ describe('issuing and replaying', () => {
     const result = resultOf(await instance().process('{not json', { dequeueCount: 1 }));
     expect(result).toMatchObject({ status: 'failed', requestId: null, error: { code: 'INVALID_REQUEST' } });
     expect(ledger.storage.writes).toEqual([]);
+  });
+});
+
+/** The writes that reached the record of `requestId` (not the seat reservations beside it). */
+function recordWrites(requestId: string): string[] {
+  return ledger.storage.writes.filter((write) => write.endsWith(` ${requestId}/${LEDGER_ROW_KEY}`));
+}
+
+describe('ledger writes', () => {
+  it('an issued certificate costs two: the enrollment (the insert), then the result', async () => {
+    const body = request();
+    const held = ca.holdNextEnrollment();
+    const pending = instance().process(body, { dequeueCount: 1 });
+    await held.sent;
+    // Stored before the CA is asked: the enrollment, with the key to look for.
+    expect(await ledger.record(body.requestId)).toMatchObject({
+      state: 'enrolling',
+      enrollment: { attempt: 1 },
+    });
+    held.answer();
+    expect(resultOf(await pending).status).toBe('issued');
+    expect(recordWrites(body.requestId)).toEqual([
+      `create ${body.requestId}/${LEDGER_ROW_KEY}`,
+      `update ${body.requestId}/${LEDGER_ROW_KEY}`,
+    ]);
+  });
+
+  it('a replay costs none', async () => {
+    const body = request();
+    await instance().process(body, { dequeueCount: 1 });
+    const before = ledger.storage.writes.length;
+    expect(await instance().process(body, { dequeueCount: 1 })).toMatchObject({ replayed: true });
+    expect(ledger.storage.writes).toHaveLength(before);
+  });
+
+  it('a permanent failure before enrolling costs one: the record, stored with its outcome', async () => {
+    const body = request();
+    ca.failNext('getPolicy', new BrokerError('PROFILE_NOT_FOUND', 'No such profile.'));
+    expect(resultOf(await instance().process(body, { dequeueCount: 1 })).status).toBe('failed');
+    expect(recordWrites(body.requestId)).toEqual([`create ${body.requestId}/${LEDGER_ROW_KEY}`]);
+    expect(await ledger.record(body.requestId)).toMatchObject({
+      state: 'failed',
+      errorCode: 'PROFILE_NOT_FOUND',
+      createdAt: new Date(START).toISOString(),
+    });
+  });
+});
+
+describe('when a request was first seen (createdAt, from which REQUEST_MAX_WAIT_MINUTES counts)', () => {
+  it('is the first delivery, not when the message was queued', async () => {
+    const body = request();
+    ca.failNext('getPolicy', outage());
+    const insertedAt = new Date(START - 60 * 60_000);
+    expect((await instance().process(body, { dequeueCount: 1, insertedAt })).kind).toBe('retry');
+    expect((await ledger.record(body.requestId)).createdAt).toBe(new Date(START).toISOString());
+  });
+
+  it("is the message's insertion for a redelivery that finds no record, so a wait never starts over", async () => {
+    const body = request();
+    // Earlier deliveries ended (a host that died) before recording anything.
+    const insertedAt = new Date(START - 3 * 60_000);
+    ca.failNext('getPolicy', outage());
+    expect(await instance().process(body, { dequeueCount: 5, insertedAt })).toMatchObject({
+      kind: 'defer',
+      delaySeconds: 90,
+    });
+    expect((await ledger.record(body.requestId)).createdAt).toBe(insertedAt.toISOString());
+  });
+
+  it('is known only from a stored record: a request whose record cannot be written is not deferred', async () => {
+    const body = request();
+    ca.failNext('getPolicy', outage());
+    // The write noting the failure is lost: a deferred message would come back with no date to count from.
+    ledger.storage.beforeNextWrite(LEDGER_ROW_KEY, () => {
+      throw Object.assign(new Error('503 ServerBusy'), { statusCode: 503 });
+    });
+    expect(resultOf(await instance().process(body, { dequeueCount: 5 }))).toMatchObject({
+      status: 'failed',
+      error: { code: 'GAVE_UP' },
+    });
   });
 });
 
@@ -396,7 +477,7 @@ describe('deliveries of one request at the same time', () => {
     const body = request();
     let other: PipelineOutcome | undefined;
     // Just before the first delivery records its enrollment, a second delivery handles the whole request.
-    ledger.storage.beforeNextUpdate(async () => {
+    ledger.storage.beforeNextWrite(LEDGER_ROW_KEY, async () => {
       other = await instance().process(body, { dequeueCount: 1 });
     });
     const first = await instance().process(body, { dequeueCount: 1 });
@@ -494,6 +575,17 @@ describe('the poison queue', () => {
       error: { code: 'GAVE_UP' },
     });
     expect(seatOf(body)).toEqual({ valid: 0, revoked: 1 });
+  });
+
+  it('stores the GAVE_UP of a request no delivery recorded, so a repeat replays it', async () => {
+    const body = request();
+    const gaveUp = await instance().poisoned(body);
+    expect(resultOf(gaveUp)).toMatchObject({ status: 'failed', error: { code: 'GAVE_UP' } });
+    const repeat = await instance().process(body, { dequeueCount: 1 });
+    expect(
+      repeat.kind === 'result' && gaveUp.kind === 'result' && repeat.replayed && repeat.json === gaveUp.json,
+    ).toBe(true);
+    expect(enrollments()).toBe(0);
   });
 
   it("does not let a message that reused the id take over the first request's record", async () => {

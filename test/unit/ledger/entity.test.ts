@@ -16,7 +16,10 @@ function withoutProperty(source: Readonly<Record<string, unknown>>, name: string
   return Object.fromEntries(Object.entries(source).filter(([key]) => key !== name));
 }
 
-function minimalRecord(overrides: Partial<LedgerRecord> = {}): LedgerRecord {
+/** A stored record: it has an ETag. */
+type StoredRecord = LedgerRecord & { etag: string };
+
+function minimalRecord(overrides: Partial<StoredRecord> = {}): StoredRecord {
   return {
     requestId: 'req-1',
     requestHash: 'a'.repeat(64),
@@ -31,7 +34,7 @@ function minimalRecord(overrides: Partial<LedgerRecord> = {}): LedgerRecord {
   };
 }
 
-function fullRecord(resultJson: string): LedgerRecord {
+function fullRecord(resultJson: string): StoredRecord {
   return minimalRecord({
     state: 'issued',
     updatedAt: '2026-01-02T03:05:00.000Z',
