@@ -8,7 +8,9 @@
  *   RowKey = "revocation"; messageHash, state, createdAt, updatedAt, serialNumber, caHost, requestId,
  *   lastErrorCode, lastErrorMessage, resultJson (when set)
  *
- * Writes are ETag-guarded like the request records: a stale writer gets LedgerConflictError.
+ * Stored, like the request records, at the first write (usually `revoking`, just before the CA is asked to
+ * revoke); writes are ETag-guarded: a stale writer, or an insert that finds the record stored meanwhile, gets
+ * LedgerConflictError.
  */
 import type { TableClient } from '@azure/data-tables';
 import type { RevocationResult } from '../contract/types';
@@ -44,12 +46,16 @@ export interface RevocationRecord {
   lastError?: LedgerError;
   /** The result exactly as published, replayed byte for byte on a repeat. */
   resultJson?: string;
-  etag: string;
+  /** The stored version's concurrency token; none while the record is not stored (open()). */
+  etag?: string;
 }
 
 export interface RevocationLedger {
-  /** Creates the record in state `received`, or returns the one that exists (whatever its hash). */
-  begin(input: { revocationId: string; messageHash: string }): Promise<RevocationRecord>;
+  /**
+   * The stored record (whatever its hash), or a new one in state `received` that is not stored: only a read.
+   * Its first write inserts it.
+   */
+  open(input: { revocationId: string; messageHash: string }): Promise<RevocationRecord>;
   /** → revoking, before updateCertificateStatus is sent. */
   recordRevoking(record: RevocationRecord, target: RevocationTarget): Promise<RevocationRecord>;
   recordTransientFailure(record: RevocationRecord, error: LedgerError): Promise<RevocationRecord>;
@@ -143,25 +149,22 @@ export class TableRevocationLedger implements RevocationLedger {
     this.now = options.now ?? (() => new Date());
   }
 
-  async begin(input: { revocationId: string; messageHash: string }): Promise<RevocationRecord> {
+  async open(input: { revocationId: string; messageHash: string }): Promise<RevocationRecord> {
+    const key = revocationPartitionKey(input.revocationId);
+    try {
+      const entity = await this.table.run(() => this.client.getEntity(key, REVOCATION_ROW_KEY));
+      return fromEntity(entity, entity.etag);
+    } catch (error) {
+      if (storageErrorOf(error).statusCode !== 404) throw error;
+    }
     const timestamp = this.now().toISOString();
-    const fresh: RevocationRecord = {
+    return {
       revocationId: input.revocationId,
       messageHash: input.messageHash,
       state: 'received',
       createdAt: timestamp,
       updatedAt: timestamp,
-      etag: '',
     };
-    try {
-      const response = await this.table.run(() => this.client.createEntity(toEntity(fresh)));
-      return { ...fresh, etag: response.etag ?? '' };
-    } catch (error) {
-      if (storageErrorOf(error).statusCode !== 409) throw error;
-    }
-    const key = revocationPartitionKey(input.revocationId);
-    const entity = await this.table.run(() => this.client.getEntity(key, REVOCATION_ROW_KEY));
-    return fromEntity(entity, entity.etag);
   }
 
   recordRevoking(record: RevocationRecord, target: RevocationTarget): Promise<RevocationRecord> {
@@ -185,13 +188,18 @@ export class TableRevocationLedger implements RevocationLedger {
     changes: Partial<Omit<RevocationRecord, 'revocationId' | 'etag' | 'createdAt'>>,
   ): Promise<RevocationRecord> {
     const next: RevocationRecord = { ...record, ...changes, updatedAt: this.now().toISOString() };
+    const { etag } = record;
     try {
       const response = await this.table.run(() =>
-        this.client.updateEntity(toEntity(next), 'Replace', { etag: record.etag }),
+        etag === undefined
+          ? this.client.createEntity(toEntity(next))
+          : this.client.updateEntity(toEntity(next), 'Replace', { etag }),
       );
       return { ...next, etag: response.etag ?? '' };
     } catch (error) {
-      if (storageErrorOf(error).statusCode === 412) throw new LedgerConflictError(record.revocationId);
+      // 409: another delivery stored the record since this one found it missing.
+      if (storageErrorOf(error).statusCode === (etag === undefined ? 409 : 412))
+        throw new LedgerConflictError(record.revocationId);
       throw error;
     }
   }

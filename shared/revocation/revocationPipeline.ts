@@ -29,7 +29,7 @@ import {
 import { normalizeSerialNumber } from '../digicert/management';
 import type { DigicertCa } from '../digicert/types';
 import type { RevocationLedger, RevocationRecord, RevocationTarget } from '../ledger/revocationLedger';
-import { LedgerConflictError, type RequestLedger } from '../ledger/types';
+import { isStored, LedgerConflictError, type RequestLedger } from '../ledger/types';
 import { decide, poisonedGaveUp, REVOCATION_JOB, toBrokerError } from '../delivery';
 import { SUPERSEDE_REVOCATION_SUFFIX, supersedeRevocationMessage } from '../issuance/supersede';
 import type { Telemetry } from '../telemetry/telemetry';
@@ -73,7 +73,7 @@ export class RevocationPipeline {
       // Checked before the id is recorded, so a forged message cannot take an id first.
       await this.authenticate(revocation);
       const hash = messageHash(revocation);
-      const record = await this.deps.revocations.begin({
+      const record = await this.deps.revocations.open({
         revocationId: revocation.revocationId,
         messageHash: hash,
       });
@@ -98,16 +98,18 @@ export class RevocationPipeline {
       if (error.retryable && record !== undefined) {
         held.record = await this.deps.revocations
           .recordTransientFailure(record, { code: error.code, message: error.message })
-          // lastError only feeds the poison queue's GAVE_UP text: a failed write keeps the record as read,
-          // and the decision below does not depend on it.
+          // lastError only feeds the poison queue's GAVE_UP text: a failed write keeps the record as read.
           .catch(() => record);
       }
-      const decision = decide(error, delivery, held.record, this.deps.settings, this.now(), REVOCATION_JOB);
+      // Only a stored record dates the revocation: a deferred message comes back as a new one, and with no
+      // record its wait would start over.
+      const dated = held.record !== undefined && isStored(held.record) ? held.record : undefined;
+      const decision = decide(error, delivery, dated, this.deps.settings, this.now(), REVOCATION_JOB);
       if (decision.kind === 'retry') return { kind: 'retry', error, revocationId };
       // An outage outlasting the deliveries is waited out as for requests (REQUEST_MAX_WAIT_MINUTES): a
       // superseded certificate must not stay VALID because the CA was down for a few minutes.
       if (decision.kind === 'defer') {
-        // decide defers only a revocation that has a record.
+        // decide defers only a revocation that has a stored record.
         return {
           kind: 'defer',
           error,
@@ -154,7 +156,7 @@ export class RevocationPipeline {
         return publish(refused);
       }
       hash = messageHash(revocation);
-      record = await this.deps.revocations.begin({
+      record = await this.deps.revocations.open({
         revocationId: revocation.revocationId,
         messageHash: hash,
       });

@@ -8,7 +8,7 @@ import { readSettings } from '../../../shared/config/settings';
 import { BrokerError } from '../../../shared/contract/errors';
 import type { RevocationResult } from '../../../shared/contract/types';
 import { CertificatePipeline } from '../../../shared/issuance/pipeline';
-import type { RevocationLedger } from '../../../shared/ledger/revocationLedger';
+import { REVOCATION_ROW_KEY, type RevocationLedger } from '../../../shared/ledger/revocationLedger';
 import { RevocationPipeline, type RevocationOutcome } from '../../../shared/revocation/revocationPipeline';
 import { FakeDigicertCa } from '../../support/fakeDigicertCa';
 import { InMemoryRequestLedger, inMemoryRevocationLedger } from '../../support/inMemoryLedger';
@@ -150,5 +150,50 @@ it('ends a poison message with GAVE_UP and the last error its record saw', async
       message:
         'The revocation was delivered 2 times and no delivery completed, so it was moved to the poison queue; the last error was CA_UNAVAILABLE: The CA answered 503.',
     },
+  });
+});
+
+describe('revocation record writes', () => {
+  /** The writes that reached the record of `revocationId`. */
+  const recordWrites = (revocationId: string): string[] =>
+    requests.storage.writes.filter((write) => write.endsWith(` ${revocationId}/${REVOCATION_ROW_KEY}`));
+
+  it('a revocation costs two: `revoking` (the insert) before the CA is asked, then the result', async () => {
+    const body = message(await issuedSerial());
+    const id = String(body.revocationId);
+    requests.storage.beforeNextWrite(REVOCATION_ROW_KEY, () => expect(revokes()).toBe(0));
+    expect(resultOf(await pipeline().process(body, { dequeueCount: 1 })).status).toBe('revoked');
+    expect(recordWrites(id)).toEqual([
+      `create ${id}/${REVOCATION_ROW_KEY}`,
+      `update ${id}/${REVOCATION_ROW_KEY}`,
+    ]);
+  });
+
+  it('a failure for good costs one: the record, stored with its outcome, which a repeat replays', async () => {
+    const body = message('1234ABCD');
+    const id = String(body.revocationId);
+    const first = await pipeline().process(body, { dequeueCount: 1 });
+    expect(resultOf(first)).toMatchObject({ status: 'failed', error: { code: 'CERTIFICATE_NOT_FOUND' } });
+    expect(recordWrites(id)).toEqual([`create ${id}/${REVOCATION_ROW_KEY}`]);
+    const again = await pipeline().process(body, { dequeueCount: 1 });
+    expect(
+      again.kind === 'result' && first.kind === 'result' && again.replayed && again.json === first.json,
+    ).toBe(true);
+  });
+
+  it('of two deliveries racing to record, one revokes and the other retries, then replays', async () => {
+    const body = message(await issuedSerial());
+    let other: RevocationOutcome | undefined;
+    requests.storage.beforeNextWrite(REVOCATION_ROW_KEY, async () => {
+      other = await pipeline().process(body, { dequeueCount: 1 });
+    });
+    expect(await pipeline().process(body, { dequeueCount: 1 })).toMatchObject({
+      kind: 'retry',
+      error: { code: 'GAVE_UP', retryable: true },
+    });
+    expect(resultOf(other!).status).toBe('revoked');
+    const replay = await pipeline().process(body, { dequeueCount: 2 });
+    expect(replay.kind === 'result' && other?.kind === 'result' && replay.json === other.json).toBe(true);
+    expect(revokes()).toBe(1);
   });
 });
