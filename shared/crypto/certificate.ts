@@ -15,6 +15,7 @@ import {
   type DerElement,
 } from '../der';
 import { formatName } from './distinguishedName';
+import { issuedCertificates, type IssuedCertificates } from './token';
 
 export interface CertificateDetails {
   /** Upper-case hex without leading zeros. */
@@ -111,9 +112,14 @@ export function summarizeCertificate(leafPem: string, chainPem: string[]): Issue
     }
     return certificate;
   });
+  return summarizeIssued(issuedCertificates(leaf, chain));
+}
+
+/** summarizeCertificate for certificates parsed already (parseIssuedToken's answer): the same block. */
+export function summarizeIssued(issued: IssuedCertificates): IssuedCertificateSummary {
   let details: CertificateDetails;
   try {
-    details = readCertificateDetails(leaf.raw);
+    details = readCertificateDetails(issued.leaf.raw);
   } catch (error) {
     throw new BrokerError(
       'CA_REJECTED',
@@ -125,12 +131,12 @@ export function summarizeCertificate(leafPem: string, chainPem: string[]): Issue
   }
   return {
     serialNumber: details.serialNumber,
-    thumbprint: sha1Thumbprint(leaf.raw),
+    thumbprint: sha1Thumbprint(issued.leaf.raw),
     subject: details.subject,
     issuer: details.issuer,
     notBefore: details.notBefore.toISOString(),
     notAfter: details.notAfter.toISOString(),
-    pem: leaf.toString(),
-    chainPem: chain.map((certificate) => certificate.toString()),
+    pem: issued.leafPem,
+    chainPem: [...issued.chainPem],
   };
 }

@@ -3,6 +3,12 @@ export { generateKeyPair, KEY_SIZES, type KeyPair } from './keys';
 export { directKeys, KeyGenerationError, KeyPool, type KeySource } from './keyPool';
 export { createCsr, OID_UPN } from './csr';
 export { caCertificatesOfPolicy, parseIssuedToken, type IssuedCertificates } from './token';
-export { buildPfx, createPfxPassword, type PfxEncryption, type PfxInput } from './pfx';
+export {
+  buildPfx,
+  buildPfxOfCertificates,
+  createPfxPassword,
+  type PfxEncryption,
+  type PfxInput,
+} from './pfx';
 export { encryptPasswordForRecipient, parseRecipientCertificate, type Recipient } from './recipient';
-export { summarizeCertificate, sha1Thumbprint } from './certificate';
+export { summarizeCertificate, summarizeIssued, sha1Thumbprint } from './certificate';

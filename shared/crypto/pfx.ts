@@ -23,6 +23,13 @@ export interface PfxInput {
   friendlyName?: string;
 }
 
+/** The PFX's input with its certificates parsed already (parseIssuedToken's `leaf` and `chain`). */
+export type PfxCertificatesInput = Omit<PfxInput, 'leafPem' | 'chainPem'> & {
+  leaf: X509Certificate;
+  /** The leaf's issuer first, up to the root. */
+  chain: readonly X509Certificate[];
+};
+
 /** 32 random bytes, base64url: 43 characters of [A-Za-z0-9_-], safe in every PFX reader and on a command line. */
 export function createPfxPassword(): string {
   return randomBytes(32).toString('base64url');
@@ -37,17 +44,38 @@ function readPem(pem: string, what: string): X509Certificate {
 }
 
 export function buildPfx(input: PfxInput): Buffer {
+  checkPasswordAndKey(input);
+  const leaf = readPem(input.leafPem, 'leafPem');
+  checkLeafCertifiesKey(leaf, input.privateKey, 'leafPem');
+  const chain = input.chainPem.map((pem, index) => readPem(pem, `chainPem[${index}]`));
+  return writePfx(input, leaf, chain);
+}
+
+/** buildPfx for certificates parsed already: the same checks but the parsing, the same bytes. */
+export function buildPfxOfCertificates(input: PfxCertificatesInput): Buffer {
+  checkPasswordAndKey(input);
+  checkLeafCertifiesKey(input.leaf, input.privateKey, 'leaf');
+  return writePfx(input, input.leaf, input.chain);
+}
+
+function checkPasswordAndKey(input: { password: string; privateKey: KeyObject }): void {
   // The MAC key is derived from the password's UTF-16 units and the PBES2 key from its UTF-8 bytes (RFC 7292
   // and 8018); readers agree on both only for ASCII. Our passwords are base64url.
   if (!/^[\x21-\x7e]+$/.test(input.password)) {
     throw new TypeError('buildPfx: the password must be non-empty printable ASCII');
   }
   if (input.privateKey.type !== 'private') throw new TypeError('buildPfx needs a private key');
-  const leaf = readPem(input.leafPem, 'leafPem');
-  if (!leaf.checkPrivateKey(input.privateKey)) {
-    throw new TypeError('buildPfx: leafPem does not certify privateKey');
-  }
-  const chain = input.chainPem.map((pem, index) => readPem(pem, `chainPem[${index}]`));
+}
+
+function checkLeafCertifiesKey(leaf: X509Certificate, privateKey: KeyObject, what: string): void {
+  if (!leaf.checkPrivateKey(privateKey)) throw new TypeError(`buildPfx: ${what} does not certify privateKey`);
+}
+
+function writePfx(
+  input: Pick<PfxInput, 'privateKey' | 'password' | 'encryption' | 'friendlyName'>,
+  leaf: X509Certificate,
+  chain: readonly X509Certificate[],
+): Buffer {
   return writePkcs12({
     privateKey: input.privateKey,
     certificates: [leaf.raw, ...chain.map((certificate) => certificate.raw)],

@@ -18,6 +18,9 @@ export interface IssuedCertificates {
   leafPem: string;
   /** The leaf's issuer first, then its issuer, … up to the root (as far as the CA sent them). */
   chainPem: string[];
+  /** The same certificates as parsed here, so the PFX and the summary need not parse them again. */
+  leaf: X509Certificate;
+  chain: X509Certificate[];
 }
 
 function rejected(response: EnrollmentResponse, message: string, cause?: unknown): BrokerError {
@@ -206,7 +209,17 @@ export function parseIssuedToken(
   if (mismatch !== undefined) {
     throw rejected(response, `The CA issued a certificate for our key, but ${mismatch}.`);
   }
-  return { leafPem: leaf.toString(), chainPem: chain.map((certificate) => certificate.toString()) };
+  return issuedCertificates(leaf, chain);
+}
+
+/** The certificates with their PEM text (Node's, so the same text whichever form they were read from). */
+export function issuedCertificates(leaf: X509Certificate, chain: X509Certificate[]): IssuedCertificates {
+  return {
+    leafPem: leaf.toString(),
+    chainPem: chain.map((certificate) => certificate.toString()),
+    leaf,
+    chain,
+  };
 }
 
 /** A CA certificate entry of a profile's policy, read: its DER, and the certificate when the DER is one. */

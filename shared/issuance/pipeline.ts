@@ -20,7 +20,7 @@ import { BrokerError, isBrokerError } from '../contract/errors';
 import type { IssuedResult, PkcsRequest, PkcsResult } from '../contract/types';
 import { parseRequestMessage, readContextLoosely, readRequestIdLoosely } from '../contract/validate';
 import {
-  buildPfx,
+  buildPfxOfCertificates,
   caCertificatesOfPolicy,
   createCsr,
   createPfxPassword,
@@ -28,7 +28,7 @@ import {
   encryptPasswordForRecipient,
   parseIssuedToken,
   parseRecipientCertificate,
-  summarizeCertificate,
+  summarizeIssued,
   type KeySource,
 } from '../crypto';
 import { decide, poisonedGaveUp, REQUEST_JOB, toBrokerError } from '../delivery';
@@ -295,18 +295,14 @@ export class CertificatePipeline {
     await assertSupersedable(ca, request, plan);
     const late = await this.reconciliation.settleEarlierAttempt(entry, finalDelivery);
     const { keys, response } = late ?? (await this.enroll(request, entry, plan, seat));
-    const { leafPem, chainPem } = parseIssuedToken(
-      response,
-      keys.publicKey,
-      caCertificatesOfPolicy(policy.cas),
-      plan,
-    );
+    // Parsed once here, used as parsed by the PFX and the summary.
+    const issued = parseIssuedToken(response, keys.publicKey, caCertificatesOfPolicy(policy.cas), plan);
 
     const password = createPfxPassword();
-    const pfx = buildPfx({
+    const pfx = buildPfxOfCertificates({
       privateKey: keys.privateKey,
-      leafPem,
-      chainPem,
+      leaf: issued.leaf,
+      chain: issued.chain,
       password,
       encryption: settings.pfxEncryption,
     });
@@ -315,10 +311,7 @@ export class CertificatePipeline {
       requestId: request.requestId,
       status: 'issued',
       completedAt: this.now().toISOString(),
-      certificate: withSuperseded(
-        summarizeCertificate(leafPem, chainPem),
-        supersededSerial(request.supersedes),
-      ),
+      certificate: withSuperseded(summarizeIssued(issued), supersededSerial(request.supersedes)),
       pfx: { data: pfx.toString('base64'), password: encryptPasswordForRecipient(password, recipient) },
       ...(request.context === undefined ? {} : { context: request.context }),
     };

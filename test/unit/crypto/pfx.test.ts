@@ -3,11 +3,13 @@ import { createSecureContext } from 'node:tls';
 import forge from 'node-forge';
 import {
   buildPfx,
+  buildPfxOfCertificates,
   createPfxPassword,
   generateKeyPair,
   type KeyPair,
   type PfxEncryption,
 } from '../../../shared/crypto';
+import * as pkcs12 from '../../../shared/crypto/pkcs12';
 import { pkcs12Kdf } from '../../../shared/crypto/pkcs12';
 import { createEcCertificateDer, createTestPki, derOfPem, type TestPki } from './fixtures';
 
@@ -106,6 +108,41 @@ describe('buildPfx', () => {
     expect(() => buildPfx({ ...base, privateKey: keys.publicKey })).toThrow(/needs a private key/);
     expect(() => buildPfx({ ...base, privateKey: keys.privateKey, chainPem: ['junk'] })).toThrow(
       /chainPem\[0\]/,
+    );
+  });
+
+  it('of certificates parsed already, is the same PFX byte for byte, with the same checks', async () => {
+    // The salts are random, so the bytes are compared where they are made: the writer gets the same input.
+    const writer = jest.spyOn(pkcs12, 'writePkcs12');
+    try {
+      buildPfxOfCertificates({
+        privateKey: keys.privateKey,
+        leaf: new X509Certificate(pki.leaf.certPem),
+        chain: [new X509Certificate(pki.issuing.certPem), new X509Certificate(pki.root.certPem)],
+        password,
+        encryption: '3DES',
+        friendlyName: 'IWUser0',
+      });
+      build('3DES', 'IWUser0');
+      expect(writer).toHaveBeenCalledTimes(2);
+      expect(writer.mock.calls[0]).toEqual(writer.mock.calls[1]);
+      expect(writer.mock.calls[0]![0].certificates).toEqual(
+        [pki.leaf.certPem, pki.issuing.certPem, pki.root.certPem].map(derOfPem),
+      );
+    } finally {
+      writer.mockRestore();
+    }
+    const other = await generateKeyPair(2048);
+    const leaf = new X509Certificate(pki.leaf.certPem);
+    const base = { leaf, chain: [], password, encryption: 'AES256' as const };
+    expect(() => buildPfxOfCertificates({ ...base, privateKey: other.privateKey })).toThrow(
+      /leaf does not certify privateKey/,
+    );
+    expect(() => buildPfxOfCertificates({ ...base, privateKey: keys.privateKey, password: '' })).toThrow(
+      /printable ASCII/,
+    );
+    expect(() => buildPfxOfCertificates({ ...base, privateKey: keys.publicKey })).toThrow(
+      /needs a private key/,
     );
   });
 

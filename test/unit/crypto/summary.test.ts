@@ -1,7 +1,13 @@
 import { X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
-import { generateKeyPair, summarizeCertificate, type KeyPair } from '../../../shared/crypto';
-import { createTestPki, expectBrokerError, type TestPki } from './fixtures';
+import {
+  generateKeyPair,
+  parseIssuedToken,
+  summarizeCertificate,
+  summarizeIssued,
+  type KeyPair,
+} from '../../../shared/crypto';
+import { createTestPki, derOfPem, expectBrokerError, type TestPki } from './fixtures';
 
 describe('summarizeCertificate', () => {
   let keys: KeyPair;
@@ -33,6 +39,19 @@ describe('summarizeCertificate', () => {
       ],
     });
     expect(summary.thumbprint).toMatch(/^[0-9A-F]{40}$/);
+  });
+
+  it("of the token's certificates as parsed, is the same block", () => {
+    const leaf = new X509Certificate(pki.leaf.certPem);
+    const issued = parseIssuedToken({ tokenDer: leaf.raw, tokenType: 'X509v3' }, keys.publicKey, [
+      derOfPem(pki.issuing.certPem),
+      derOfPem(pki.root.certPem),
+    ]);
+    expect(issued.chain).toHaveLength(2);
+    expect(summarizeIssued(issued)).toEqual(summarizeCertificate(issued.leafPem, issued.chainPem));
+    expect(summarizeIssued(issued)).toEqual(
+      summarizeCertificate(pki.leaf.certPem, [pki.issuing.certPem, pki.root.certPem]),
+    );
   });
 
   it('drops leading zeros of the serial and reads GeneralizedTime dates (2050 and later)', () => {
