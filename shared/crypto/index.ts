@@ -2,7 +2,12 @@
 export { generateKeyPair, KEY_SIZES, type KeyPair } from './keys';
 export { directKeys, KeyGenerationError, KeyPool, type KeySource } from './keyPool';
 export { createCsr, OID_UPN } from './csr';
-export { caCertificatesOfPolicy, parseIssuedToken, type IssuedCertificates } from './token';
+export {
+  caCertificatesOfPolicy,
+  parseIssuedToken,
+  parsedCaCertificatesOfPolicy,
+  type IssuedCertificates,
+} from './token';
 export {
   buildPfx,
   buildPfxOfCertificates,

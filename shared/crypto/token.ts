@@ -81,16 +81,16 @@ function isIssuedBy(certificate: X509Certificate, candidate: X509Certificate): b
   }
 }
 
-/** The certificates among `ders` that parse, without those already in `known` (compared byte for byte). */
+/** The certificates among `given` (parsed, or DER) that parse, without those already in `known` (byte for byte). */
 function readExtraCertificates(
-  ders: readonly Buffer[],
+  given: readonly (Buffer | X509Certificate)[],
   known: readonly X509Certificate[],
 ): X509Certificate[] {
   const extras: X509Certificate[] = [];
-  for (const der of ders) {
+  for (const entry of given) {
     let certificate: X509Certificate;
     try {
-      certificate = new X509Certificate(der);
+      certificate = entry instanceof X509Certificate ? entry : new X509Certificate(entry);
     } catch {
       continue; // a placeholder or a damaged entry in the policy: the token's own chain still counts
     }
@@ -136,15 +136,15 @@ function brokenLink(
 
 /**
  * The leaf for `publicKey` and its chain (leaf's issuer → … → root). Certificates off that path are dropped.
- * `extraCaCertificatesDer` (the profile's CA certificates, see caCertificatesOfPolicy) complete a chain the
- * token leaves short of a self-signed root; entries that do not parse are skipped. Refused as CA_REJECTED,
+ * `extraCaCertificates` (the profile's CA certificates, parsed or DER: see caCertificatesOfPolicy) complete a
+ * chain the token leaves short of a self-signed root; entries that do not parse are skipped. Refused as CA_REJECTED,
  * before any PFX is built: a token without our key, a chain that does not chain (see brokenLink), and, when
  * `requested` is given, a certificate for other people (see identityMismatch).
  */
 export function parseIssuedToken(
   response: EnrollmentResponse,
   publicKey: KeyObject,
-  extraCaCertificatesDer: readonly Buffer[] = [],
+  extraCaCertificates: readonly (Buffer | X509Certificate)[] = [],
   requested?: RequestedNames,
 ): IssuedCertificates {
   const token = response.tokenDer;
@@ -184,7 +184,7 @@ export function parseIssuedToken(
   }
 
   // The token's own certificates are preferred; the policy's only fill what the token leaves out.
-  const candidates = [...certificates, ...readExtraCertificates(extraCaCertificatesDer, certificates)];
+  const candidates = [...certificates, ...readExtraCertificates(extraCaCertificates, certificates)];
   const chain: X509Certificate[] = [];
   const used = new Set<X509Certificate>([leaf]);
   for (let current = leaf; !current.checkIssued(current);) {
@@ -246,18 +246,43 @@ export function readPolicyCaCertificate(text: string): PolicyCaCertificateText |
 
 /**
  * The DER of every CA certificate a profile's policy names (issuing CA, intermediates, root, for each CA),
- * for parseIssuedToken's `extraCaCertificatesDer`. Entries that are not base64 of a certificate (such as
+ * for parseIssuedToken's `extraCaCertificates`. Entries that are not base64 of a certificate (such as
  * placeholders) are left out; duplicates once. The doctor's policyCaCertificates reads the same entries for
  * export: CA certificates only, root first, with the reason for each one left out.
  */
 export function caCertificatesOfPolicy(cas: readonly PolicyCaCertificates[]): Buffer[] {
-  const result: Buffer[] = [];
+  return readCaCertificatesOfPolicy(cas).map((read) => read.der);
+}
+
+/** The policies' CA certificates as parsed, per policy: the client hands out the same cached policy each time. */
+const parsedOfPolicy = new WeakMap<readonly PolicyCaCertificates[], readonly X509Certificate[]>();
+
+/**
+ * caCertificatesOfPolicy's certificates as parsed, read once per policy object rather than once per request.
+ * X509Certificate objects are immutable, so requests can share them.
+ */
+export function parsedCaCertificatesOfPolicy(
+  cas: readonly PolicyCaCertificates[],
+): readonly X509Certificate[] {
+  let parsed = parsedOfPolicy.get(cas);
+  if (parsed === undefined) {
+    parsed = readCaCertificatesOfPolicy(cas).map((read) => read.certificate);
+    parsedOfPolicy.set(cas, parsed);
+  }
+  return parsed;
+}
+
+function readCaCertificatesOfPolicy(
+  cas: readonly PolicyCaCertificates[],
+): { der: Buffer; certificate: X509Certificate }[] {
+  const result: { der: Buffer; certificate: X509Certificate }[] = [];
   for (const ca of cas) {
     for (const text of [ca.issuingCa, ...ca.intermediates, ca.root]) {
       if (text === undefined) continue;
       const read = readPolicyCaCertificate(text);
-      if (read?.certificate === undefined || result.some((known) => known.equals(read.der))) continue;
-      result.push(read.der);
+      const certificate = read?.certificate;
+      if (certificate === undefined || result.some((known) => known.der.equals(read!.der))) continue;
+      result.push({ der: read!.der, certificate });
     }
   }
   return result;

@@ -21,13 +21,13 @@ import type { IssuedResult, PkcsRequest, PkcsResult } from '../contract/types';
 import { parseRequestMessage, readContextLoosely, readRequestIdLoosely } from '../contract/validate';
 import {
   buildPfxOfCertificates,
-  caCertificatesOfPolicy,
   createCsr,
   createPfxPassword,
   directKeys,
   encryptPasswordForRecipient,
   parseIssuedToken,
   parseRecipientCertificate,
+  parsedCaCertificatesOfPolicy,
   summarizeIssued,
   type KeySource,
 } from '../crypto';
@@ -296,7 +296,7 @@ export class CertificatePipeline {
     const late = await this.reconciliation.settleEarlierAttempt(entry, finalDelivery);
     const { keys, response } = late ?? (await this.enroll(request, entry, plan, seat));
     // Parsed once here, used as parsed by the PFX and the summary.
-    const issued = parseIssuedToken(response, keys.publicKey, caCertificatesOfPolicy(policy.cas), plan);
+    const issued = parseIssuedToken(response, keys.publicKey, parsedCaCertificatesOfPolicy(policy.cas), plan);
 
     const password = createPfxPassword();
     const pfx = buildPfxOfCertificates({

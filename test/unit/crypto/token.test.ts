@@ -4,6 +4,7 @@ import {
   caCertificatesOfPolicy,
   generateKeyPair,
   parseIssuedToken,
+  parsedCaCertificatesOfPolicy,
   type KeyPair,
 } from '../../../shared/crypto';
 import {
@@ -304,6 +305,26 @@ describe('parseIssuedToken', () => {
       const ders = caCertificatesOfPolicy(cas);
       expect(ders.map((value) => new X509Certificate(value).fingerprint256)).toEqual(expectedChain());
       expect(caCertificatesOfPolicy([])).toEqual([]);
+    });
+
+    it('parsedCaCertificatesOfPolicy: the same certificates, read once per policy, completing the same chain', () => {
+      const cas: PolicyCaCertificates[] = [
+        {
+          issuingCa: der(pki.issuing).toString('base64'),
+          intermediates: ['UExBQ0VIT0xERVI='],
+          root: pki.root.certPem,
+        },
+      ];
+      const parsed = parsedCaCertificatesOfPolicy(cas);
+      expect(parsed.map((certificate) => certificate.raw)).toEqual(caCertificatesOfPolicy(cas));
+      expect(parsedCaCertificatesOfPolicy(cas)).toBe(parsed);
+      expect(parsedCaCertificatesOfPolicy([...cas])).not.toBe(parsed);
+      const token = { tokenDer: der(pki.leaf), tokenType: 'X509v3' as const };
+      const fromParsed = parseIssuedToken(token, keys.publicKey, parsed);
+      expect(fingerprints(fromParsed.chainPem)).toEqual(expectedChain());
+      expect(fromParsed.chainPem).toEqual(
+        parseIssuedToken(token, keys.publicKey, caCertificatesOfPolicy(cas)).chainPem,
+      );
     });
 
     it('from a getPoliciesResponse to a complete chain', () => {
