@@ -19,6 +19,7 @@ import { repoRoot } from './paths';
 
 interface QueueHostJson {
   batchSize?: number;
+  newBatchThreshold?: number;
   maxDequeueCount?: number;
   visibilityTimeout?: string;
   maxPollingInterval?: string;
@@ -64,6 +65,34 @@ function visibilityTimeoutSeconds(fromHostJson: number): number {
   return value;
 }
 
+/**
+ * A host.json queues setting, or the app setting that overrides it in Azure
+ * (AzureFunctionsJobHost__extensions__queues__<name>), a whole number within [min, max].
+ */
+export function queueSetting(
+  name: 'batchSize' | 'newBatchThreshold',
+  fromHostJson: number | undefined,
+  range: { min: number; max: number },
+  env: NodeJS.ProcessEnv = process.env,
+): number | undefined {
+  const setting = `AzureFunctionsJobHost__extensions__queues__${name}`;
+  const raw = env[setting];
+  if (raw === undefined || raw.trim() === '') return fromHostJson;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < range.min || value > range.max) {
+    throw new SettingsError(setting, `"${raw}" is not a whole number from ${range.min} to ${range.max}`);
+  }
+  return value;
+}
+
+/** How many messages one receive takes: 1 to 32 (a queue receive takes at most 32). */
+export function batchSize(
+  fromHostJson: number | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): number | undefined {
+  return queueSetting('batchSize', fromHostJson, { min: 1, max: 32 }, env);
+}
+
 export async function runHost(): Promise<LocalQueueHost[]> {
   loadLocalSettings(path.join(process.cwd(), 'local.settings.json'));
   const hostJson = JSON.parse(readFileSync(path.join(repoRoot(), 'host.json'), 'utf8')) as {
@@ -83,7 +112,8 @@ export async function runHost(): Promise<LocalQueueHost[]> {
     outputQueue: settings.resultQueue,
     output: resultQueueOutput,
     extraOutputs: [{ binding: supersedeRevocationOutput, queue: settings.revokeQueue }],
-    batchSize: queues.batchSize,
+    batchSize: batchSize(queues.batchSize),
+    newBatchThreshold: queueSetting('newBatchThreshold', queues.newBatchThreshold, { min: 0, max: 1000 }),
     maxDequeueCount: settings.maxDequeueCount,
     visibilityTimeoutSeconds: visibilityTimeoutSeconds(seconds(queues.visibilityTimeout, 30)),
     maxPollingIntervalMs: seconds(queues.maxPollingInterval, 2) * 1000,

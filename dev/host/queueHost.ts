@@ -4,7 +4,8 @@
  * what the handler set on its output binding to the output queue. Like the real host it keeps a message
  * invisible while it is worked on, deletes it only after success, lets it reappear after the visibility
  * timeout when the handler throws, and moves it to `<queue>-poison` once it has been delivered
- * maxDequeueCount times without success. After each invocation it runs the app's postInvocation hooks, as the
+ * maxDequeueCount times without success. Like the real host it takes the next batch as soon as the messages
+ * in hand are down to newBatchThreshold, so up to batchSize + newBatchThreshold run at once. After each invocation it runs the app's postInvocation hooks, as the
  * Functions worker runs those registered with app.hook.postInvocation.
  */
 import { randomUUID } from 'node:crypto';
@@ -34,6 +35,8 @@ export interface QueueHostOptions {
   extraOutputs?: { binding: StorageQueueOutput; queue: string }[];
   /** Mirrors host.json extensions.queues. */
   batchSize?: number;
+  /** Messages in hand at or below which the next batch is fetched (Azure's default: half of batchSize). */
+  newBatchThreshold?: number;
   maxDequeueCount?: number;
   visibilityTimeoutSeconds?: number;
   maxPollingIntervalMs?: number;
@@ -84,12 +87,19 @@ export class LocalQueueHost {
 
   private async poll(): Promise<void> {
     const maxInterval = this.options.maxPollingIntervalMs ?? 2000;
+    const batchSize = this.options.batchSize ?? 8;
+    const threshold = this.options.newBatchThreshold ?? Math.floor(batchSize / 2);
+    const inHand = new Set<Promise<void>>();
     let idleDelay = 100;
     while (this.running) {
+      if (inHand.size > threshold) {
+        await Promise.race(inHand);
+        continue;
+      }
       let batch: DequeuedMessageItem[] = [];
       try {
         const response = await this.input.receiveMessages({
-          numberOfMessages: this.options.batchSize ?? 8,
+          numberOfMessages: batchSize,
           visibilityTimeout: this.visibilityTimeoutSeconds(),
         });
         batch = response.receivedMessageItems;
@@ -102,15 +112,17 @@ export class LocalQueueHost {
         continue;
       }
       idleDelay = 100;
-      await Promise.all(
-        batch.map((message) =>
-          this.dispatch(message).catch((error: unknown) =>
-            // Never let one message stop the host: it stays on the queue and is delivered again.
-            this.log(`host: message ${message.messageId} could not be handled: ${describe(error)}`),
-          ),
-        ),
-      );
+      for (const message of batch) {
+        const work = this.dispatch(message).catch((error: unknown) =>
+          // Never let one message stop the host: it stays on the queue and is delivered again.
+          this.log(`host: message ${message.messageId} could not be handled: ${describe(error)}`),
+        );
+        inHand.add(work);
+        void work.then(() => inHand.delete(work));
+      }
     }
+    // Stopping waits for the messages in hand, as before.
+    await Promise.all(inHand);
   }
 
   private visibilityTimeoutSeconds(): number {
