@@ -29,6 +29,7 @@ import { ResultCollector } from '../../dev/soak/resultCollector';
 import { roundOrder } from '../stats';
 import { summarizeProfileByStage, type CpuProfile, type StageSummary } from './cpuProfile';
 import {
+  machineBusyMs,
   parseTraceGcLine,
   PROFILER_THREAD,
   processCpuMs,
@@ -51,11 +52,17 @@ export interface E2eOptions {
   /** Run the host with --cpu-prof (and --trace-gc for its heap size). */
   cpuProfile: boolean;
   timeoutMs: number;
+  /** Messages the host takes per receive (default host.json's batchSize), set as Azure's app-setting override. */
+  batchSize?: number;
+  /** Messages in hand at which it takes the next batch (default host.json's newBatchThreshold), likewise. */
+  newBatchThreshold?: number;
 }
 
 export interface HostRound {
   requests: number;
   hostCpuMs: number;
+  /** Busy CPU of the whole machine while the round ran (the host, Azurite, the simulator, this process …). */
+  machineCpuMs: number;
   threadCpuMs: Record<string, number>;
   wallMs: number;
   latenciesMs: number[];
@@ -189,6 +196,14 @@ export async function runEndToEnd(options: E2eOptions, progress: (line: string) 
       RA_CERT_THUMBPRINT: pki.ra.thumbprint,
       CA_ALLOWED_HOSTS: authority,
       NODE_EXTRA_CA_CERTS: pki.tlsRootCa.certPath,
+      ...(options.batchSize === undefined
+        ? {}
+        : { AzureFunctionsJobHost__extensions__queues__batchSize: String(options.batchSize) }),
+      ...(options.newBatchThreshold === undefined
+        ? {}
+        : {
+            AzureFunctionsJobHost__extensions__queues__newBatchThreshold: String(options.newBatchThreshold),
+          }),
     };
 
     // Round 0, the cold start: the burst waits on the queue before the process exists.
@@ -250,6 +265,7 @@ export async function runEndToEnd(options: E2eOptions, progress: (line: string) 
         const caBefore = { ...simulator.stats().requests };
         const threadsBefore = threadCpuMs(pid);
         const cpuBefore = processCpuMs(pid);
+        const machineBefore = machineBusyMs();
         windowFromUs ??= monotonicUs();
         const started = Date.now();
         await submit(ids);
@@ -259,6 +275,7 @@ export async function runEndToEnd(options: E2eOptions, progress: (line: string) 
           `round ${round}'s results`,
         );
         const lastResultAt = Math.max(...ids.map((id) => answers.get(id)!.receivedAt));
+        const machineCpuMs = machineBusyMs() - machineBefore;
         await waitFor(queueEmpty, options.timeoutMs, 'an empty request queue');
         const threads = threadCpuDelta(threadsBefore, threadCpuMs(pid));
         const profilerCpuMs = [...threads].find(([name]) => name.startsWith(PROFILER_THREAD))?.[1] ?? 0;
@@ -268,6 +285,7 @@ export async function runEndToEnd(options: E2eOptions, progress: (line: string) 
         const record: HostRound = {
           requests: ids.length,
           hostCpuMs,
+          machineCpuMs,
           threadCpuMs: Object.fromEntries(threads),
           wallMs: lastResultAt - started,
           latenciesMs: ids.map((id) => answers.get(id)!.receivedAt - submittedAt.get(id)!),
@@ -321,7 +339,7 @@ export async function runEndToEnd(options: E2eOptions, progress: (line: string) 
       heap,
       stages,
       idlePollingPerSecond,
-      hostBatchSize: hostBatchSize(),
+      hostBatchSize: options.batchSize ?? hostBatchSize(),
     };
   } catch (error) {
     if (hostTail.length > 0) progress(`e2e: the host's last lines:\n${hostTail.join('\n')}`);

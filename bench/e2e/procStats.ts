@@ -41,6 +41,25 @@ export function processCpuMs(pid: number): number {
   return (parseStatCpuTicks(readFileSync(`/proc/${pid}/stat`, 'utf8')) * 1000) / clockTicks();
 }
 
+/**
+ * Busy CPU time of the whole machine in clock ticks, from the first line of /proc/stat: user, nice, system,
+ * irq, softirq and steal (idle and iowait left out). Guest time is already inside user.
+ */
+export function parseMachineBusyTicks(procStat: string): number {
+  const line = procStat.split('\n', 1)[0] ?? '';
+  const fields = line.trim().split(/\s+/);
+  if (fields[0] !== 'cpu' || fields.length < 9) throw new Error(`unreadable /proc/stat line: ${line}`);
+  const [user, nice, system, , , irq, softirq, steal] = fields.slice(1, 9).map(Number);
+  const busy = [user, nice, system, irq, softirq, steal];
+  if (busy.some((value) => !Number.isFinite(value))) throw new Error(`unreadable /proc/stat line: ${line}`);
+  return busy.reduce((sum, value) => sum! + value!, 0)!;
+}
+
+/** Busy CPU time of every process on the machine so far, in milliseconds (all cores added up). */
+export function machineBusyMs(): number {
+  return (parseMachineBusyTicks(readFileSync('/proc/stat', 'utf8')) * 1000) / clockTicks();
+}
+
 export const MAIN_THREAD = 'main (JavaScript)';
 /** Threads Node 20 leaves unnamed: libuv's pool (key generation, async crypto, zlib) and V8's helpers (GC). */
 export const POOL_THREADS = 'libuv pool and V8 helpers';

@@ -1,10 +1,21 @@
-import { parseStatCpuTicks, parseStatusKb, parseTraceGcLine } from '../../../bench/e2e/procStats';
+import {
+  parseMachineBusyTicks,
+  parseStatCpuTicks,
+  parseStatusKb,
+  parseTraceGcLine,
+} from '../../../bench/e2e/procStats';
 import { classifyStorageRequest, countDelta, splitCounts } from '../../../bench/e2e/storageProxy';
 
 describe('reading /proc', () => {
   it('takes utime + stime after the name, even a name with spaces and parentheses', () => {
     const stat = '4242 (node (main) x) S 1 4242 4242 0 -1 4194560 9 0 0 0 150 25 0 0 20 0 11 0 1 2 3';
     expect(parseStatCpuTicks(stat)).toBe(175);
+  });
+
+  it("adds up the machine's busy ticks from /proc/stat: user, nice, system, irq, softirq, steal", () => {
+    const stat = 'cpu  1000 20 300 90000 400 5 6 7 0 0\ncpu0 500 10 150 45000 200 2 3 3 0 0\n';
+    expect(parseMachineBusyTicks(stat)).toBe(1000 + 20 + 300 + 5 + 6 + 7);
+    expect(() => parseMachineBusyTicks('intr 1 2 3')).toThrow(/unreadable/);
   });
 
   it('reads a kB field of status in bytes', () => {
