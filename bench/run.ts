@@ -3,16 +3,18 @@
  * and ratios between variants (absolute figures only mean something next to each other). Prints a table,
  * or JSON with --json; writes nothing. Progress goes to stderr.
  *
- *   node dist/bench/run.js [--json] [--quick] [--only in-process|e2e] [--requests N] [--rounds R] [--no-cpu-prof]
+ *   node dist/bench/run.js [--json] [--quick] [--only in-process|e2e|scale] [--requests N] [--rounds R] [--no-cpu-prof]
  *
  * --quick runs fewer rounds (a smoke run of the benchmark code, not figures to quote). --only picks the
  * in-process groups (1–5) or the end-to-end one (6: the host process on Azurite, Linux only); --requests and
  * --rounds size group 6 (default 64 requests, 3 rounds); --no-cpu-prof runs its host without the profiler.
+ * --only scale runs group 7 alone (the scale model checked against two host runs of --requests, default 96).
  */
 import os from 'node:os';
 import { startFixture, captureGetPoliciesXml, enrollOnce, USER_PROFILE, type BenchFixture } from './fixture';
 import { benchConnectionReuse } from './groups/connection';
 import { benchEndToEnd } from './groups/e2e';
+import { benchScaleModel } from './groups/scale';
 import { benchKeyGeneration, benchPfx } from './groups/crypto';
 import { benchKeyPool } from './groups/keyPool';
 import { benchOperations } from './groups/operations';
@@ -20,12 +22,12 @@ import { benchPipeline } from './groups/pipeline';
 import { renderSection, type Section } from './report';
 
 const USAGE =
-  'usage: node dist/bench/run.js [--json] [--quick] [--only in-process|e2e] [--requests N] [--rounds R] [--no-cpu-prof]';
+  'usage: node dist/bench/run.js [--json] [--quick] [--only in-process|e2e|scale] [--requests N] [--rounds R] [--no-cpu-prof]';
 
 interface Options {
   json: boolean;
   quick: boolean;
-  only?: 'in-process' | 'e2e';
+  only?: 'in-process' | 'e2e' | 'scale';
   /** Group 6: requests per round, rounds. */
   requests?: number;
   rounds?: number;
@@ -47,8 +49,8 @@ function readOptions(argv: readonly string[]): Options {
     else if (argument === '--no-cpu-prof') options.cpuProfile = false;
     else if (argument === '--only') {
       const group = argv[(index += 1)];
-      if (group !== 'in-process' && group !== 'e2e')
-        throw new Error(`--only takes in-process or e2e (got ${group})`);
+      if (group !== 'in-process' && group !== 'e2e' && group !== 'scale')
+        throw new Error(`--only takes in-process, e2e or scale (got ${group})`);
       options.only = group;
     } else if (argument === '--requests') options.requests = wholeNumber('--requests', argv[(index += 1)]);
     else if (argument === '--rounds') options.rounds = wholeNumber('--rounds', argv[(index += 1)]);
@@ -157,7 +159,8 @@ async function main(): Promise<void> {
   };
 
   const sections: Section[] = [];
-  if (options.only !== 'e2e') {
+  if (options.only === 'scale') sections.push(await benchScaleModel(options.requests ?? 96, progress));
+  else if (options.only !== 'e2e') {
     progress('starting the dev PKI and the PKI-WS simulator');
     const fixture = await startFixture();
     try {
@@ -166,8 +169,10 @@ async function main(): Promise<void> {
       await fixture.close();
     }
   }
-  if (options.only !== 'e2e') sections.push(await benchKeyPool(options.quick, progress));
-  if (options.only !== 'in-process') sections.push(await runEndToEndGroup(options, progress));
+  if (options.only === undefined || options.only === 'in-process')
+    sections.push(await benchKeyPool(options.quick, progress));
+  if (options.only === undefined || options.only === 'e2e')
+    sections.push(await runEndToEndGroup(options, progress));
   const elapsedSeconds = (Date.now() - began) / 1000;
 
   if (options.json) {
