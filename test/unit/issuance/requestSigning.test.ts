@@ -184,6 +184,15 @@ describe('signed requests', () => {
   });
 });
 
+describe('without REQUEST_SIGNING_SECRET_NAME', () => {
+  it('accepts a signed request without checking the MAC, so senders can sign before the broker requires it', async () => {
+    const unchecked = new CertificatePipeline({ settings, ca, ledger, telemetry: new RecordingTelemetry() });
+    const forged = signed(request(), FORGED);
+    expect(resultOf(await unchecked.process(forged, { dequeueCount: 1 })).status).toBe('issued');
+    expect(keys.reads).toBe(0);
+  });
+});
+
 describe('signed revocations', () => {
   async function issued(): Promise<{
     serialNumber: string;
