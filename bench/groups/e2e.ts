@@ -146,12 +146,20 @@ export function e2eSection(result: E2eResult): Section {
             ]),
         };
 
+  // All the host's CPU over all its certificates ÷ all the baseline's over all its keys: the figure that
+  // scatters least, since it averages over every key of the run rather than 32 at a time.
+  const baselineKeys = baselineRounds.reduce((sum, round) => sum + round.keys, 0);
+  const pooledRatio =
+    hostRounds.reduce((sum, round) => sum + round.hostCpuMs, 0) /
+    certificates /
+    (baselineRounds.reduce((sum, round) => sum + round.cpuMs, 0) / baselineKeys);
   const { coldStart } = result;
   return {
     title: `6. End to end: ${options.requests} requests at once through the host process, ${hostRounds.length} rounds`,
     tables: [roundsTable, threadsTable, callsTable, ...(stageTable ? [stageTable] : [])],
     notes: [
       `Broker CPU: the host process's user + system time from /proc/<pid>/stat, every thread but the profiler's own (v8:ProfEvntProc), from the first send until the request queue is empty; keygen: a separate process generating ${options.baselineKeys} RSA-2048 keys two at a time, alternating with the host round by round.`,
+      `Ratio pooled over the rounds (all the host's CPU per certificate ÷ all the baseline's per key): ${pooledRatio.toFixed(3)}.`,
       `Latency: from the request's send to its result read off the result queue (the reader polls every 100 ms when idle). Rate: N ÷ (last result − first send).`,
       `Cold start (${options.coldStartRequests} requests queued before the process starts): process start → ready ${formatDuration(coldStart.spawnToReadyMs)}, → first result ${formatDuration(coldStart.spawnToFirstResultMs)}; ready → first result ${formatDuration(coldStart.readyToFirstResultMs)}.`,
       `Memory: peak RSS (VmHWM) ${(result.peakRssBytes / MB).toFixed(0)} MB; at the end RssAnon ${(result.rssAnonBytes / MB).toFixed(0)} MB, RssFile ${(result.rssFileBytes / MB).toFixed(0)} MB${result.heap ? `; V8 heap after GC at most ${(result.heap.usedBytes / MB).toFixed(0)} MB used, ${(result.heap.committedBytes / MB).toFixed(0)} MB committed` : ''}. The host takes ${result.hostBatchSize} messages at a time per queue (host.json batchSize): the rest wait in the queue.`,
@@ -172,6 +180,7 @@ export function e2eSection(result: E2eResult): Section {
       })),
       baselineRounds,
       medianRatio: roundTo(summarize(rows.map((row) => row.ratio)).median, 3),
+      pooledRatio: roundTo(pooledRatio, 3),
       caCallsPerCert: roundTo(caCallsPerCert, 3),
       storagePerCert: {
         perRequest: roundTo(split.perRequest / certificates, 3),
