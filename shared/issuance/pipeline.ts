@@ -36,7 +36,7 @@ import type { DigicertCa } from '../digicert/types';
 import { assertRequestAllowed } from '../guardrails/requestGuardrails';
 import type { SidOwnershipCheck } from '../identity/sidOwnership';
 import type { SeatRef } from '../ledger/seatUsage';
-import { isStored, type RequestIdentity, type RequestLedger } from '../ledger/types';
+import { isStored, type LedgerRecord, type RequestIdentity, type RequestLedger } from '../ledger/types';
 import { MessageAuthentication } from '../request-signing/messageAuthentication';
 import { parseSubjectName, planEnrollment, type EnrollmentPlan } from '../mapping';
 import { withRequestCorrelation } from '../telemetry/correlation';
@@ -139,9 +139,12 @@ export class CertificatePipeline {
       });
     try {
       request = parseRequestMessage(message, { caAllowedHosts: this.deps.settings.caAllowedHosts });
-      // Before the ledger: a refused message leaves no record a real request with its id would run into.
-      await this.authentication.assertAuthentic(request, 'request');
       const record = await this.deps.ledger.open({ ...recordedAs(request), ...firstSeen(delivery) });
+      // Checked before anything is written, so a refused message leaves no record a real request with its id
+      // would run into. A stored record of this very body was written after its message passed (or before
+      // signing was required): its request is carried to its end whatever the key does now (Key Vault down,
+      // the version retired), so a certificate already enrolled is never left unsettled.
+      if (!isOwnStoredRecord(record, request)) await this.authentication.assertAuthentic(request, 'request');
       if (record.requestHash !== requestHash(request)) {
         // Not recorded: the ledger keeps the first request under this id.
         const error = new BrokerError(
@@ -219,9 +222,11 @@ export class CertificatePipeline {
 
   private async handlePoisoned(message: unknown): Promise<PipelineOutcome> {
     const requestId = readRequestIdLoosely(message);
-    const refusal = await this.signatureRefusal(message);
+    const entry = requestId === null ? undefined : await this.ledgerEntryFor(message);
+    // As for a delivery: a stored record of this body needs no new check; anything else is checked before
+    // the ledger is written, and a forged message written straight to the poison queue ends alone.
+    const refusal = entry && isStored(entry.record) ? undefined : await this.signatureRefusal(message);
     if (refusal !== undefined) {
-      // Not recorded: a forged message written straight to the poison queue must not end a real request.
       this.deps.telemetry.trackRequest({
         requestId,
         outcome: 'failed',
@@ -230,7 +235,6 @@ export class CertificatePipeline {
       });
       return unstored(failedResult(refusal, requestId, readContextLoosely(message), this.now()));
     }
-    const entry = requestId === null ? undefined : await this.ledgerEntryFor(message);
     const stored = entry && replayOf(entry.record);
     if (stored) return stored;
     const error = poisonedGaveUp(this.deps.settings.maxDequeueCount, entry?.record.lastError, REQUEST_JOB);
@@ -377,6 +381,12 @@ export class CertificatePipeline {
 }
 
 /** What the ledger knows a request by. */
+/** The stored record of exactly this request body (records are written only after the message passed). */
+function isOwnStoredRecord(record: LedgerRecord, request: PkcsRequest): boolean {
+  // eslint-disable-next-line security/detect-possible-timing-attacks -- a hash of the message to tell a changed repeat, not a secret
+  return isStored(record) && record.requestHash === requestHash(request);
+}
+
 function recordedAs(request: PkcsRequest): RequestIdentity {
   return {
     requestId: request.requestId,

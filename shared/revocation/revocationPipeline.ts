@@ -70,13 +70,14 @@ export class RevocationPipeline {
     const held: { record?: RevocationRecord } = {};
     try {
       revocation = parseRevocationMessage(message, { caAllowedHosts: this.deps.settings.caAllowedHosts });
-      // Checked before the id is recorded, so a forged message cannot take an id first.
-      await this.authenticate(revocation);
       const hash = messageHash(revocation);
       const record = await this.deps.revocations.open({
         revocationId: revocation.revocationId,
         messageHash: hash,
       });
+      // Checked before the id is recorded, so a forged message cannot take an id first; a stored record of
+      // this very message passed already, and is carried to its end whatever the signing key does now.
+      if (!isOwnStoredRecord(record, hash)) await this.authenticate(revocation);
       // eslint-disable-next-line security/detect-possible-timing-attacks -- a hash of the message to tell a changed repeat, not a secret
       if (record.messageHash !== hash) {
         // Not recorded: the ledger keeps the first revocation under this id.
@@ -145,21 +146,23 @@ export class RevocationPipeline {
       const revocation = parseRevocationMessage(message, {
         caAllowedHosts: this.deps.settings.caAllowedHosts,
       });
-      const refusal = await this.authenticate(revocation).then(
-        () => undefined,
-        (error: unknown) => toBrokerError(error, REVOCATION_JOB),
-      );
+      hash = messageHash(revocation);
+      record = await this.deps.revocations.open({
+        revocationId: revocation.revocationId,
+        messageHash: hash,
+      });
+      const refusal = isOwnStoredRecord(record, hash)
+        ? undefined
+        : await this.authenticate(revocation).then(
+            () => undefined,
+            (error: unknown) => toBrokerError(error, REVOCATION_JOB),
+          );
       if (refusal !== undefined) {
         // Not recorded: a forged message written straight to the poison queue must not end a real id.
         const refused = this.failure(refusal, revocationId, readContextLoosely(message));
         this.track(refused, Date.now());
         return publish(refused);
       }
-      hash = messageHash(revocation);
-      record = await this.deps.revocations.open({
-        revocationId: revocation.revocationId,
-        messageHash: hash,
-      });
     } catch {
       record = undefined;
     }
@@ -384,6 +387,12 @@ function replay(json: string): RevocationOutcome {
 
 function publish(result: RevocationResult): RevocationOutcome {
   return { kind: 'result', result, json: JSON.stringify(result), replayed: false };
+}
+
+/** The stored record of exactly this message (records are written only after the message passed). */
+function isOwnStoredRecord(record: RevocationRecord, hash: string): boolean {
+  // eslint-disable-next-line security/detect-possible-timing-attacks -- a hash of the message to tell a changed repeat, not a secret
+  return isStored(record) && record.messageHash === hash;
 }
 
 /** SHA-256 of the message's canonical JSON without its signature (the same revocation always hashes the same). */

@@ -175,12 +175,75 @@ describe('signed requests', () => {
     ca.failNext('enroll', new BrokerError('CA_UNAVAILABLE', 'The CA answered 503.'));
     expect((await issuing.process(real, { dequeueCount: 1 })).kind).toBe('retry');
     const before = await ledger.record(body.requestId);
-    const forged = errorOf(await issuing.poisoned(signed(body, FORGED)));
+    // Another body under the real id (a copy of the real body is the real request: see the threat model, T21).
+    const forgedBody = { ...body, subjectName: 'CN=Mallory,E=mallory@contoso.com' };
+    const forged = errorOf(await issuing.poisoned(signed(forgedBody, FORGED)));
     expect(forged.code).toBe('REQUEST_NOT_ALLOWED');
     expect(await ledger.record(body.requestId)).toEqual(before);
     expect(resultOf(await issuing.process(real, { dequeueCount: 2 })).status).toBe('issued');
     // The real message, once poisoned, is still the real request's one result.
     expect(resultOf(await issuing.poisoned(real)).status).toBe('issued');
+  });
+});
+
+describe('a request the ledger already holds', () => {
+  const outage = () => new BrokerError('CA_UNAVAILABLE', 'The CA answered 503.');
+
+  it('is carried on without a new check while the key cannot be read (no unstored GAVE_UP)', async () => {
+    const { issuing } = pipelines();
+    const body = signed(request());
+    ca.failNext('enroll', outage());
+    expect((await issuing.process(body, { dequeueCount: 1 })).kind).toBe('retry');
+    keys.unavailable = true;
+    const reads = keys.reads;
+    // The last delivery (QUEUE_MAX_DEQUEUE_COUNT 2): the record of this very body vouches for it.
+    const done = await issuing.process(body, { dequeueCount: 2 });
+    expect(resultOf(done).status).toBe('issued');
+    expect(keys.reads).toBe(reads);
+    expect((await ledger.record(body.requestId)).state).toBe('issued');
+  });
+
+  it('whose delivery died at the CA is not refused when its key version is retired meanwhile', async () => {
+    const body = request();
+    const real = signed(body, PREVIOUS);
+    const sent = ca.hangNextEnrollment();
+    void pipelines().issuing.process(real, { dequeueCount: 1 }); // the host dies waiting for the CA
+    await sent;
+    keys = new VersionedKeys([CURRENT]); // PREVIOUS retired
+    const next = await pipelines().issuing.process(real, { dequeueCount: 2 });
+    // Not refused: the request the ledger holds goes on to be reconciled with the CA (and, on its last
+    // delivery, settled and issued).
+    expect(next.kind === 'result' ? next.result.status : next.kind).not.toBe('failed');
+    expect(keys.reads).toBe(0);
+    expect(['enrolling', 'issued']).toContain((await ledger.record(body.requestId)).state);
+  });
+
+  it('ends through the poison queue with its GAVE_UP stored while the key cannot be read', async () => {
+    const { issuing } = pipelines();
+    const body = signed(request());
+    ca.failNext('enroll', outage());
+    await issuing.process(body, { dequeueCount: 1 });
+    keys.unavailable = true;
+    const ended = await issuing.poisoned(body);
+    expect(errorOf(ended).code).toBe('GAVE_UP');
+    expect((await ledger.record(body.requestId)).state).toBe('failed');
+  });
+
+  it('a revocation with a stored record is carried on while the key cannot be read', async () => {
+    const { issuing, revoking } = pipelines();
+    const issued = resultOf(await issuing.process(signed(request()), { dequeueCount: 1 }));
+    if (issued.status !== 'issued' || !('certificate' in issued)) throw new Error('not issued');
+    counter += 1;
+    const revocationBody = signed({
+      schemaVersion: 1,
+      revocationId: `revoke-held-${counter}`,
+      certificateAuthority: CA_HOST,
+      serialNumber: issued.certificate.serialNumber,
+    });
+    ca.failNext('revokeCertificate', outage());
+    expect((await revoking.process(revocationBody, { dequeueCount: 1 })).kind).toBe('retry');
+    keys.unavailable = true;
+    expect(resultOf(await revoking.process(revocationBody, { dequeueCount: 2 })).status).toBe('revoked');
   });
 });
 
