@@ -29,7 +29,7 @@ export type SignedMessageKind = 'request' | 'revocation';
 export interface SignaturePolicy {
   /** The Key Vault secret holding the keys (REQUEST_SIGNING_SECRET_NAME), named in refusals. */
   secretName: string;
-  /** LEDGER_RETENTION_DAYS: older signatures are refused (0: no limit). */
+  /** LEDGER_RETENTION_DAYS: signatures older than this less a day are refused (0: no limit). */
   maxAgeDays: number;
   now: Date;
 }
@@ -93,6 +93,13 @@ export function assertSignatureValid(
   const { signature } = message;
   if (signature === undefined) throw missingSignature(kind, policy);
   const signedAt = Date.parse(signature.signedAt);
+  if (Number.isNaN(signedAt)) {
+    // RFC 3339 allows a leap second (23:59:60) that Date cannot read: a time that cannot be checked never passes.
+    throw refusal(
+      `signature.signedAt ${signature.signedAt} cannot be read as a time.`,
+      'Sign again with the current UTC time, e.g. 2026-12-05T21:00:00.000Z.',
+    );
+  }
   const aheadMs = signedAt - policy.now.getTime();
   if (aheadMs > MAX_CLOCK_SKEW_MS) {
     throw refusal(
@@ -101,9 +108,12 @@ export function assertSignatureValid(
     );
   }
   const ageDays = -aheadMs / 86_400_000;
-  if (policy.maxAgeDays > 0 && ageDays > policy.maxAgeDays) {
+  // A record goes LEDGER_RETENTION_DAYS after its last write, which may come a clock skew before signedAt:
+  // a day's margin keeps every signature that could outlive its record out.
+  const maxAgeDays = policy.maxAgeDays - 1;
+  if (policy.maxAgeDays > 0 && ageDays > maxAgeDays) {
     throw refusal(
-      `signature.signedAt ${signature.signedAt} is ${Math.floor(ageDays)} days old, older than LEDGER_RETENTION_DAYS (${policy.maxAgeDays}): the ledger no longer remembers ${kind}s that old, so a replayed message could not be told apart from a new one.`,
+      `signature.signedAt ${signature.signedAt} is ${Math.floor(ageDays)} days old, older than LEDGER_RETENTION_DAYS (${policy.maxAgeDays}) less a day: the ledger no longer remembers ${kind}s that old, so a replayed message could not be told apart from a new one.`,
       'Sign the message again (a new signedAt) and send it again.',
     );
   }

@@ -91,13 +91,24 @@ describe('request signatures (HMAC-SHA256 over canonical JSON)', () => {
     expect(error.remedy).toMatch(/clock/);
   });
 
-  it('refuses a signature older than the ledger remembers (LEDGER_RETENTION_DAYS), unless it keeps all', () => {
-    const old = signed(new Date(NOW.getTime() - 91 * 86_400_000));
+  it('refuses a signature older than the ledger remembers (LEDGER_RETENTION_DAYS less a day), unless it keeps all', () => {
+    const old = signed(new Date(NOW.getTime() - 89.5 * 86_400_000));
     const error = brokerErrorOf(() => assertSignatureValid(old, 'request', KEY, POLICY));
-    expect(error.message).toMatch(/91 days old, older than LEDGER_RETENTION_DAYS \(90\)/);
+    expect(error.message).toMatch(/89 days old, older than LEDGER_RETENTION_DAYS \(90\) less a day/);
     expect(() => assertSignatureValid(old, 'request', KEY, { ...POLICY, maxAgeDays: 0 })).not.toThrow();
-    const recent = signed(new Date(NOW.getTime() - 89 * 86_400_000));
+    const recent = signed(new Date(NOW.getTime() - 88.9 * 86_400_000));
     expect(() => assertSignatureValid(recent, 'request', KEY, POLICY)).not.toThrow();
+  });
+
+  it('refuses a signedAt the schema lets through but Date cannot read (a leap second)', () => {
+    const signedNow = signed();
+    const withLeapSecond = {
+      ...signedNow,
+      signature: { ...signedNow.signature, signedAt: '2026-12-31T23:59:60Z' },
+    };
+    const error = brokerErrorOf(() => assertSignatureValid(withLeapSecond, 'request', KEY, POLICY));
+    expect(error.code).toBe('REQUEST_NOT_ALLOWED');
+    expect(error.message).toBe('signature.signedAt 2026-12-31T23:59:60Z cannot be read as a time.');
   });
 
   it('signing again replaces the old signature, and withoutSignature gives the message back', () => {
