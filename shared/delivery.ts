@@ -34,7 +34,8 @@ export function toBrokerError(caught: unknown, job: JobNames): BrokerError {
       {
         remedy: `Nothing to do: the other delivery completes the ${job.noun} and its result is published once.`,
         retryable: true,
-        detail: { unforeseen: true },
+        // The record is the other delivery's now: this one must not write it, settle it or give its seat back.
+        detail: { unforeseen: true, anotherDeliveryAtWork: true },
       },
     );
   }

@@ -197,7 +197,8 @@ export class CertificatePipeline {
       }
       // Whatever ends the request now (a retryable error out of time, or a permanent one such as a recipient
       // certificate that expired between deliveries), no certificate of an unsettled attempt may stay VALID.
-      if (entry) {
+      // Unless another delivery holds the record: its attempt and the seat reservation it shares are its own.
+      if (entry && !error.detail?.anotherDeliveryAtWork) {
         await this.reconciliation.settleBeforeEnd(entry);
         await this.seatLimit.releaseUnspent(entry.record, seat.reserved);
       }

@@ -22,7 +22,7 @@ describe('toBrokerError', () => {
     );
   });
 
-  it('makes a ledger conflict a retryable GAVE_UP marked unforeseen, its texts unchanged', () => {
+  it('makes a ledger conflict a retryable GAVE_UP marked unforeseen and owned elsewhere, its texts unchanged', () => {
     const error = toBrokerError(new LedgerConflictError('r-1'), REVOCATION_JOB);
     expect(resultErrorOf(error)).toEqual({
       code: 'GAVE_UP',
@@ -30,7 +30,7 @@ describe('toBrokerError', () => {
       remedy: 'Nothing to do: the other delivery completes the revocation and its result is published once.',
       retryable: true,
     });
-    expect(error.detail).toEqual({ unforeseen: true });
+    expect(error.detail).toEqual({ unforeseen: true, anotherDeliveryAtWork: true });
   });
 });
 

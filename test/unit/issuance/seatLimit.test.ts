@@ -9,6 +9,7 @@ import type { PkcsResult } from '../../../shared/contract/types';
 import { CertificatePipeline, type PipelineOutcome } from '../../../shared/issuance/pipeline';
 import { HeldEnrollmentKeys } from '../../../shared/issuance/heldKeys';
 import { seatPartitionKey } from '../../../shared/ledger/seatUsage';
+import { LEDGER_ROW_KEY } from '../../../shared/ledger/entity';
 import { FakeDigicertCa } from '../../support/fakeDigicertCa';
 import { InMemoryRequestLedger } from '../../support/inMemoryLedger';
 import { RecordingTelemetry } from '../../support/recordingTelemetry';
@@ -179,6 +180,22 @@ describe('MAX_CERTIFICATES_PER_SEAT_PER_DAY (default 10)', () => {
     }
     expect(reservations()).toBe(0);
     await issueMany(3, broker);
+  });
+
+  it("a delivery that loses the race on its last try leaves the winner's reservation alone", async () => {
+    const body = request();
+    let winner: PipelineOutcome | undefined;
+    // Just before the losing delivery records its enrollment, another delivery handles the whole request.
+    ledger.storage.beforeNextWrite(LEDGER_ROW_KEY, async () => {
+      winner = await pipeline().process(body, { dequeueCount: 1 });
+    });
+    // The loser is on its last delivery (QUEUE_MAX_DEQUEUE_COUNT 5): it ends, but the request is the winner's.
+    await pipeline()
+      .process(body, { dequeueCount: 5 })
+      .catch(() => undefined);
+    expect(resultOf(winner!).status).toBe('issued');
+    expect(ca.seat(MAIL)).toEqual({ valid: 1, revoked: 0 });
+    expect(reservations()).toBe(1);
   });
 
   it('holds the seat while a request is retried, and its redelivery reuses the reservation', async () => {
