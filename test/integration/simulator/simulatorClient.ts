@@ -299,6 +299,11 @@ export function run(
         stderr: Buffer.concat(stderr).toString('utf8'),
       }),
     );
+    // A tool that exits without reading its input (openssl pkcs12 -in <file>) may close the pipe before the
+    // write: EPIPE is then not the tool's failure, and its exit code and output still say how it went.
+    child.stdin.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') reject(error);
+    });
     child.stdin.end(input ?? '');
   });
 }
