@@ -3,7 +3,7 @@
  * ProfilePolicy. The answer refers to OIDs and CAs by reference IDs (oIDs/oID, cAs/cA); they are resolved
  * here. Reading is tolerant: any prefix, any element casing, optional parts missing, one or many elements.
  */
-import type { PolicyAttribute, PolicyCaCertificates, ProfilePolicy } from './types';
+import type { PolicyAttribute, PolicyCaCertificates, PolicyKeyAlgorithm, ProfilePolicy } from './types';
 import { OID_SID_EXTENSION, OID_SID_OTHER_NAME } from '../crypto/sidExtension';
 import { profileNotInPolicyError, unexpectedAnswerError } from './faults/answerContent';
 import { CallContext } from './faults/callContext';
@@ -280,6 +280,31 @@ function readSeatId(attributes: XmlElement): ProfilePolicy['seatId'] {
 }
 
 /**
+ * privateKeyAttributes/algorithmOIDReference through the oIDs table: its OID and defaultName. Tolerated: the
+ * OID written where the reference belongs, another element name (algorithmOID, algorithmOIDReferenceID), an
+ * entry with a name and no OID. A nil or empty reference, or one that resolves to nothing, is no algorithm.
+ */
+function readKeyAlgorithm(
+  keyAttributes: XmlElement | undefined,
+  oids: Map<string, OidEntry>,
+): PolicyKeyAlgorithm | undefined {
+  const reference = childText(
+    keyAttributes,
+    'algorithmOIDReference',
+    'algorithmOIDReferenceID',
+    'algorithmOID',
+  );
+  if (reference === undefined || reference.trim() === '') return undefined;
+  const entry = oidEntry(reference, oids);
+  const oid = entry?.value ?? (entry === undefined ? oidText(reference) : undefined);
+  const name = entry?.defaultName?.trim();
+  const result: PolicyKeyAlgorithm = {};
+  if (oid !== undefined) result.oid = oid;
+  if (name !== undefined && name !== '') result.name = name;
+  return result.oid === undefined && result.name === undefined ? undefined : result;
+}
+
+/**
  * Reads the policy of `profileOid` from a getPoliciesResponse (`body` is the SOAP Body). Throws BrokerError
  * PROFILE_NOT_FOUND when the answer holds no policy for that OID, CA_REJECTED when it is no policy answer.
  */
@@ -337,8 +362,11 @@ export function parseGetPoliciesResponse(
   if (sidAttribute !== undefined) result.sidAttribute = sidAttribute;
   const seatId = readSeatId(attributes);
   if (seatId !== undefined) result.seatId = seatId;
-  const keySize = integer(childText(childElement(attributes, 'privateKeyAttributes'), 'keysize'));
+  const keyAttributes = childElement(attributes, 'privateKeyAttributes');
+  const keySize = integer(childText(keyAttributes, 'keysize'));
   if (keySize !== undefined) result.keySize = keySize;
+  const keyAlgorithm = readKeyAlgorithm(keyAttributes, oids);
+  if (keyAlgorithm !== undefined) result.keyAlgorithm = keyAlgorithm;
   const validityDays = integer(
     childText(childElement(attributes, 'certificateValidity'), 'validityPeriodDays'),
   );

@@ -24,6 +24,13 @@ export interface PolicyCaCertificates {
   issuerName?: string;
 }
 
+export interface PolicyKeyAlgorithm {
+  /** Dotted OID, e.g. 1.2.840.113549.1.1.11 (sha256RSA) or 1.2.840.10045.2.1 (id-ecPublicKey). */
+  oid?: string;
+  /** The oIDs table's defaultName, e.g. `sha256RSA`. */
+  name?: string;
+}
+
 export interface ProfilePolicy {
   profileOid: string;
   friendlyName?: string;
@@ -41,6 +48,13 @@ export interface ProfilePolicy {
   /** seatIdInfo: usually a variable such as `$mail_email`. */
   seatId?: { value: string; mandatory: boolean };
   keySize?: number;
+  /**
+   * privateKeyAttributes/algorithmOIDReference resolved through oIDs: the OID and the table's defaultName, as
+   * far as the answer says. The vendor does not say whether it names the key algorithm (rsaEncryption,
+   * id-ecPublicKey) or the signature algorithm (sha256RSA, ecdsa-with-SHA256); shared/mapping reads both.
+   * Absent when the policy names none (or its reference resolves to nothing).
+   */
+  keyAlgorithm?: PolicyKeyAlgorithm;
   validityDays?: number;
   /** certificateDeliveryFormat URI, if the policy names one. */
   deliveryFormat?: string;
