@@ -1,6 +1,6 @@
 /**
  * The PKCS#10 request, built as DER by hand: the otherName values go in byte for byte as the mapping decoded
- * them, and the signature is made by Node (native RSA), never by forge's JavaScript.
+ * them, and the signature is made by Node (native RSA or ECDSA), never by forge's JavaScript.
  */
 import { sign } from 'node:crypto';
 import { BrokerError } from '../contract/errors';
@@ -27,6 +27,8 @@ import { encodeName } from './distinguishedName';
 import { OID_SID_EXTENSION, sidExtensionValue } from './sidExtension';
 
 const OID_SHA256_WITH_RSA = '1.2.840.113549.1.1.11';
+/** ecdsa-with-SHA256 (RFC 5758 §3.2: its AlgorithmIdentifier has no parameters). */
+const OID_ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
 const OID_EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
 const OID_SUBJECT_ALT_NAME = '2.5.29.17';
 /** Microsoft's User Principal Name otherName (szOID_NT_PRINCIPAL_NAME). */
@@ -109,17 +111,34 @@ function extensionRequestAttributes(plan: CsrExtensions, subjectIsEmpty: boolean
   return derImplicitConstructed(0, attribute);
 }
 
+/** The signature over the request info and its AlgorithmIdentifier: RSASSA-PKCS1-v1_5 or ECDSA, SHA-256. */
+function signRequestInfo(requestInfo: Buffer, keys: KeyPair): { algorithm: Buffer; signature: Buffer } {
+  if (keys.privateKey.asymmetricKeyType === 'ec') {
+    // Ecdsa-Sig-Value (a DER SEQUENCE of r and s) is what X.509 and PKCS#10 carry in the BIT STRING.
+    const signature = sign('sha256', requestInfo, { key: keys.privateKey, dsaEncoding: 'der' });
+    return { algorithm: derSequence(derOid(OID_ECDSA_WITH_SHA256)), signature };
+  }
+  return {
+    algorithm: derSequence(derOid(OID_SHA256_WITH_RSA), derNull()),
+    signature: sign('sha256', requestInfo, keys.privateKey),
+  };
+}
+
 /**
- * DER of a PKCS#10 CertificationRequest, signed sha256WithRSAEncryption. The subject's RDNs are encoded in
- * the order of `csrSubject` (its first entry is the first RDN of the DER, i.e. the most general one); each
- * value is a PrintableString where it can be, else a UTF8String (E and DC: IA5String, C: PrintableString).
+ * DER of a PKCS#10 CertificationRequest, signed sha256WithRSAEncryption (an RSA key) or ecdsa-with-SHA256 (an
+ * EC P-256 key). The subject's RDNs are encoded in the order of `csrSubject` (its first entry is the first RDN
+ * of the DER, i.e. the most general one); each value is a PrintableString where it can be, else a UTF8String
+ * (E and DC: IA5String, C: PrintableString).
  */
 export function createCsr(
   plan: Pick<EnrollmentPlan, 'csrSubject' | 'csrSan' | 'csrSecurityIdentifier'>,
   keys: KeyPair,
 ): Buffer {
-  if (keys.privateKey.asymmetricKeyType !== 'rsa') {
-    throw new TypeError(`createCsr needs an RSA key, got ${String(keys.privateKey.asymmetricKeyType)}`);
+  const keyType = keys.privateKey.asymmetricKeyType;
+  const curve = keys.privateKey.asymmetricKeyDetails?.namedCurve;
+  if (keyType !== 'rsa' && !(keyType === 'ec' && curve === 'prime256v1')) {
+    const got = curve === undefined ? String(keyType) : `${String(keyType)} (${curve})`;
+    throw new TypeError(`createCsr needs an RSA or an EC P-256 key, got ${got}`);
   }
   let requestInfo: Buffer;
   try {
@@ -137,10 +156,6 @@ export function createCsr(
     }
     throw error;
   }
-  const signature = sign('sha256', requestInfo, keys.privateKey);
-  return derSequence(
-    requestInfo,
-    derSequence(derOid(OID_SHA256_WITH_RSA), derNull()),
-    derBitString(signature),
-  );
+  const { algorithm, signature } = signRequestInfo(requestInfo, keys);
+  return derSequence(requestInfo, algorithm, derBitString(signature));
 }

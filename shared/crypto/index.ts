@@ -1,6 +1,16 @@
 /** Keys, CSR, the CA's token, the PFX and the recipient's encrypted password. */
-export { generateKeyPair, KEY_SIZES, type KeyPair } from './keys';
-export { directKeys, KeyGenerationError, KeyPool, type KeySource } from './keyPool';
+export {
+  generateEcKeyPair,
+  generateKeyOf,
+  generateKeyPair,
+  isEcCurve,
+  KEY_SIZES,
+  keySpecName,
+  type EcCurve,
+  type KeyPair,
+  type KeySpec,
+} from './keys';
+export { directKeys, KeyGenerationError, KeyPool, takeKey, type KeySource } from './keyPool';
 export { createCsr, OID_UPN } from './csr';
 export {
   caCertificatesOfPolicy,

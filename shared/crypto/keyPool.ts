@@ -7,42 +7,70 @@
  * this). Background generations run one at a time per key size, so that a refill never fills libuv's four
  * threads and holds up the file, DNS and on-demand key work that shares them.
  *
+ * RSA keys and EC keys (P-256, for profiles whose policy asks for EC) are pooled apart, KEY_POOL_SIZE of each
+ * key kind in use: a kind is filled from its first take() on unless it is warmed at start.
+ *
  * Keys never leave memory: nothing here serialises, exports or logs a key. A key is removed from the pool
  * before it is handed out, so it goes to one caller only, and a caller that fails never gives it back.
  * close() drops every pooled key; Node frees them with OpenSSL, which clears a private key's numbers as it
  * frees them.
  */
 import type { KeySize } from '../contract/types';
-import { generateKeyPair, KEY_SIZES, type KeyPair } from './keys';
+import {
+  EC_CURVES,
+  generateEcKeyPair,
+  generateKeyOf,
+  generateKeyPair,
+  isEcCurve,
+  KEY_SIZES,
+  keySpecName,
+  type EcCurve,
+  type KeyPair,
+  type KeySpec,
+} from './keys';
 
 export interface KeySource {
-  /** A key pair of `bits` that was never handed out before and never will be again. */
+  /** An RSA key pair of `bits` that was never handed out before and never will be again. */
   take(bits: KeySize): Promise<KeyPair>;
+  /** The same for an EC key pair on `curve`. A source without it: takeKey() generates EC keys on demand. */
+  takeEc?(curve: EcCurve): Promise<KeyPair>;
   /** Stops generating ahead and drops what was generated; take() then generates on demand. Idempotent. */
   close(): void;
 }
 
 /** No pool: every key is generated when it is needed (KEY_POOL_SIZE=0). */
-export const directKeys: KeySource = { take: generateKeyPair, close: () => undefined };
+export const directKeys: KeySource = {
+  take: generateKeyPair,
+  takeEc: generateEcKeyPair,
+  close: () => undefined,
+};
+
+/** The key pair `spec` names, from `source`: take() for an RSA size, takeEc() for an EC curve. */
+export function takeKey(source: KeySource, spec: KeySpec): Promise<KeyPair> {
+  if (!isEcCurve(spec)) return source.take(spec);
+  return source.takeEc !== undefined ? source.takeEc(spec) : generateEcKeyPair(spec);
+}
 
 /** Key generation itself failed (not the request): says which key and why. */
 export class KeyGenerationError extends Error {
-  constructor(bits: KeySize, cause: unknown) {
-    super(`RSA-${bits} key generation failed: ${cause instanceof Error ? cause.message : String(cause)}`, {
-      cause,
-    });
+  constructor(spec: KeySpec, cause: unknown) {
+    super(
+      `${keySpecName(spec)} key generation failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
     this.name = 'KeyGenerationError';
   }
 }
 
 export interface KeyPoolOptions {
-  /** Key pairs kept per key size, generated or being generated (KEY_POOL_SIZE). */
+  /** Key pairs kept per key size or curve, generated or being generated (KEY_POOL_SIZE). */
   size: number;
-  /** Sizes filled at once; another size is filled from its first take() on. Default: 2048. */
-  warm?: readonly KeySize[];
-  /** Background generations at a time per key size. Default 1. */
+  /** Sizes (or curves) filled at once; another is filled from its first take() on. Default: 2048. */
+  warm?: readonly KeySpec[];
+  /** Background generations at a time per key size or curve. Default 1. */
   refillConcurrency?: number;
-  generate?: (bits: KeySize) => Promise<KeyPair>;
+  /** The generator (default: Node's, for RSA sizes and EC curves alike). */
+  generate?(spec: KeySpec): Promise<KeyPair>;
   /** Told of a background generation that failed; the pool itself carries on. */
   onRefillError?: (error: KeyGenerationError) => void;
 }
@@ -52,9 +80,9 @@ interface PooledKey {
   ready?: KeyPair;
 }
 
-/** The key pairs of one size: ready ones and those still being generated, oldest first. */
+/** The key pairs of one size (or curve): ready ones and those still being generated, oldest first. */
 interface SizePool {
-  bits: KeySize;
+  spec: KeySpec;
   keys: PooledKey[];
   generating: number;
   /** Set by a failed background generation: refills wait for the next take(), so a broken keygen cannot spin. */
@@ -62,8 +90,8 @@ interface SizePool {
 }
 
 export class KeyPool implements KeySource {
-  private readonly pools = new Map<KeySize, SizePool>();
-  private readonly generate: (bits: KeySize) => Promise<KeyPair>;
+  private readonly pools = new Map<KeySpec, SizePool>();
+  private readonly generate: (spec: KeySpec) => Promise<KeyPair>;
   private readonly refillConcurrency: number;
   private closed = false;
 
@@ -71,22 +99,32 @@ export class KeyPool implements KeySource {
     if (!Number.isInteger(options.size) || options.size < 1) {
       throw new RangeError(`a key pool holds at least one key, not ${String(options.size)}`);
     }
-    this.generate = options.generate ?? generateKeyPair;
+    const generate = options.generate;
+    this.generate = generate === undefined ? generateKeyOf : (spec) => generate.call(options, spec);
     this.refillConcurrency = Math.max(1, options.refillConcurrency ?? 1);
-    for (const bits of options.warm ?? [2048]) this.refill(this.poolOf(bits));
+    for (const spec of options.warm ?? [2048]) this.refill(this.poolOf(spec));
   }
 
   take(bits: KeySize): Promise<KeyPair> {
     // A size the broker does not offer gets the generator's own refusal (a request error), not a pool.
     if (!KEY_SIZES.includes(bits)) return generateKeyPair(bits);
-    if (this.closed) return this.generateNow(bits);
-    const pool = this.poolOf(bits);
+    return this.takeOf(bits);
+  }
+
+  takeEc(curve: EcCurve): Promise<KeyPair> {
+    if (!EC_CURVES.includes(curve)) return generateEcKeyPair(curve);
+    return this.takeOf(curve);
+  }
+
+  private takeOf(spec: KeySpec): Promise<KeyPair> {
+    if (this.closed) return this.generateNow(spec);
+    const pool = this.poolOf(spec);
     pool.paused = false;
     const index = pool.keys.findIndex((key) => key.ready !== undefined);
     // A ready key first; else the one closest to ready; else generate on demand.
     const [taken] = pool.keys.splice(index === -1 ? 0 : index, 1);
     this.refill(pool);
-    if (taken === undefined) return this.generateNow(bits);
+    if (taken === undefined) return this.generateNow(spec);
     return taken.ready !== undefined ? Promise.resolve(taken.ready) : taken.promise;
   }
 
@@ -96,18 +134,18 @@ export class KeyPool implements KeySource {
     this.pools.clear();
   }
 
-  /** Key pairs held for `bits` now, ready or being generated (for tests and the bench). */
-  held(bits: KeySize): { ready: number; generating: number } {
-    const keys = this.pools.get(bits)?.keys ?? [];
+  /** Key pairs held for `spec` now, ready or being generated (for tests and the bench). */
+  held(spec: KeySpec): { ready: number; generating: number } {
+    const keys = this.pools.get(spec)?.keys ?? [];
     const ready = keys.filter((key) => key.ready !== undefined).length;
     return { ready, generating: keys.length - ready };
   }
 
-  private poolOf(bits: KeySize): SizePool {
-    let pool = this.pools.get(bits);
+  private poolOf(spec: KeySpec): SizePool {
+    let pool = this.pools.get(spec);
     if (pool === undefined) {
-      pool = { bits, keys: [], generating: 0, paused: false };
-      this.pools.set(bits, pool);
+      pool = { spec, keys: [], generating: 0, paused: false };
+      this.pools.set(spec, pool);
     }
     return pool;
   }
@@ -124,7 +162,7 @@ export class KeyPool implements KeySource {
   }
 
   private startGeneration(pool: SizePool): void {
-    const entry: PooledKey = { promise: this.generateNow(pool.bits) };
+    const entry: PooledKey = { promise: this.generateNow(pool.spec) };
     pool.keys.push(entry);
     pool.generating += 1;
     entry.promise.then(
@@ -143,11 +181,11 @@ export class KeyPool implements KeySource {
     );
   }
 
-  private async generateNow(bits: KeySize): Promise<KeyPair> {
+  private async generateNow(spec: KeySpec): Promise<KeyPair> {
     try {
-      return await this.generate(bits);
+      return await this.generate(spec);
     } catch (caught) {
-      throw new KeyGenerationError(bits, caught);
+      throw new KeyGenerationError(spec, caught);
     }
   }
 }
