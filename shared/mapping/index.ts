@@ -60,6 +60,12 @@ export {
   variableKey,
   type TemplatePart,
 } from './template';
-export { chooseKeySize, SUPPORTED_KEY_SIZES } from './keySize';
+export {
+  chooseKey,
+  chooseKeySize,
+  profileKeyAlgorithm,
+  SUPPORTED_KEY_SIZES,
+  type ProfileKeyAlgorithm,
+} from './keySize';
 export { looksLikeMailAddress, isDottedOid } from './text';
 export type { EnrollmentPlan, CsrSanEntry } from './types';

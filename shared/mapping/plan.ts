@@ -2,7 +2,7 @@ import { BrokerError } from '../contract/errors';
 import type { PkcsRequest } from '../contract/types';
 import type { NameValuePair, ProfilePolicy } from '../digicert/types';
 import { isOtherNameAttribute, otherNameTypeOf, sanAttributeKind, subjectFieldsOf } from './attributeKinds';
-import { chooseKeySize } from './keySize';
+import { chooseKey } from './keySize';
 import { deriveMailNames, findUnsupportedNameCharacter } from './mailNames';
 import { bindRequestOtherNames, findOtherName, type BoundOtherName } from './otherNameFields';
 import {
@@ -304,7 +304,7 @@ function seatOf(policy: ProfilePolicy, values: VariableValues): { seatId?: strin
 /**
  * Turns a validated request and the profile's policy into what the enrollment sends: the CSR's subject and
  * SAN, the `$variable` name/value pairs (each once; fixed profile values are not sent, the CA has them), the
- * seat and the key size. Pure: no I/O. Every refusal is a BrokerError naming the request field or the policy
+ * seat and the key (an RSA size, or P-256 where the profile asks for EC keys). Pure: no I/O. Every refusal is a BrokerError naming the request field or the policy
  * variable, with a remedy.
  */
 export function planEnrollment(
@@ -314,7 +314,7 @@ export function planEnrollment(
 ): EnrollmentPlan {
   const subject = parseSubjectName(request.subjectName);
   const san = resolveSanValues(request.subjectAlternativeNames, subject);
-  const keySize = chooseKeySize(request.keySize, policy.keySize);
+  const keySize = chooseKey(request.keySize, policy);
   const fieldMap = options.fieldMap ?? {};
 
   const decided: DecidedVariable[] = [];

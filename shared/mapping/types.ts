@@ -1,3 +1,4 @@
+import type { KeySpec } from '../crypto/keys';
 import type { NameValuePair } from '../digicert/types';
 import type { ResolvedAddress } from './san';
 
@@ -20,7 +21,11 @@ export interface EnrollmentPlan {
   nameValuePairs: NameValuePair[];
   /** The seat the certificate is counted against (the seat_id pair). */
   seatId?: string;
-  keySize: 2048 | 3072 | 4096;
+  /**
+   * The certificate's key: an RSA modulus size, or the EC curve 'P-256' for a profile whose policy asks for
+   * EC keys (the request's keySize then does not apply: see chooseKey).
+   */
+  keySize: KeySpec;
 }
 
 export type CsrSanEntry =
