@@ -7,7 +7,7 @@ import type { FaultQueue } from './faults';
 import type { HealthState } from './healthcheck';
 import type { StreamedAnswer } from './hostileAnswers';
 import type { AccountAudit, IssuedCertificate, SearchReading } from './management';
-import type { SimulatorProfile } from './profiles';
+import type { EcAlgorithmReading, SimulatorProfile } from './profiles';
 import type { SimulatorService } from './services';
 
 export interface SimulatorOptions {
@@ -18,6 +18,11 @@ export interface SimulatorOptions {
   profilesFile?: string;
   /** Profiles given directly (wins over profilesFile). */
   profiles?: SimulatorProfile[];
+  /**
+   * What the EC profiles' algorithmOIDReference names: the key algorithm (id-ecPublicKey) or the signature
+   * algorithm (ecdsa-with-SHA256). Absent: as the profiles say (the shipped EC profile: id-ecPublicKey).
+   */
+  ecAlgorithmReading?: EcAlgorithmReading;
   /** 0 (default) picks a free port. */
   port?: number;
   /** 127.0.0.1 by default. */

@@ -3,13 +3,13 @@
  * › RequestVSSecurityTokenResponse` (VS_WSTEP.xsd, ws-trust-1.3-verisign.xsd). The profile's `$variables`
  * are filled from the nameValuePairs (names matched case-insensitively, unknown names ignored) and checked
  * the way the CA does: mandatory values, the characters DigiCert refuses in mail_firstName/mail_lastName,
- * the key size, otherName values that must be base64 of DER, and a SID field's value that must be a SID.
+ * the key size (and, for an EC profile, an EC P-256 key), otherName values that must be base64 of DER, and a SID field's value that must be a SID.
  */
 import type { NameValuePair } from '../../shared/digicert/types';
 import type { IssueRequest, SanEntry, SubjectEntry, SubjectRdn } from './issuer';
 import { CsrError, decodeBase64Strict, isWellFormedDer, readCsr } from './issuer';
 import { groupSubjectAttributes, PKCS7_TOKEN_TYPE } from './policy';
-import { variableName, type SimulatorProfile } from './profiles';
+import { isEcProfile, variableName, type SimulatorProfile } from './profiles';
 import { clientFault, ERROR_CODES, notUnderstoodFault, unsupportedOperationFault } from './soapFault';
 import { childElements, childText, el, leaf, sameName, type ParsedElement, type XmlElement } from './xml';
 
@@ -150,6 +150,14 @@ export function decideEnrollment(
       throw clientFault(`The certificate request is not valid: ${error.message}.`, ERROR_CODES.csrInvalid);
     }
     throw error;
+  }
+  const wantsEc = isEcProfile(profile);
+  if (wantsEc !== (csr.keyAlgorithm === 'ec') || (wantsEc && csr.curve !== 'prime256v1')) {
+    const has = csr.keyAlgorithm === 'ec' ? `an EC (${csr.curve ?? 'unknown curve'})` : 'an RSA';
+    policyVerificationFailed(
+      `The certificate request has ${has} key; the certificate profile requires ${wantsEc ? 'EC P-256' : 'RSA'} keys.`,
+      ERROR_CODES.keySizeTooSmall,
+    );
   }
   if (csr.keyBits < profile.keySize) {
     policyVerificationFailed(

@@ -3,8 +3,17 @@
  * certificate for its public key, with the subject and SAN the enrollment logic decided, returned as a
  * certs-only PKCS#7 chain (leaf, issuing CA, root) the way the CA's PKCS7 delivery format does.
  */
-import { createPrivateKey, randomBytes, sign, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  randomBytes,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import forge from 'node-forge';
+import { bytesOf, contentOf, decodeOid, readChildren, readSingleElement, TAG } from '../../shared/der';
 
 const { asn1 } = forge;
 
@@ -43,7 +52,57 @@ export interface ParsedCsr {
   /** The request's DER as received. */
   der: Buffer;
   publicKeyPem: string;
+  /** The RSA modulus, or the EC curve's size (256 for P-256). */
   keyBits: number;
+  /** Absent: RSA. */
+  keyAlgorithm?: 'ec';
+  /** The EC curve as OpenSSL names it (prime256v1, secp384r1, …). */
+  curve?: string;
+}
+
+const ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
+const EC_CURVE_BITS: Record<string, number> = { prime256v1: 256, secp384r1: 384, secp521r1: 521 };
+
+/**
+ * A PKCS#10 request for an EC key (which forge cannot read), checked with Node: signed ecdsa-with-SHA256 by
+ * the key it carries. Undefined when the request's key is not EC (forge's refusal then stands).
+ */
+function readEcCsr(der: Buffer): ParsedCsr | undefined {
+  let parts;
+  try {
+    const [info, algorithm, signature] = readChildren(der, readSingleElement(der));
+    const spki = info === undefined ? undefined : readChildren(der, info)[2];
+    const algorithmOid = algorithm === undefined ? undefined : readChildren(der, algorithm)[0];
+    if (spki === undefined || algorithmOid?.tag !== TAG.OID || signature?.tag !== TAG.BIT_STRING)
+      return undefined;
+    const key = createPublicKey({ key: bytesOf(der, spki), format: 'der', type: 'spki' });
+    if (key.asymmetricKeyType !== 'ec' || info === undefined) return undefined;
+    parts = { key, info: bytesOf(der, info), algorithm: decodeOid(contentOf(der, algorithmOid)), signature };
+  } catch {
+    return undefined;
+  }
+  if (parts.algorithm !== ECDSA_WITH_SHA256) {
+    throw new CsrError(
+      `the PKCS#10 request for an EC key is signed ${parts.algorithm}, not ecdsa-with-SHA256`,
+    );
+  }
+  // BIT STRING content: the count of unused bits (0), then the Ecdsa-Sig-Value.
+  const signature = contentOf(der, parts.signature).subarray(1);
+  let verified = false;
+  try {
+    verified = verify('sha256', parts.info, { key: parts.key, dsaEncoding: 'der' }, signature);
+  } catch {
+    verified = false;
+  }
+  if (!verified) throw new CsrError('the signature of the PKCS#10 request does not verify');
+  const curve = parts.key.asymmetricKeyDetails?.namedCurve ?? 'an unnamed curve';
+  return {
+    der,
+    publicKeyPem: parts.key.export({ type: 'spki', format: 'pem' }).toString(),
+    keyBits: EC_CURVE_BITS[curve] ?? 0,
+    keyAlgorithm: 'ec',
+    curve,
+  };
 }
 
 /** Reads a PKCS#10 request given as base64 DER or PEM and checks its self-signature. */
@@ -65,6 +124,8 @@ export function readCsr(token: string): ParsedCsr {
     // strict, and every byte must be used (parseAllBytes is forge's default)
     csr = forge.pki.certificationRequestFromAsn1(asn1.fromDer(der, true));
   } catch (error) {
+    const ec = readEcCsr(Buffer.from(der, 'binary'));
+    if (ec !== undefined) return ec;
     throw new CsrError(`the PKCS#10 request cannot be read (${(error as Error).message})`);
   }
   let verified = false;
@@ -217,22 +278,45 @@ function certificatePem(der: Buffer): string {
   return `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`;
 }
 
-/** What forge's cert.sign(key, sha256) does, with the RSA signature made by node:crypto. */
-function signWithSha256Rsa(cert: forge.pki.Certificate, key: KeyObject): void {
+/**
+ * What forge's cert.sign(key, sha256) does, with the RSA signature made by node:crypto. `ecSpkiDer`: the
+ * leaf's EC SubjectPublicKeyInfo, which forge cannot encode, put in place of the stand-in key's.
+ */
+function signWithSha256Rsa(cert: forge.pki.Certificate, key: KeyObject, ecSpkiDer?: Buffer): void {
   const algorithmOid = forge.pki.oids.sha256WithRSAEncryption!;
   cert.md = forge.md.sha256.create();
   cert.signatureOid = algorithmOid;
   cert.siginfo.algorithmOid = algorithmOid;
   cert.tbsCertificate = getTBSCertificate(cert);
+  if (ecSpkiDer !== undefined) {
+    // TBSCertificate: [0] version, serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, …
+    (cert.tbsCertificate.value as forge.asn1.Asn1[])[6] = asn1.fromDer(ecSpkiDer.toString('binary'), true);
+  }
   const tbsDer = Buffer.from(asn1.toDer(cert.tbsCertificate).getBytes(), 'binary');
   // RSASSA-PKCS1-v1_5 is node's default for an RSA key, as it is forge's.
   cert.signature = sign('sha256', tbsDer, key).toString('binary');
 }
 
+/** The DER SubjectPublicKeyInfo of an EC public key in PEM; undefined for any other key. */
+function ecSubjectPublicKeyInfo(publicKeyPem: string): Buffer | undefined {
+  const key = createPublicKey(publicKeyPem);
+  return key.asymmetricKeyType === 'ec' ? key.export({ type: 'spki', format: 'der' }) : undefined;
+}
+
+/** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING's bits. */
+function ecKeyIdentifier(spkiDer: Buffer): Buffer {
+  const [, subjectPublicKey] = readChildren(spkiDer, readSingleElement(spkiDer));
+  if (subjectPublicKey === undefined) throw new Error('the EC SubjectPublicKeyInfo has no key');
+  return createHash('sha1').update(contentOf(spkiDer, subjectPublicKey).subarray(1)).digest();
+}
+
 /** Issues a certificate from the issuing CA and wraps it with the chain up to the root. */
 export function issueCertificate(request: IssueRequest, authority: IssuingAuthority): IssuedChain {
   const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(request.publicKeyPem);
+  const ecSpkiDer = ecSubjectPublicKeyInfo(request.publicKeyPem);
+  // forge encodes RSA keys only: an EC leaf is built around the CA's key, then given its own (signWithSha256Rsa).
+  cert.publicKey =
+    ecSpkiDer === undefined ? forge.pki.publicKeyFromPem(request.publicKeyPem) : authority.cert.publicKey;
   cert.serialNumber = positiveSerial();
   const notBefore = new Date(Date.now() - 5 * 60_000);
   notBefore.setMilliseconds(0);
@@ -251,7 +335,10 @@ export function issueCertificate(request: IssueRequest, authority: IssuingAuthor
   cert.setIssuer(authority.cert.subject.attributes);
   const extensions: object[] = [
     { name: 'basicConstraints', cA: false, critical: true },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    // An EC key signs (ECDSA) and agrees keys; it never enciphers them (RFC 5480 §3).
+    ecSpkiDer === undefined
+      ? { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true }
+      : { name: 'keyUsage', digitalSignature: true, critical: true },
     { name: 'extKeyUsage', clientAuth: true, emailProtection: true },
   ];
   if (request.san.length > 0) {
@@ -275,10 +362,17 @@ export function issueCertificate(request: IssueRequest, authority: IssuingAuthor
       ]),
     });
   }
-  extensions.push({ name: 'subjectKeyIdentifier' });
+  extensions.push(
+    ecSpkiDer === undefined
+      ? { name: 'subjectKeyIdentifier' }
+      : {
+          id: '2.5.29.14',
+          value: universal(asn1.Type.OCTETSTRING, false, ecKeyIdentifier(ecSpkiDer).toString('binary')),
+        },
+  );
   extensions.push({ name: 'authorityKeyIdentifier', keyIdentifier: authority.keyIdentifier });
   cert.setExtensions(extensions);
-  signWithSha256Rsa(cert, authority.signingKey);
+  signWithSha256Rsa(cert, authority.signingKey, ecSpkiDer);
 
   const p7 = forge.pkcs7.createSignedData();
   p7.addCertificate(cert);

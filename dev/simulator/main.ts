@@ -2,11 +2,13 @@
  * Runs the PKI-WS simulator on its own:
  *   node dist/dev/simulator/main.js --pki .local/pki --port 8443 [--host 127.0.0.1] [--profiles file]
  *     [--search-start-index 0|1] [--search-count page|total] [--search-no-more-flag]
+ *     [--ec-algorithm ecPublicKey|ecdsa-with-SHA256]
  * Creates (or reuses) the dev PKI in --pki, prints the listening URL and the files a client needs, and stops
  * cleanly on SIGTERM / SIGINT.
  */
 import { ensureDevPki } from '../pki/devPki';
 import type { SearchReading } from './management';
+import { EC_ALGORITHM_READINGS, type EcAlgorithmReading } from './profiles';
 import { startPkiWsSimulator, type Simulator } from './server';
 
 export interface SimulatorCliOptions {
@@ -17,11 +19,14 @@ export interface SimulatorCliOptions {
   quiet: boolean;
   /** How searchCertificate pages (the readings no document settles). */
   searchReading: Partial<Omit<SearchReading, 'pageSize'>>;
+  /** What the EC profiles' algorithmOIDReference names (the key or the signature algorithm). */
+  ecAlgorithmReading?: EcAlgorithmReading;
 }
 
 export const SIMULATOR_USAGE =
   'usage: node dist/dev/simulator/main.js [--pki <dir>] [--port <n>] [--host <address>] [--profiles <file>] [--quiet]\n' +
-  '       [--search-start-index 0|1] [--search-count page|total] [--search-no-more-flag]';
+  '       [--search-start-index 0|1] [--search-count page|total] [--search-no-more-flag]\n' +
+  '       [--ec-algorithm ecPublicKey|ecdsa-with-SHA256]';
 
 export function parseSimulatorArgs(argv: string[]): SimulatorCliOptions {
   const options: SimulatorCliOptions = {
@@ -76,6 +81,15 @@ export function parseSimulatorArgs(argv: string[]): SimulatorCliOptions {
       case '--search-no-more-flag':
         options.searchReading.moreFlag = false;
         break;
+      case '--ec-algorithm': {
+        const text = value();
+        const reading = EC_ALGORITHM_READINGS.find((candidate) => candidate === text);
+        if (reading === undefined) {
+          throw new Error(`--ec-algorithm takes ${EC_ALGORITHM_READINGS.join(' or ')}, not "${text}"`);
+        }
+        options.ecAlgorithmReading = reading;
+        break;
+      }
       default:
         throw new Error(`unknown argument "${arg}"\n${SIMULATOR_USAGE}`);
     }
@@ -96,6 +110,7 @@ export async function runSimulatorCli(
     host: options.host,
     profilesFile: options.profilesFile,
     searchReading: options.searchReading,
+    ...(options.ecAlgorithmReading === undefined ? {} : { ecAlgorithmReading: options.ecAlgorithmReading }),
     log: options.quiet ? undefined : print,
   });
   print(

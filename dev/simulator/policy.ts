@@ -5,7 +5,7 @@
  * as in getPoliciesResponse-sid.xml), and `cAs` carries the real DER certificates.
  */
 import type { PolicyAttribute } from '../../shared/digicert/types';
-import type { SimulatorProfile } from './profiles';
+import { isEcProfile, RSA_KEY_ALGORITHM, type SimulatorProfile } from './profiles';
 import { ERROR_CODES, notUnderstoodFault } from './soapFault';
 import {
   childElement,
@@ -23,7 +23,6 @@ export const PKCS7_TOKEN_TYPE =
   'http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#PKCS7';
 const SAN_OID = '2.5.29.17';
 const EKU_OID = '2.5.29.37';
-const SHA256_RSA_OID = '1.2.840.113549.1.1.11';
 /** szOID_NTDS_CA_SECURITY_EXT, named as in our sample policy (getPoliciesResponse-sid.xml). */
 const SID_EXTENSION_OID = '1.3.6.1.4.1.311.25.2';
 const EKU_VALUES = ['1.3.6.1.5.5.7.3.2', '1.3.6.1.5.5.7.3.4'];
@@ -113,7 +112,10 @@ export function getPoliciesResponse(
     const policyReference = reference(profile.profileOid, 6, profile.friendlyName ?? profile.profileOid);
     const sanReference = reference(SAN_OID, 6, 'Subject Alternative Name');
     const ekuReference = reference(EKU_OID, 6, 'Enhanced Key Usage');
-    const algorithmReference = reference(SHA256_RSA_OID, 4, 'sha256RSA');
+    const algorithm = profile.keyAlgorithm?.oid ?? RSA_KEY_ALGORITHM.oid;
+    const algorithmName =
+      profile.keyAlgorithm?.name ?? (profile.keyAlgorithm === undefined ? RSA_KEY_ALGORITHM.name : algorithm);
+    const algorithmReference = reference(algorithm, 4, algorithmName);
     const sid = profile.sidAttribute;
     const sidReference = sid === undefined ? 0 : reference(SID_EXTENSION_OID, 6, 'NTDS CA Security');
     return el(
@@ -190,7 +192,12 @@ export function getPoliciesResponse(
           el(
             'cryptoProviders',
             null,
-            leaf('provider', 'Microsoft Enhanced RSA and AES Cryptographic Provider'),
+            leaf(
+              'provider',
+              isEcProfile(profile)
+                ? 'Microsoft Software Key Storage Provider'
+                : 'Microsoft Enhanced RSA and AES Cryptographic Provider',
+            ),
           ),
         ),
         el('clientPolicy', null, leaf('certPublish', 'no')),

@@ -5,12 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import Ajv from 'ajv';
-import type { PolicyAttribute, ProfilePolicy } from '../../shared/digicert/types';
+import type { PolicyAttribute, PolicyKeyAlgorithm, ProfilePolicy } from '../../shared/digicert/types';
 import defaultProfilesJson from './profiles.json';
 
 export type SimulatorProfile = Omit<ProfilePolicy, 'cas' | 'validityDays' | 'keySize' | 'deliveryFormat'> & {
   validityDays: number;
-  /** Minimum RSA key size of the CSR. */
+  /** Minimum RSA key size of the CSR; 256 for an EC profile (keyAlgorithm id-ecPublicKey or ecdsa-with-SHA256). */
   keySize: number;
   /** certificateValidity/renewalPeriodDays in the policy answer (30 when absent). */
   renewalPeriodDays?: number;
@@ -22,6 +22,36 @@ export const SUBJECT_ATTRIBUTE_NAMES = ['cn', 'e', 'o', 'ou', 'c', 'l', 'st'] as
 export const SAN_ATTRIBUTE_NAMES = ['rfc822Name', 'dNSName', 'otherNameUPN', 'otherName'] as const;
 
 const OID = '^[0-2](\\.(0|[1-9][0-9]*))+$';
+
+/** The two readings of algorithmOIDReference for an EC profile: the key algorithm, or the signature algorithm. */
+export type EcAlgorithmReading = 'ecPublicKey' | 'ecdsa-with-SHA256';
+export const EC_ALGORITHM_READINGS: readonly EcAlgorithmReading[] = ['ecPublicKey', 'ecdsa-with-SHA256'];
+/** What an EC profile's algorithmOIDReference names under each reading. */
+export const EC_KEY_ALGORITHMS: Record<EcAlgorithmReading, Required<PolicyKeyAlgorithm>> = {
+  ecPublicKey: { oid: '1.2.840.10045.2.1', name: 'ECC' },
+  'ecdsa-with-SHA256': { oid: '1.2.840.10045.4.3.2', name: 'sha256ECDSA' },
+};
+/** An RSA profile's algorithmOIDReference (the DigiCert samples' reading). */
+export const RSA_KEY_ALGORITHM: Required<PolicyKeyAlgorithm> = {
+  oid: '1.2.840.113549.1.1.11',
+  name: 'sha256RSA',
+};
+
+/** Whether the profile issues for EC P-256 keys: its algorithm OID is id-ecPublicKey or ecdsa-with-SHA256. */
+export function isEcProfile(profile: Pick<SimulatorProfile, 'keyAlgorithm'>): boolean {
+  const oid = profile.keyAlgorithm?.oid;
+  return EC_ALGORITHM_READINGS.some((reading) => EC_KEY_ALGORITHMS[reading].oid === oid);
+}
+
+/** The profiles with every EC profile's algorithmOIDReference naming what `reading` says (the others as given). */
+export function withEcAlgorithmReading(
+  profiles: SimulatorProfile[],
+  reading: EcAlgorithmReading,
+): SimulatorProfile[] {
+  return profiles.map((profile) =>
+    isEcProfile(profile) ? { ...profile, keyAlgorithm: { ...EC_KEY_ALGORITHMS[reading] } } : profile,
+  );
+}
 const VARIABLE = /^\$[A-Za-z][A-Za-z0-9_]*$/;
 
 const attributeSchema = {
@@ -62,7 +92,12 @@ const profileFileSchema = {
           nextUpdateHours: { type: 'integer', minimum: 0, maximum: 8760 },
           validityDays: { type: 'integer', minimum: 1, maximum: 3650 },
           renewalPeriodDays: { type: 'integer', minimum: 0, maximum: 3650 },
-          keySize: { type: 'integer', minimum: 1024, maximum: 16384 },
+          keySize: { type: 'integer', minimum: 256, maximum: 16384 },
+          keyAlgorithm: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { oid: { type: 'string', pattern: OID }, name: { type: 'string', minLength: 1 } },
+          },
           subjectAttributes: { type: 'array', items: attributeSchema },
           sanAttributes: { type: 'array', items: attributeSchema },
           sidAttribute: attributeSchema,
@@ -111,6 +146,11 @@ export function parseProfiles(json: unknown, source: string): SimulatorProfile[]
     const where = `/profiles/${index} (${profile.profileOid})`;
     if (seen.has(profile.profileOid)) problems.push(`${where}: profileOid appears more than once`);
     seen.add(profile.profileOid);
+    if (isEcProfile(profile) ? profile.keySize !== 256 : profile.keySize < 1024) {
+      problems.push(
+        `${where}/keySize: ${profile.keySize} does not fit the key algorithm (an EC profile: 256, for P-256; RSA: 1024 or more)`,
+      );
+    }
     checkAttributes(
       profile.subjectAttributes,
       SUBJECT_ATTRIBUTE_NAMES,

@@ -19,7 +19,7 @@ import {
   type SearchReading,
 } from './management';
 import type { PolicyCa } from './policy';
-import { defaultProfiles, loadProfilesFile, type SimulatorProfile } from './profiles';
+import { defaultProfiles, loadProfilesFile, withEcAlgorithmReading, type SimulatorProfile } from './profiles';
 import type { SimulatorService } from './services';
 
 const DEFAULT_MAX_RECEIVED = 10_000;
@@ -83,9 +83,13 @@ function changedSearchReading(current: SearchReading, change: SearchReadingChang
 /** Checks and resolves the options; the TypeErrors name the bad option. */
 export function readSettings(options: SimulatorOptions): SimulatorSettings {
   const { pki } = options;
-  const profiles =
+  const given =
     options.profiles ??
     (options.profilesFile !== undefined ? loadProfilesFile(options.profilesFile) : defaultProfiles());
+  const profiles =
+    options.ecAlgorithmReading === undefined
+      ? given
+      : withEcAlgorithmReading(given, options.ecAlgorithmReading);
   const issuingAuthority = prepareIssuingAuthority(pki.caIssuing, pki.caRoot);
   const maxReceived = options.maxReceived ?? DEFAULT_MAX_RECEIVED;
   if (!Number.isInteger(maxReceived) || maxReceived < 0) {

@@ -18,7 +18,12 @@ import type {
 import { createCertificate, type TestCertificate } from '../../dev/pki/certificates';
 import { decideEnrollment } from '../../dev/simulator/enrollment';
 import { issueCertificate, prepareIssuingAuthority, type IssuingAuthority } from '../../dev/simulator/issuer';
-import { defaultProfiles, type SimulatorProfile } from '../../dev/simulator/profiles';
+import {
+  defaultProfiles,
+  withEcAlgorithmReading,
+  type EcAlgorithmReading,
+  type SimulatorProfile,
+} from '../../dev/simulator/profiles';
 
 export type CaOperation = 'getPolicy' | 'enroll' | 'getStatus' | 'searchCertificates' | 'revokeCertificate';
 
@@ -71,6 +76,11 @@ export class FakeDigicertCa implements DigicertCa {
       isCa: true,
     });
     return new FakeDigicertCa(root, issuing);
+  }
+
+  /** What the EC profiles' algorithmOIDReference names from now on (the simulator's ecAlgorithmReading). */
+  useEcAlgorithmReading(reading: EcAlgorithmReading): void {
+    this.profiles.splice(0, this.profiles.length, ...withEcAlgorithmReading(this.profiles, reading));
   }
 
   /** Forgets every certificate, call and scripted failure (between tests). */
