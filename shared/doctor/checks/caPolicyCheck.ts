@@ -1,5 +1,6 @@
 /** The policy of a configured profile OID at a CA host: can the broker fill every variable it asks for? */
-import { DEFAULT_REMEDIES } from '../../contract/errors';
+import { BrokerError, DEFAULT_REMEDIES } from '../../contract/errors';
+import { chooseKey, profileKeyAlgorithm } from '../../mapping';
 import { policyCaCertificates } from '../caCertificates';
 import { failureOutcome, withRow } from '../outcomes';
 import { describeSidField, describeVariable, summarizeProfile, unfillableRemedy } from '../profileSummary';
@@ -56,8 +57,14 @@ export async function checkPolicy(
       thumbprint: certificate.thumbprint,
     })),
   };
+  const keyAlgorithm = profileKeyAlgorithm(policy);
+  if (keyAlgorithm.kind === 'ec') data.keyAlgorithm = `EC ${keyAlgorithm.curve}`;
   if (summary.fieldMapError !== undefined) {
     return { ...failureOutcome(summary.fieldMapError, { notes }), data };
+  }
+  if (keyAlgorithm.kind === 'unsupported') {
+    const refusal = keyRefusal(policy);
+    if (refusal !== undefined) return { ...failureOutcome(refusal, { notes }), data };
   }
   if (summary.unfillable.length > 0) {
     const names = summary.unfillable.map((variable) => `$${variable.name}`).join(', ');
@@ -76,7 +83,11 @@ export async function checkPolicy(
   const filled = summary.variables.filter((variable) => variable.source !== undefined).length;
   const facts = [
     `${summary.variables.length} variable(s), ${filled === summary.variables.length ? 'all' : filled} filled by the broker`,
-    ...(policy.keySize === undefined ? [] : [`key ${policy.keySize} bits`]),
+    ...(keyAlgorithm.kind === 'ec'
+      ? [`EC ${keyAlgorithm.curve} keys (a request's keySize does not apply)`]
+      : policy.keySize === undefined
+        ? []
+        : [`key ${policy.keySize} bits`]),
     ...(policy.validityDays === undefined ? [] : [`${policy.validityDays} days`]),
     summary.sidField === undefined
       ? 'no SID field'
@@ -97,4 +108,14 @@ export async function checkPolicy(
     );
   }
   return { status: 'pass', detail: `${name}: ${facts}`, notes, data };
+}
+
+/** The POLICY_MISMATCH every request for a profile asking for a key the broker cannot generate would get. */
+function keyRefusal(policy: Parameters<typeof chooseKey>[1]): BrokerError | undefined {
+  try {
+    chooseKey(undefined, policy);
+    return undefined;
+  } catch (error) {
+    return error instanceof BrokerError ? error : undefined;
+  }
 }
