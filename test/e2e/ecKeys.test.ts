@@ -4,7 +4,6 @@
  * (keySize 2048, as Intune sends with every PKCS profile) comes back as a certificate for a P-256 key whose
  * PFX openssl opens without -legacy; the RSA profile next to it still gets an RSA key.
  */
-import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,6 +15,7 @@ import type { IssuedResult, PkcsResult } from '../../shared/contract/types';
 import { validateResult } from '../../shared/contract/validate';
 import { startDevSimulator, type DevSimulator } from '../support/devSimulator';
 import { devHostSettings, startHostProcess, type HostProcess } from '../support/hostProcess';
+import { runTool } from '../support/childProcess';
 import { sidReadByOpenssl } from '../support/opensslSid';
 
 const EC_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.70010006';
@@ -36,15 +36,6 @@ const queues = {
   revokeQueue: 'e2e-ec-revocations',
   revokeResultQueue: 'e2e-ec-revocation-results',
 };
-
-function run(command: string, args: string[], env: Record<string, string> = {}): string {
-  const result = spawnSync(command, args, { env: { ...process.env, ...env }, encoding: 'utf8' });
-  if (result.status !== 0)
-    throw new Error(
-      `${command} ${args.join(' ')} failed (${result.status}):\n${result.stderr}${result.stdout}`,
-    );
-  return result.stdout + result.stderr;
-}
 
 function request(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   counter += 1;
@@ -81,7 +72,7 @@ async function submit(body: Record<string, unknown>): Promise<IssuedResult> {
 function passwordOf(result: IssuedResult, name: string): string {
   const encryptedFile = path.join(dir, `${name}.enc`);
   writeFileSync(encryptedFile, Buffer.from(result.pfx.password.encryptedValue, 'base64'));
-  return run('openssl', [
+  return runTool('openssl', [
     'pkeyutl',
     '-decrypt',
     '-inkey',
@@ -126,17 +117,21 @@ describe('an EC profile through the host', () => {
     const pfxFile = path.join(dir, 'ec.pfx');
     writeFileSync(pfxFile, Buffer.from(result.pfx.data, 'base64'));
 
-    const info = run(
+    const info = runTool(
       'openssl',
       ['pkcs12', '-in', pfxFile, '-info', '-noout', '-passin', 'env:PFX_PASSWORD'],
       env,
     );
     expect(info).toMatch(/MAC: sha256/);
     expect(info).not.toMatch(/error/i);
-    const certs = run('openssl', ['pkcs12', '-in', pfxFile, '-nokeys', '-passin', 'env:PFX_PASSWORD'], env);
+    const certs = runTool(
+      'openssl',
+      ['pkcs12', '-in', pfxFile, '-nokeys', '-passin', 'env:PFX_PASSWORD'],
+      env,
+    );
     expect(certs.match(/BEGIN CERTIFICATE/g)).toHaveLength(3);
 
-    const key = run(
+    const key = runTool(
       'openssl',
       ['pkcs12', '-in', pfxFile, '-nocerts', '-nodes', '-passin', 'env:PFX_PASSWORD'],
       env,
@@ -145,15 +140,15 @@ describe('an EC profile through the host', () => {
     const leafFile = path.join(dir, 'ec-leaf.pem');
     writeFileSync(keyFile, key, { mode: 0o600 });
     writeFileSync(leafFile, result.certificate.pem);
-    const keyText = run('openssl', ['pkey', '-in', keyFile, '-noout', '-text']);
+    const keyText = runTool('openssl', ['pkey', '-in', keyFile, '-noout', '-text']);
     expect(keyText).toMatch(/Private-Key: \(256 bit/);
     expect(keyText).toMatch(/NIST CURVE: P-256/);
-    const keyPublic = run('openssl', ['pkey', '-in', keyFile, '-pubout']);
-    const leafPublic = run('openssl', ['x509', '-in', leafFile, '-noout', '-pubkey']);
+    const keyPublic = runTool('openssl', ['pkey', '-in', keyFile, '-pubout']);
+    const leafPublic = runTool('openssl', ['x509', '-in', leafFile, '-noout', '-pubkey']);
     expect(keyPublic.trim()).toBe(leafPublic.trim());
     rmSync(keyFile);
 
-    const text = run('openssl', ['x509', '-in', leafFile, '-noout', '-text']);
+    const text = runTool('openssl', ['x509', '-in', leafFile, '-noout', '-text']);
     expect(text).toMatch(/Public Key Algorithm: id-ecPublicKey/);
     expect(text).toContain('email:IWUser0@contoso.onmicrosoft.com');
     expect(sidReadByOpenssl(leafFile, 'PEM')).toBe(SID);

@@ -3,7 +3,6 @@
  * process (`npm run host`'s compiled code, trusting the dev TLS root through NODE_EXTRA_CA_CERTS).
  * Requests go on the queue; results come off it; the PFX is opened with openssl and keytool.
  */
-import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,6 +15,7 @@ import type { IssuedResult, PkcsResult } from '../../shared/contract/types';
 import { validateResult } from '../../shared/contract/validate';
 import { startDevSimulator, type DevSimulator } from '../support/devSimulator';
 import { startHostProcess, type HostProcess } from '../support/hostProcess';
+import { runTool } from '../support/childProcess';
 import { sidReadByOpenssl } from '../support/opensslSid';
 import { describeWithTeamShared } from '../support/teamShared';
 import { validateReceivedBodies } from '../support/xsd';
@@ -33,15 +33,6 @@ let host: HostProcess;
 let counter = 0;
 
 const queues = { requestQueue: 'e2e-requests', resultQueue: 'e2e-results' };
-
-function run(command: string, args: string[], env: Record<string, string> = {}): string {
-  const result = spawnSync(command, args, { env: { ...process.env, ...env }, encoding: 'utf8' });
-  if (result.status !== 0)
-    throw new Error(
-      `${command} ${args.join(' ')} failed (${result.status}):\n${result.stderr}${result.stdout}`,
-    );
-  return result.stdout + result.stderr;
-}
 
 function request(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   counter += 1;
@@ -129,7 +120,7 @@ describe('the broker on the queues', () => {
     const encryptedFile = path.join(dir, 'password.enc');
     writeFileSync(pfxFile, Buffer.from(result.pfx.data, 'base64'));
     writeFileSync(encryptedFile, Buffer.from(result.pfx.password.encryptedValue, 'base64'));
-    const password = run('openssl', [
+    const password = runTool('openssl', [
       'pkeyutl',
       '-decrypt',
       '-inkey',
@@ -147,11 +138,15 @@ describe('the broker on the queues', () => {
     const env = { PFX_PASSWORD: password };
 
     expect(
-      run('openssl', ['pkcs12', '-in', pfxFile, '-info', '-noout', '-passin', 'env:PFX_PASSWORD'], env),
+      runTool('openssl', ['pkcs12', '-in', pfxFile, '-info', '-noout', '-passin', 'env:PFX_PASSWORD'], env),
     ).toMatch(/MAC: sha1|MAC verified OK|PKCS7 Data/i);
-    const certs = run('openssl', ['pkcs12', '-in', pfxFile, '-nokeys', '-passin', 'env:PFX_PASSWORD'], env);
+    const certs = runTool(
+      'openssl',
+      ['pkcs12', '-in', pfxFile, '-nokeys', '-passin', 'env:PFX_PASSWORD'],
+      env,
+    );
     expect(certs.match(/BEGIN CERTIFICATE/g)).toHaveLength(3);
-    const key = run(
+    const key = runTool(
       'openssl',
       ['pkcs12', '-in', pfxFile, '-nocerts', '-nodes', '-passin', 'env:PFX_PASSWORD'],
       env,
@@ -160,12 +155,12 @@ describe('the broker on the queues', () => {
     const leafFile = path.join(dir, 'leaf.pem');
     writeFileSync(keyFile, key, { mode: 0o600 });
     writeFileSync(leafFile, result.certificate.pem);
-    const keyModulus = run('openssl', ['rsa', '-in', keyFile, '-noout', '-modulus']);
-    const leafModulus = run('openssl', ['x509', '-in', leafFile, '-noout', '-modulus']);
+    const keyModulus = runTool('openssl', ['rsa', '-in', keyFile, '-noout', '-modulus']);
+    const leafModulus = runTool('openssl', ['x509', '-in', leafFile, '-noout', '-modulus']);
     expect(keyModulus.trim()).toBe(leafModulus.trim());
     rmSync(keyFile);
 
-    const text = run('openssl', ['x509', '-in', leafFile, '-noout', '-text']);
+    const text = runTool('openssl', ['x509', '-in', leafFile, '-noout', '-text']);
     expect(text).toContain('email:IWUser0@contoso.onmicrosoft.com');
     expect(text).toMatch(/othername: ?UPN::?IWUser0@contoso.onmicrosoft.com/i);
     // The objectGUID otherName: type-id 1.3.6.1.4.1.311.25.1, then [0] EXPLICIT with the request's DER bytes.
@@ -178,10 +173,10 @@ describe('the broker on the queues', () => {
     const chainFile = path.join(dir, 'chain.pem');
     writeFileSync(chainFile, result.certificate.chainPem.join(''));
     expect(
-      run('openssl', ['verify', '-CAfile', pki.caRoot.certPath, '-untrusted', chainFile, leafFile]),
+      runTool('openssl', ['verify', '-CAfile', pki.caRoot.certPath, '-untrusted', chainFile, leafFile]),
     ).toContain('OK');
 
-    const keytool = run(
+    const keytool = runTool(
       'keytool',
       ['-list', '-v', '-storetype', 'pkcs12', '-keystore', pfxFile, '-storepass:env', 'PFX_PASSWORD'],
       env,

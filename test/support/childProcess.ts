@@ -4,7 +4,7 @@
  * past). `transpileTree` turns the TypeScript sources into JavaScript in a temporary folder, so a test runs
  * the sources as they are now rather than a stale dist/.
  */
-import { execFile, type ExecFileException } from 'node:child_process';
+import { execFile, spawnSync, type ExecFileException } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -88,4 +88,14 @@ export function runNode(args: string[], options: NodeRunOptions): Promise<NodeRu
       },
     );
   });
+}
+
+/** Runs a command line tool (openssl, keytool) to its end; its output, or an error with what it printed. */
+export function runTool(command: string, args: string[], env: Record<string, string> = {}): string {
+  const result = spawnSync(command, args, { env: { ...process.env, ...env }, encoding: 'utf8' });
+  if (result.status !== 0)
+    throw new Error(
+      `${command} ${args.join(' ')} failed (${result.status}):\n${result.stderr}${result.stdout}`,
+    );
+  return result.stdout + result.stderr;
 }
