@@ -4,10 +4,12 @@
  * or JSON with --json; writes nothing. Progress goes to stderr.
  *
  *   node dist/bench/run.js [--json] [--quick] [--only in-process|e2e|scale] [--requests N] [--rounds R] [--no-cpu-prof]
+ *     [--profile rsa|ec]
  *
  * --quick runs fewer rounds (a smoke run of the benchmark code, not figures to quote). --only picks the
  * in-process groups (1–5) or the end-to-end one (6: the host process on Azurite, Linux only); --requests and
  * --rounds size group 6 (default 64 requests, 3 rounds); --no-cpu-prof runs its host without the profiler.
+ * --profile ec has group 6 ask for the simulator's EC P-256 profile instead of its RSA-2048 one.
  * --only scale runs group 7 alone (the scale model checked against two host runs of --requests, default 96).
  */
 import os from 'node:os';
@@ -15,6 +17,9 @@ import { startFixture, captureGetPoliciesXml, enrollOnce, USER_PROFILE, type Ben
 import { benchConnectionReuse } from './groups/connection';
 import { benchEndToEnd } from './groups/e2e';
 import { benchScaleModel } from './groups/scale';
+
+/** The simulator's EC P-256 user profile (dev/simulator/profiles.json). */
+const EC_PROFILE_OID = '2.16.840.1.113733.1.16.1.2.3.1.1.70010006';
 import { benchKeyGeneration, benchPfx } from './groups/crypto';
 import { benchKeyPool } from './groups/keyPool';
 import { benchOperations } from './groups/operations';
@@ -22,7 +27,7 @@ import { benchPipeline } from './groups/pipeline';
 import { renderSection, type Section } from './report';
 
 const USAGE =
-  'usage: node dist/bench/run.js [--json] [--quick] [--only in-process|e2e|scale] [--requests N] [--rounds R] [--no-cpu-prof]';
+  'usage: node dist/bench/run.js [--json] [--quick] [--only in-process|e2e|scale] [--requests N] [--rounds R] [--no-cpu-prof] [--profile rsa|ec]';
 
 interface Options {
   json: boolean;
@@ -32,6 +37,8 @@ interface Options {
   requests?: number;
   rounds?: number;
   cpuProfile: boolean;
+  /** Group 6: the key kind its requests' profile asks for. */
+  profile: 'rsa' | 'ec';
 }
 
 function wholeNumber(name: string, raw: string | undefined): number {
@@ -41,7 +48,7 @@ function wholeNumber(name: string, raw: string | undefined): number {
 }
 
 function readOptions(argv: readonly string[]): Options {
-  const options: Options = { json: false, quick: false, cpuProfile: true };
+  const options: Options = { json: false, quick: false, cpuProfile: true, profile: 'rsa' };
   for (let index = 0; index < argv.length; index += 1) {
     const argument = argv[index]!;
     if (argument === '--json') options.json = true;
@@ -54,7 +61,12 @@ function readOptions(argv: readonly string[]): Options {
       options.only = group;
     } else if (argument === '--requests') options.requests = wholeNumber('--requests', argv[(index += 1)]);
     else if (argument === '--rounds') options.rounds = wholeNumber('--rounds', argv[(index += 1)]);
-    else if (argument === '--help' || argument === '-h') {
+    else if (argument === '--profile') {
+      const profile = argv[(index += 1)];
+      if (profile !== 'rsa' && profile !== 'ec')
+        throw new Error(`--profile takes rsa or ec (got ${profile})`);
+      options.profile = profile;
+    } else if (argument === '--help' || argument === '-h') {
       process.stdout.write(`${USAGE}\n`);
       process.exit(0);
     } else {
@@ -100,6 +112,7 @@ async function runEndToEndGroup(options: Options, progress: (line: string) => vo
       coldStartRequests: Math.min(requests, 8),
       cpuProfile: options.cpuProfile,
       timeoutMs: Math.max(60_000, requests * 2_000),
+      ...(options.profile === 'ec' ? { profileOid: EC_PROFILE_OID } : {}),
     },
     progress,
   );

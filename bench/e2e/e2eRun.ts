@@ -56,6 +56,8 @@ export interface E2eOptions {
   batchSize?: number;
   /** Messages in hand at which it takes the next batch (default host.json's newBatchThreshold), likewise. */
   newBatchThreshold?: number;
+  /** The simulator profile the requests ask for (default the soak's RSA-2048 user profile). */
+  profileOid?: string;
 }
 
 export interface HostRound {
@@ -175,7 +177,9 @@ export async function runEndToEnd(options: E2eOptions, progress: (line: string) 
         while (next < ids.length) {
           const id = ids[next]!;
           next += 1;
-          const body = JSON.stringify(soakRequest(indexOf.get(id)!, id, authority, pki.recipient.certPem));
+          const request = soakRequest(indexOf.get(id)!, id, authority, pki.recipient.certPem);
+          if (options.profileOid !== undefined) request.certificateTemplateName = options.profileOid;
+          const body = JSON.stringify(request);
           await requestQueue.sendMessage(body);
           submittedAt.set(id, Date.now());
         }

@@ -155,7 +155,7 @@ export function e2eSection(result: E2eResult): Section {
     (baselineRounds.reduce((sum, round) => sum + round.cpuMs, 0) / baselineKeys);
   const { coldStart } = result;
   return {
-    title: `6. End to end: ${options.requests} requests at once through the host process, ${hostRounds.length} rounds`,
+    title: `6. End to end: ${options.requests} requests at once through the host process, ${hostRounds.length} rounds${options.profileOid === undefined ? '' : ` (profile ${options.profileOid})`}`,
     tables: [roundsTable, threadsTable, callsTable, ...(stageTable ? [stageTable] : [])],
     notes: [
       `Broker CPU: the host process's user + system time from /proc/<pid>/stat, every thread but the profiler's own (v8:ProfEvntProc), from the first send until the request queue is empty; keygen: a separate process generating ${options.baselineKeys} RSA-2048 keys two at a time, alternating with the host round by round.`,
