@@ -10,7 +10,14 @@ import { randomUUID } from 'node:crypto';
 import type { RevocationResult } from '../shared/contract/types';
 import { readStorageConnection } from '../shared/storage/connection';
 import { readStack } from '../dev/host/stack';
-import { errorLines, flagValue, sendAndWait, signerFromEnvironment, UsageError } from '../dev/host/submit';
+import {
+  errorLines,
+  flagValue,
+  isRefusalNaming,
+  sendAndWait,
+  signerFromEnvironment,
+  UsageError,
+} from '../dev/host/submit';
 
 const USAGE =
   'usage: npm run revoke -- (--serial <hex> [--ca <host>] | --request-id <id>) [--reason <reason>] [--comment <text>] [--revocation-id <id>] [--timeout <seconds>]\n' +
@@ -95,7 +102,8 @@ async function main(argv: string[]): Promise<number> {
       timeoutMs: timeoutSeconds * 1000,
       sign: signerFromEnvironment(),
     },
-    (candidate) => candidate.revocationId === revocationId,
+    (candidate) =>
+      candidate.revocationId === revocationId || isRefusalNaming(candidate, `revocation "${revocationId}": `),
     `revocation ${revocationId}`,
   );
   console.log(summarizeRevocation(result));

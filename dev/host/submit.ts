@@ -86,9 +86,24 @@ export async function submitAndWait(
   return sendAndWait<PkcsResult>(
     request,
     options,
-    (result) => result.requestId === requestId,
+    (result) => result.requestId === requestId || isRefusalNaming(result, `request "${requestId}": `),
     `request ${requestId}`,
   );
+}
+
+/**
+ * A failed result the broker published without an id because the message was not shown to come from the
+ * holder of the signing key (its error text starts with `request "<id>": ` or `revocation "<id>": `).
+ */
+export function isRefusalNaming(
+  result: { status: string; error?: { message: string } } & (
+    { requestId?: unknown } | { revocationId?: unknown }
+  ),
+  prefix: string,
+): boolean {
+  const id =
+    'requestId' in result ? result.requestId : 'revocationId' in result ? result.revocationId : undefined;
+  return id === null && result.status === 'failed' && result.error?.message.startsWith(prefix) === true;
 }
 
 /** Puts a message on `requestQueue` and takes the result `isOurs` recognises off `resultQueue`. */

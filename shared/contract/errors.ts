@@ -102,6 +102,11 @@ export interface BrokerErrorDetail {
    * must not write the record, or that delivery's own writes would conflict and its certificate be lost.
    */
   anotherDeliveryAtWork?: boolean;
+  /**
+   * The message could not be shown to come from the holder of the request-signing key: its result names no
+   * id and echoes no context, so that nobody can put a result under a real id (the id is in the text).
+   */
+  unauthenticated?: boolean;
 }
 
 /** Codes that describe a condition that may pass by itself (retried before they are reported). */

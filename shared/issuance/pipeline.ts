@@ -145,7 +145,8 @@ export class CertificatePipeline {
       // would run into. A stored record of this very body was written after its message passed (or before
       // signing was required): its request is carried to its end whatever the key does now (Key Vault down,
       // the version retired), so a certificate already enrolled is never left unsettled.
-      if (!isOwnStoredRecord(record, request)) await this.authentication.assertAuthentic(request, 'request');
+      if (!isOwnStoredRecord(record, request))
+        await this.authentication.assertAuthentic(request, 'request', request.requestId);
       if (record.requestHash !== requestHash(request)) {
         // Not recorded: the ledger keeps the first request under this id.
         const error = new BrokerError(
@@ -203,12 +204,15 @@ export class CertificatePipeline {
         await this.reconciliation.settleBeforeEnd(entry);
         await this.seatLimit.releaseUnspent(entry.record, seat.reserved);
       }
-      const failed = failedResult(
-        decision.reported,
-        requestId,
-        request?.context ?? readContextLoosely(message),
-        this.now(),
-      );
+      // A message not shown to be the key holder's puts nothing under the id it names (see BrokerErrorDetail).
+      const failed = error.detail?.unauthenticated
+        ? failedResult(decision.reported, null, undefined, this.now())
+        : failedResult(
+            decision.reported,
+            requestId,
+            request?.context ?? readContextLoosely(message),
+            this.now(),
+          );
       return entry ? await this.complete(entry, failed) : unstored(failed);
     }
   }
@@ -235,7 +239,7 @@ export class CertificatePipeline {
         errorCode: refusal.code,
         durationMs: 0,
       });
-      return unstored(failedResult(refusal, requestId, readContextLoosely(message), this.now()));
+      return unstored(failedResult(refusal, null, undefined, this.now()));
     }
     const stored = entry && replayOf(entry.record);
     if (stored) return stored;
@@ -259,7 +263,7 @@ export class CertificatePipeline {
     } catch {
       return undefined; // an invalid message matches no record: ledgerEntryFor leaves the ledger alone
     }
-    return this.authentication.assertAuthentic(request, 'request').then(
+    return this.authentication.assertAuthentic(request, 'request', request.requestId).then(
       () => undefined,
       (error: unknown) => toBrokerError(error, REQUEST_JOB),
     );

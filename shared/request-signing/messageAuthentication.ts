@@ -10,6 +10,7 @@ import {
   missingSignature,
   type SignedMessageKind,
 } from '../guardrails/requestSignature';
+import { BrokerError } from '../contract/errors';
 import type { MessageSignature } from '../contract/types';
 import type { SigningKeySource } from './keyVaultSigningKeys';
 
@@ -32,13 +33,30 @@ export class MessageAuthentication {
     return this.options.keys !== undefined;
   }
 
-  /** @throws BrokerError REQUEST_NOT_ALLOWED naming what is wrong with the signature (or its key). */
-  async assertAuthentic(message: { signature?: MessageSignature }, kind: SignedMessageKind): Promise<void> {
+  /**
+   * @throws BrokerError REQUEST_NOT_ALLOWED naming what is wrong with the signature (or its key), marked
+   * `unauthenticated` and naming `id` in its text: its result must not carry the id (detail.unauthenticated).
+   */
+  async assertAuthentic(
+    message: { signature?: MessageSignature },
+    kind: SignedMessageKind,
+    id: string,
+  ): Promise<void> {
     const { keys } = this.options;
     if (keys === undefined) return;
     const policy = { secretName: keys.secretName, maxAgeDays: this.options.maxAgeDays, now: this.now() };
-    if (message.signature === undefined) throw missingSignature(kind, policy);
-    const key = await keys.key(message.signature.keyId);
-    assertSignatureValid(message, kind, key, policy);
+    try {
+      if (message.signature === undefined) throw missingSignature(kind, policy);
+      const key = await keys.key(message.signature.keyId);
+      assertSignatureValid(message, kind, key, policy);
+    } catch (error) {
+      if (!(error instanceof BrokerError)) throw error;
+      throw new BrokerError(error.code, `${kind} "${id}": ${error.message}`, {
+        remedy: error.remedy,
+        retryable: error.retryable,
+        cause: error,
+        detail: { ...error.detail, unauthenticated: true },
+      });
+    }
   }
 }

@@ -126,11 +126,10 @@ export class RevocationPipeline {
         this.track(settled, started);
         return this.complete(held.record!, settled);
       }
-      const failed = this.failure(
-        decision.reported,
-        revocationId,
-        revocation?.context ?? readContextLoosely(message),
-      );
+      // A message not shown to be the key holder's puts nothing under the id it names (see BrokerErrorDetail).
+      const failed = error.detail?.unauthenticated
+        ? this.failure(decision.reported, null, undefined)
+        : this.failure(decision.reported, revocationId, revocation?.context ?? readContextLoosely(message));
       this.track(failed, started);
       // held.record is set only for this message's own record (a reused id with another body never is).
       return held.record !== undefined ? this.complete(held.record, failed) : publish(failed);
@@ -159,7 +158,9 @@ export class RevocationPipeline {
           );
       if (refusal !== undefined) {
         // Not recorded: a forged message written straight to the poison queue must not end a real id.
-        const refused = this.failure(refusal, revocationId, readContextLoosely(message));
+        const refused = refusal.detail?.unauthenticated
+          ? this.failure(refusal, null, undefined)
+          : this.failure(refusal, revocationId, readContextLoosely(message));
         this.track(refused, Date.now());
         return publish(refused);
       }
@@ -257,7 +258,7 @@ export class RevocationPipeline {
       await this.assertOwnSupersede(revocation);
       return;
     }
-    await this.authentication.assertAuthentic(revocation, 'revocation');
+    await this.authentication.assertAuthentic(revocation, 'revocation', revocation.revocationId);
   }
 
   /**
@@ -279,7 +280,8 @@ export class RevocationPipeline {
       throw new BrokerError(
         'INVALID_REQUEST',
         `revocationId "${revocation.revocationId}" ends in ${SUPERSEDE_REVOCATION_SUFFIX}, which is reserved for the broker's own revocation of the certificate request ${requestId} superseded.`,
-        { remedy: 'Use a revocationId without the /supersede suffix.' },
+        // Only the broker may send it: a copy under that id must not put a result there either.
+        { remedy: 'Use a revocationId without the /supersede suffix.', detail: { unauthenticated: true } },
       );
     }
   }

@@ -71,6 +71,8 @@ const send = (message: Record<string, unknown>): Promise<PkcsResult> =>
 
 function refusal(result: PkcsResult): FailedResult['error'] {
   if (result.status !== 'failed') throw new Error(`expected a refusal, got ${result.status}`);
+  // Published under no id: whoever wrote it cannot put a result under a real requestId.
+  expect(result.requestId).toBeNull();
   return result.error;
 }
 
@@ -134,14 +136,14 @@ describe('request signing through the host', () => {
     const body = request();
     const unsigned = refusal(await send(body));
     expect(unsigned.code).toBe('REQUEST_NOT_ALLOWED');
-    expect(unsigned.message).toMatch(/^the request is not signed/);
+    expect(unsigned.message).toMatch(/^request "signing-e2e-[^"]+": the request is not signed/);
     const forged = refusal(await send(signMessage(body, { ...key, key: randomBytes(32) }, new Date())));
-    expect(forged.message).toMatch(/^signature does not match the request/);
+    expect(forged.message).toMatch(/": signature does not match the request/);
     const changed = {
       ...signMessage(body, key, new Date()),
       subjectName: 'CN=Mallory,E=mallory@contoso.com',
     };
-    expect(refusal(await send(changed)).message).toMatch(/^signature does not match the request/);
+    expect(refusal(await send(changed)).message).toMatch(/": signature does not match the request/);
     expect(await createRequestLedger(azurite.connectionString).get(body.requestId)).toBeUndefined();
     expect(simulator.issued.filter((issued) => issued.subject?.includes('Mallory') === true)).toEqual([]);
 
@@ -158,6 +160,7 @@ describe('request signing through the host', () => {
       { revocationId: `unsigned-${Date.now()}`, certificateAuthority: simulator.authority, serialNumber },
     );
     expect(unsigned.status === 'failed' && unsigned.error.code).toBe('REQUEST_NOT_ALLOWED');
+    expect(unsigned.revocationId).toBeNull();
     const status = () => simulator.issued.find((each) => each.serialNumber === serialNumber)?.status;
     expect(status()).toBe('VALID');
 

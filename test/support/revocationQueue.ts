@@ -1,5 +1,5 @@
 /** A revocation sent through the host's revocation queue, and its result taken off the result queue. */
-import { sendAndWait } from '../../dev/host/submit';
+import { isRefusalNaming, sendAndWait } from '../../dev/host/submit';
 import type { RevocationResult } from '../../shared/contract/types';
 
 export interface RevocationQueues {
@@ -22,7 +22,9 @@ export function revokeThroughQueue(
       resultQueue: queues.revokeResultQueue,
       timeoutMs: 60_000,
     },
-    (candidate) => candidate.revocationId === message.revocationId,
+    (candidate) =>
+      candidate.revocationId === message.revocationId ||
+      isRefusalNaming(candidate, `revocation "${String(message.revocationId)}": `),
     `revocation ${String(message.revocationId)}`,
   );
 }

@@ -78,20 +78,26 @@ describe('request-signing keys from Key Vault', () => {
     const message = { schemaVersion: 1, revocationId: 'r-1', serialNumber: '01' };
     expect((await keys.key(undefined)).keyId).toBe(second.version);
     const signedWithFirst = signMessage(message, { keyId: first.version, key: first.key }, new Date());
-    await expect(authentication.assertAuthentic(signedWithFirst, 'revocation')).resolves.toBeUndefined();
+    await expect(
+      authentication.assertAuthentic(signedWithFirst, 'revocation', 'r-1'),
+    ).resolves.toBeUndefined();
 
     vault.setSecretVersionEnabled(first.name, first.version, false);
     // Kept for cacheMs: a retired key stops working that soon, without a Key Vault read per message.
-    await expect(authentication.assertAuthentic(signedWithFirst, 'revocation')).resolves.toBeUndefined();
+    await expect(
+      authentication.assertAuthentic(signedWithFirst, 'revocation', 'r-1'),
+    ).resolves.toBeUndefined();
     clock += 1000;
-    const retired = await failureOf(authentication.assertAuthentic(signedWithFirst, 'revocation'));
+    const retired = await failureOf(authentication.assertAuthentic(signedWithFirst, 'revocation', 'r-1'));
     expect(retired.code).toBe('REQUEST_NOT_ALLOWED');
     expect(retired.retryable).toBe(false);
     expect(retired.message).toBe(
-      `signature.keyId ${first.version} names a disabled version of Key Vault secret "${first.name}": that key was retired.`,
+      `revocation "r-1": signature.keyId ${first.version} names a disabled version of Key Vault secret "${first.name}": that key was retired.`,
     );
     const signedWithSecond = signMessage(message, { keyId: second.version, key: secondKey }, new Date());
-    await expect(authentication.assertAuthentic(signedWithSecond, 'revocation')).resolves.toBeUndefined();
+    await expect(
+      authentication.assertAuthentic(signedWithSecond, 'revocation', 'r-1'),
+    ).resolves.toBeUndefined();
   });
 
   it('reads each version once per cache period, however many messages name it, and reports each read', async () => {

@@ -138,9 +138,18 @@ describe('signed requests', () => {
     async (_what, forge, words) => {
       const { issuing } = pipelines();
       const body = request();
-      const refused = errorOf(await issuing.process(forge(body), { dequeueCount: 1 }));
+      const outcome = await issuing.process(forge({ ...body, context: { deviceId: 'forged' } }), {
+        dequeueCount: 1,
+      });
+      const refused = errorOf(outcome);
       expect(refused.code).toBe('REQUEST_NOT_ALLOWED');
       expect(refused.message).toMatch(words);
+      // Nothing is put under the real id and the forger's context is not echoed: the id is in the text only.
+      expect(resultOf(outcome)).not.toHaveProperty('context');
+      expect(
+        outcome.kind === 'result' && 'requestId' in outcome.result && outcome.result.requestId,
+      ).toBeNull();
+      expect(refused.message.startsWith(`request "${body.requestId}": `)).toBe(true);
       expect(await ledger.get(body.requestId)).toBeUndefined();
       expect(resultOf(await issuing.process(signed(body), { dequeueCount: 1 })).status).toBe('issued');
     },
@@ -285,9 +294,11 @@ describe('signed revocations', () => {
     const body = revocation(serialNumber);
     const unsigned = errorOf(await revoking.process(body, { dequeueCount: 1 }));
     expect(unsigned.code).toBe('REQUEST_NOT_ALLOWED');
-    expect(unsigned.message).toMatch(/^the revocation is not signed/);
+    expect(unsigned.message).toBe(
+      `revocation "${body.revocationId}": the revocation is not signed, and this broker acts only on signed messages (REQUEST_SIGNING_SECRET_NAME is set).`,
+    );
     const forged = errorOf(await revoking.process(signed(body, FORGED), { dequeueCount: 1 }));
-    expect(forged.message).toMatch(/^signature does not match the revocation/);
+    expect(forged.message).toMatch(/^revocation "revoke-\d+": signature does not match the revocation/);
     expect(seat()).toEqual({ valid: 1, revoked: 0 });
     expect(errorOf(await revoking.poisoned(body)).code).toBe('REQUEST_NOT_ALLOWED');
     const done = resultOf(await revoking.process(signed(body), { dequeueCount: 1 }));
