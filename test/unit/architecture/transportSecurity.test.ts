@@ -1,7 +1,9 @@
 /**
- * TLS outside dev/ and test/: certificate and host name verification never turned off, and every connection
- * the broker and its CLI open themselves (undici Agents, tls.connect) say TLS 1.2 at least, so
- * `--tls-min-v1.0` in NODE_OPTIONS cannot lower it. Read from the source: its text and its syntax tree.
+ * TLS: certificate verification never turned off anywhere in the repository, tests and dev tools included
+ * (they trust the test CA instead: a CA bundle, NODE_EXTRA_CA_CERTS, or a test-only `ca`); outside dev/ and
+ * test/ no host name check replaced and no TLS below 1.2, and every connection the broker and its CLI open
+ * themselves (undici Agents, tls.connect) say TLS 1.2 at least, so `--tls-min-v1.0` in NODE_OPTIONS cannot
+ * lower it. Read from the source: its text and its syntax tree.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,9 +14,10 @@ import { REPO_ROOT } from '../../support/teamShared';
 /** Where a custom checkServerIdentity may live: the CA pins, which run Node's own check first. */
 const PIN_MODULE = 'shared/digicert/tlsPins.ts';
 
-const outsideDevAndTest = sourceFiles(REPO_ROOT)
-  .map((file) => path.relative(REPO_ROOT, file).split(path.sep).join('/'))
-  .filter((file) => !file.startsWith('dev/') && !file.startsWith('test/'));
+const everyFile = sourceFiles(REPO_ROOT).map((file) =>
+  path.relative(REPO_ROOT, file).split(path.sep).join('/'),
+);
+const outsideDevAndTest = everyFile.filter((file) => !file.startsWith('dev/') && !file.startsWith('test/'));
 /** What runs in Azure or on an operator's machine against real services (bench/ talks to local stand-ins). */
 const production = outsideDevAndTest.filter((file) => /^(?:functions|shared|cli)\//.test(file));
 
@@ -22,18 +25,24 @@ function textOf(file: string): string {
   return readFileSync(path.join(REPO_ROOT, file), 'utf8');
 }
 
-const FORBIDDEN: [RegExp, string][] = [
+/** Turning certificate verification off: forbidden in every file, tests and dev tools included. */
+const VERIFICATION_OFF: [RegExp, string][] = [
   [/rejectUnauthorized\s*:\s*(?:false|0|!1)/, 'turns certificate verification off'],
-  [/NODE_TLS_REJECT_UNAUTHORIZED/, 'turns certificate verification off process-wide'],
+  // [Z]: the same name, written so that this line does not match itself.
+  [/NODE_TLS_REJECT_UNAUTHORI[Z]ED/, 'turns certificate verification off process-wide'],
+];
+
+const FORBIDDEN: [RegExp, string][] = [
+  ...VERIFICATION_OFF,
   [/checkServerIdentity/, 'replaces the host name check'],
   [/minVersion\s*:\s*['"`](?:TLSv1|TLSv1\.1|SSLv3)['"`]/, 'allows TLS below 1.2'],
   [/secureProtocol|SECLEVEL\s*=\s*0|DEFAULT_MIN_VERSION\s*=|--tls-min-v1\.[01]/, 'weakens the TLS defaults'],
 ];
 
 /** Each forbidden pattern in `text`, as `file:line: pattern (why)`. */
-function findings(file: string, text: string): string[] {
+function findings(file: string, text: string, forbidden = FORBIDDEN): string[] {
   const lines = text.split('\n');
-  return FORBIDDEN.flatMap(([pattern, why]) =>
+  return forbidden.flatMap(([pattern, why]) =>
     lines.flatMap((line, index) =>
       pattern.test(line) && !(file === PIN_MODULE && pattern.source === 'checkServerIdentity')
         ? [`${file}:${index + 1}: ${line.trim()} (${why})`]
@@ -131,6 +140,11 @@ describe('TLS outside dev/ and test/', () => {
     expect(outsideDevAndTest.flatMap((file) => findings(file, textOf(file)))).toEqual([]);
   });
 
+  it('never turns verification off in tests and dev tools either: they trust the test CA', () => {
+    expect(everyFile.filter((file) => file.startsWith('test/')).length).toBeGreaterThan(100);
+    expect(everyFile.flatMap((file) => findings(file, textOf(file), VERIFICATION_OFF))).toEqual([]);
+  });
+
   it('sets minVersion TLSv1.2 on every Agent and tls.connect', () => {
     expect(production.flatMap((file) => connectionsWithoutFloor(file, textOf(file)))).toEqual([]);
     const checked = production.filter((file) => /new Agent\(|\bconnect\(/.test(textOf(file)));
@@ -151,9 +165,10 @@ describe('TLS outside dev/ and test/', () => {
     expect(hook.indexOf('checkServerIdentity(host, certificate)')).toBeLessThan(hook.indexOf('chainOf('));
   });
 
+  // The first two samples are put together from parts, so that this file passes its own whole-tree scan.
   it.each([
-    ['rejectUnauthorized: false,', 'turns certificate verification off'],
-    ["process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';", 'process-wide'],
+    [['reject', 'Unauthorized: false,'].join(''), 'turns certificate verification off'],
+    [`process.env.${['NODE_TLS', 'REJECT_UNAUTHORIZED'].join('_')} = '0';`, 'process-wide'],
     ['checkServerIdentity: () => undefined,', 'host name check'],
     ["minVersion: 'TLSv1.1',", 'below 1.2'],
     ["ciphers: 'DEFAULT@SECLEVEL=0',", 'weakens'],
