@@ -16,6 +16,7 @@ import { validateResult } from '../../shared/contract/validate';
 import { startDevSimulator, type DevSimulator } from '../support/devSimulator';
 import { devHostSettings, startHostProcess, type HostProcess } from '../support/hostProcess';
 import { runTool } from '../support/childProcess';
+import { keyMatchesCertificate, passwordByOpenssl, pfxContentsByOpenssl } from '../support/opensslPfx';
 import { sidReadByOpenssl } from '../support/opensslSid';
 
 const EC_PROFILE = '2.16.840.1.113733.1.16.1.2.3.1.1.70010006';
@@ -68,26 +69,6 @@ async function submit(body: Record<string, unknown>): Promise<IssuedResult> {
   return result;
 }
 
-/** The PFX's password, decrypted with the recipient's key by openssl (RSA-OAEP-256). */
-function passwordOf(result: IssuedResult, name: string): string {
-  const encryptedFile = path.join(dir, `${name}.enc`);
-  writeFileSync(encryptedFile, Buffer.from(result.pfx.password.encryptedValue, 'base64'));
-  return runTool('openssl', [
-    'pkeyutl',
-    '-decrypt',
-    '-inkey',
-    pki.recipient.keyPath,
-    '-in',
-    encryptedFile,
-    '-pkeyopt',
-    'rsa_padding_mode:oaep',
-    '-pkeyopt',
-    'rsa_oaep_md:sha256',
-    '-pkeyopt',
-    'rsa_mgf1_md:sha256',
-  ]);
-}
-
 beforeAll(async () => {
   devSimulator = await startDevSimulator('e2e-ec-', { ecAlgorithmReading: 'ecdsa-with-SHA256' });
   ({ dir, pki, simulator } = devSimulator);
@@ -112,7 +93,7 @@ afterAll(async () => {
 describe('an EC profile through the host', () => {
   it('issues a certificate for a P-256 key whose PFX openssl opens (no -legacy), SAN and SID kept', async () => {
     const result = await submit(request({ securityIdentifier: SID }));
-    const password = passwordOf(result, 'ec');
+    const password = passwordByOpenssl(result, pki.recipient.keyPath, path.join(dir, 'ec.enc'));
     const env = { PFX_PASSWORD: password };
     const pfxFile = path.join(dir, 'ec.pfx');
     writeFileSync(pfxFile, Buffer.from(result.pfx.data, 'base64'));
@@ -124,18 +105,9 @@ describe('an EC profile through the host', () => {
     );
     expect(info).toMatch(/MAC: sha256/);
     expect(info).not.toMatch(/error/i);
-    const certs = runTool(
-      'openssl',
-      ['pkcs12', '-in', pfxFile, '-nokeys', '-passin', 'env:PFX_PASSWORD'],
-      env,
-    );
-    expect(certs.match(/BEGIN CERTIFICATE/g)).toHaveLength(3);
+    const { certificates, key } = pfxContentsByOpenssl(pfxFile, env);
+    expect(certificates.match(/BEGIN CERTIFICATE/g)).toHaveLength(3);
 
-    const key = runTool(
-      'openssl',
-      ['pkcs12', '-in', pfxFile, '-nocerts', '-nodes', '-passin', 'env:PFX_PASSWORD'],
-      env,
-    );
     const keyFile = path.join(dir, 'ec-key.pem');
     const leafFile = path.join(dir, 'ec-leaf.pem');
     writeFileSync(keyFile, key, { mode: 0o600 });
@@ -143,9 +115,7 @@ describe('an EC profile through the host', () => {
     const keyText = runTool('openssl', ['pkey', '-in', keyFile, '-noout', '-text']);
     expect(keyText).toMatch(/Private-Key: \(256 bit/);
     expect(keyText).toMatch(/NIST CURVE: P-256/);
-    const keyPublic = runTool('openssl', ['pkey', '-in', keyFile, '-pubout']);
-    const leafPublic = runTool('openssl', ['x509', '-in', leafFile, '-noout', '-pubkey']);
-    expect(keyPublic.trim()).toBe(leafPublic.trim());
+    expect(keyMatchesCertificate(keyFile, leafFile)).toBe(true);
     rmSync(keyFile);
 
     const text = runTool('openssl', ['x509', '-in', leafFile, '-noout', '-text']);

@@ -16,6 +16,7 @@ import { validateResult } from '../../shared/contract/validate';
 import { startDevSimulator, type DevSimulator } from '../support/devSimulator';
 import { startHostProcess, type HostProcess } from '../support/hostProcess';
 import { runTool } from '../support/childProcess';
+import { passwordByOpenssl, pfxContentsByOpenssl } from '../support/opensslPfx';
 import { sidReadByOpenssl } from '../support/opensslSid';
 import { describeWithTeamShared } from '../support/teamShared';
 import { validateReceivedBodies } from '../support/xsd';
@@ -117,40 +118,16 @@ describe('the broker on the queues', () => {
     expect(result.status).toBe('issued');
 
     const pfxFile = path.join(dir, 'issued.pfx');
-    const encryptedFile = path.join(dir, 'password.enc');
     writeFileSync(pfxFile, Buffer.from(result.pfx.data, 'base64'));
-    writeFileSync(encryptedFile, Buffer.from(result.pfx.password.encryptedValue, 'base64'));
-    const password = runTool('openssl', [
-      'pkeyutl',
-      '-decrypt',
-      '-inkey',
-      pki.recipient.keyPath,
-      '-in',
-      encryptedFile,
-      '-pkeyopt',
-      'rsa_padding_mode:oaep',
-      '-pkeyopt',
-      'rsa_oaep_md:sha256',
-      '-pkeyopt',
-      'rsa_mgf1_md:sha256',
-    ]);
+    const password = passwordByOpenssl(result, pki.recipient.keyPath, path.join(dir, 'password.enc'));
     expect(password.length).toBeGreaterThanOrEqual(32);
     const env = { PFX_PASSWORD: password };
 
     expect(
       runTool('openssl', ['pkcs12', '-in', pfxFile, '-info', '-noout', '-passin', 'env:PFX_PASSWORD'], env),
     ).toMatch(/MAC: sha1|MAC verified OK|PKCS7 Data/i);
-    const certs = runTool(
-      'openssl',
-      ['pkcs12', '-in', pfxFile, '-nokeys', '-passin', 'env:PFX_PASSWORD'],
-      env,
-    );
-    expect(certs.match(/BEGIN CERTIFICATE/g)).toHaveLength(3);
-    const key = runTool(
-      'openssl',
-      ['pkcs12', '-in', pfxFile, '-nocerts', '-nodes', '-passin', 'env:PFX_PASSWORD'],
-      env,
-    );
+    const { certificates, key } = pfxContentsByOpenssl(pfxFile, env);
+    expect(certificates.match(/BEGIN CERTIFICATE/g)).toHaveLength(3);
     const keyFile = path.join(dir, 'key.pem');
     const leafFile = path.join(dir, 'leaf.pem');
     writeFileSync(keyFile, key, { mode: 0o600 });
