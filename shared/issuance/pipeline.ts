@@ -228,10 +228,15 @@ export class CertificatePipeline {
 
   private async handlePoisoned(message: unknown): Promise<PipelineOutcome> {
     const requestId = readRequestIdLoosely(message);
-    const entry = requestId === null ? undefined : await this.ledgerEntryFor(message);
+    // An invalid message matches no record: the ledger is left alone, and it ends as GAVE_UP.
+    const request = this.validOrUndefined(message);
+    const entry = request === undefined ? undefined : await this.ledgerEntryFor(request);
     // As for a delivery: a stored record of this body needs no new check; anything else is checked before
     // the ledger is written, and a forged message written straight to the poison queue ends alone.
-    const refusal = entry && isStored(entry.record) ? undefined : await this.signatureRefusal(message);
+    const refusal =
+      request === undefined || (entry && isStored(entry.record))
+        ? undefined
+        : await this.signatureRefusal(request);
     if (refusal !== undefined) {
       this.deps.telemetry.trackRequest({
         requestId,
@@ -254,15 +259,16 @@ export class CertificatePipeline {
     return entry ? this.complete(entry, failed).catch(() => unstored(failed)) : unstored(failed);
   }
 
-  /** Why a poison message may not touch the ledger: its signature (when signing is on) does not hold. */
-  private async signatureRefusal(message: unknown): Promise<BrokerError | undefined> {
-    if (!this.authentication.required) return undefined;
-    let request: PkcsRequest;
+  private validOrUndefined(message: unknown): PkcsRequest | undefined {
     try {
-      request = parseRequestMessage(message, { caAllowedHosts: this.deps.settings.caAllowedHosts });
+      return parseRequestMessage(message, { caAllowedHosts: this.deps.settings.caAllowedHosts });
     } catch {
-      return undefined; // an invalid message matches no record: ledgerEntryFor leaves the ledger alone
+      return undefined;
     }
+  }
+
+  /** Why a poison message may not touch the ledger: its signature (when signing is on) does not hold. */
+  private async signatureRefusal(request: PkcsRequest): Promise<BrokerError | undefined> {
     return this.authentication.assertAuthentic(request, 'request', request.requestId).then(
       () => undefined,
       (error: unknown) => toBrokerError(error, REQUEST_JOB),
@@ -273,13 +279,7 @@ export class CertificatePipeline {
    * The request's record, or a new one if it has none (every delivery ended before recording anything), so that
    * its GAVE_UP is stored and a repeat replays it.
    */
-  private async ledgerEntryFor(message: unknown): Promise<LedgerEntry | undefined> {
-    let request: PkcsRequest;
-    try {
-      request = parseRequestMessage(message, { caAllowedHosts: this.deps.settings.caAllowedHosts });
-    } catch {
-      return undefined;
-    }
+  private async ledgerEntryFor(request: PkcsRequest): Promise<LedgerEntry | undefined> {
     // An unreadable ledger counts as no record: the message still ends as one result (GAVE_UP without the last
     // error) rather than none, and the record, if there is one, is left as it is.
     const record = await this.deps.ledger.open(recordedAs(request)).catch(() => undefined);
