@@ -60,13 +60,16 @@ export function failedResult(
   context: Record<string, unknown> | undefined,
   now: Date,
 ): FailedResult {
+  // A message not shown to be the signing key holder's puts nothing under the id it names: no id, no context
+  // (the id is in the error's text; see BrokerErrorDetail.unauthenticated).
+  const unauthenticated = error.detail?.unauthenticated === true;
   return {
     schemaVersion: 1,
-    requestId,
+    requestId: unauthenticated ? null : requestId,
     status: 'failed',
     completedAt: now.toISOString(),
     error: resultErrorOf(error),
-    ...(context === undefined ? {} : { context }),
+    ...(context === undefined || unauthenticated ? {} : { context }),
   };
 }
 

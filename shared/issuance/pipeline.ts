@@ -204,15 +204,12 @@ export class CertificatePipeline {
         await this.reconciliation.settleBeforeEnd(entry);
         await this.seatLimit.releaseUnspent(entry.record, seat.reserved);
       }
-      // A message not shown to be the key holder's puts nothing under the id it names (see BrokerErrorDetail).
-      const failed = error.detail?.unauthenticated
-        ? failedResult(decision.reported, null, undefined, this.now())
-        : failedResult(
-            decision.reported,
-            requestId,
-            request?.context ?? readContextLoosely(message),
-            this.now(),
-          );
+      const failed = failedResult(
+        decision.reported,
+        requestId,
+        request?.context ?? readContextLoosely(message),
+        this.now(),
+      );
       return entry ? await this.complete(entry, failed) : unstored(failed);
     }
   }
@@ -244,7 +241,7 @@ export class CertificatePipeline {
         errorCode: refusal.code,
         durationMs: 0,
       });
-      return unstored(failedResult(refusal, null, undefined, this.now()));
+      return unstored(failedResult(refusal, requestId, readContextLoosely(message), this.now()));
     }
     const stored = entry && replayOf(entry.record);
     if (stored) return stored;

@@ -126,10 +126,11 @@ export class RevocationPipeline {
         this.track(settled, started);
         return this.complete(held.record!, settled);
       }
-      // A message not shown to be the key holder's puts nothing under the id it names (see BrokerErrorDetail).
-      const failed = error.detail?.unauthenticated
-        ? this.failure(decision.reported, null, undefined)
-        : this.failure(decision.reported, revocationId, revocation?.context ?? readContextLoosely(message));
+      const failed = this.failure(
+        decision.reported,
+        revocationId,
+        revocation?.context ?? readContextLoosely(message),
+      );
       this.track(failed, started);
       // held.record is set only for this message's own record (a reused id with another body never is).
       return held.record !== undefined ? this.complete(held.record, failed) : publish(failed);
@@ -158,9 +159,7 @@ export class RevocationPipeline {
           );
       if (refusal !== undefined) {
         // Not recorded: a forged message written straight to the poison queue must not end a real id.
-        const refused = refusal.detail?.unauthenticated
-          ? this.failure(refusal, null, undefined)
-          : this.failure(refusal, revocationId, readContextLoosely(message));
+        const refused = this.failure(refusal, revocationId, readContextLoosely(message));
         this.track(refused, Date.now());
         return publish(refused);
       }
@@ -361,13 +360,15 @@ export class RevocationPipeline {
     revocationId: string | null,
     context: Record<string, unknown> | undefined,
   ): FailedRevocationResult {
+    // As failedResult (issuance/outcomes.ts): an unauthenticated message gets no id and no context back.
+    const unauthenticated = error.detail?.unauthenticated === true;
     return {
       schemaVersion: 1,
-      revocationId,
+      revocationId: unauthenticated ? null : revocationId,
       status: 'failed',
       completedAt: this.now().toISOString(),
       error: resultErrorOf(error),
-      ...(context === undefined ? {} : { context }),
+      ...(context === undefined || unauthenticated ? {} : { context }),
     };
   }
 
