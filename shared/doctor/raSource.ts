@@ -52,6 +52,24 @@ export const RA_NOT_CONFIGURED_REMEDY =
   'Set KEY_VAULT_URL (the vault URI) and RA_CERTIFICATE_NAME (the name of the RA certificate in that vault) in the Function App settings; for local runs RA_CERTIFICATE_PFX_FILE (+ RA_CERTIFICATE_PFX_PASSWORD) may be used instead.';
 
 /** Throws BrokerError RA_CERT_UNAVAILABLE when the settings name no source, or a malformed vault URL/name. */
+/**
+ * How the doctor reads Key Vault (the RA certificate, the signing key): one retry, the credential and the
+ * test-only extra trust its options give.
+ */
+export function doctorKeyVaultAccess(options: RaSourceOptions): {
+  maxRetries: number;
+  credential?: TokenCredential;
+  trustedCaPemForTests?: string;
+} {
+  return {
+    maxRetries: 1,
+    ...(options.keyVaultCredential === undefined ? {} : { credential: options.keyVaultCredential }),
+    ...(options.trustedCaPemForTests === undefined
+      ? {}
+      : { trustedCaPemForTests: options.trustedCaPemForTests.join('\n') }),
+  };
+}
+
 export function createRaSource(settings: BrokerSettings, options: RaSourceOptions = {}): RaCredentialSource {
   const origin = raOriginOf(settings);
   switch (origin.kind) {
@@ -66,11 +84,7 @@ export function createRaSource(settings: BrokerSettings, options: RaSourceOption
         vaultUrl: origin.vaultUrl,
         certificateName: origin.certificateName,
         thumbprintPin: settings.raCertThumbprints,
-        maxRetries: 1,
-        ...(options.keyVaultCredential === undefined ? {} : { credential: options.keyVaultCredential }),
-        ...(options.trustedCaPemForTests === undefined
-          ? {}
-          : { trustedCaPemForTests: options.trustedCaPemForTests.join('\n') }),
+        ...doctorKeyVaultAccess(options),
       });
     case 'unconfigured':
       throw new BrokerError('RA_CERT_UNAVAILABLE', `RA certificate ${describeRaOrigin(origin)}.`, {

@@ -12,7 +12,7 @@ import { raCredentialFailure, type RaLocation } from '../../ra-credential/checks
 import { keyVaultFailure } from '../../ra-credential/keyVaultFailure';
 import { keyVaultClientOptions } from '../../ra-credential/keyVaultSource';
 import { daysBetween, failureOutcome, withRow } from '../outcomes';
-import { createRaSource, raOriginOf } from '../raSource';
+import { createRaSource, doctorKeyVaultAccess, raOriginOf } from '../raSource';
 import type { CheckOutcome, DoctorCheck, DoctorContext } from '../types';
 import { SETTINGS_CHECK_ID } from './settingsCheck';
 
@@ -47,12 +47,7 @@ async function checkKeyVault(context: DoctorContext): Promise<CheckOutcome> {
   const vaultUrl = new URL(origin.vaultUrl).origin;
   let location: RaLocation = { kind: 'key-vault', vaultUrl, certificateName: origin.certificateName };
   const credential = context.options.keyVaultCredential ?? new DefaultAzureCredential();
-  const clientOptions = keyVaultClientOptions(vaultUrl, {
-    maxRetries: 1,
-    ...(context.options.trustedCaPemForTests === undefined
-      ? {}
-      : { trustedCaPemForTests: context.options.trustedCaPemForTests.join('\n') }),
-  });
+  const clientOptions = keyVaultClientOptions(vaultUrl, doctorKeyVaultAccess(context.options));
   const certificates = new CertificateClient(vaultUrl, credential, clientOptions);
   const secrets = new SecretClient(vaultUrl, credential, clientOptions);
 

@@ -4,6 +4,7 @@
  */
 import { KeyVaultSigningKeys } from '../../request-signing/keyVaultSigningKeys';
 import { failureOutcome } from '../outcomes';
+import { doctorKeyVaultAccess } from '../raSource';
 import type { CheckOutcome, DoctorCheck, DoctorContext } from '../types';
 import { SETTINGS_CHECK_ID } from './settingsCheck';
 
@@ -20,13 +21,7 @@ async function checkSigningKey(context: DoctorContext): Promise<CheckOutcome> {
   const keys = new KeyVaultSigningKeys({
     vaultUrl,
     secretName,
-    maxRetries: 1,
-    ...(context.options.keyVaultCredential === undefined
-      ? {}
-      : { credential: context.options.keyVaultCredential }),
-    ...(context.options.trustedCaPemForTests === undefined
-      ? {}
-      : { trustedCaPemForTests: context.options.trustedCaPemForTests.join('\n') }),
+    ...doctorKeyVaultAccess(context.options),
   });
   try {
     const { keyId, key } = await keys.key(undefined);
