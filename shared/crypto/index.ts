@@ -10,7 +10,7 @@ export {
   type KeyPair,
   type KeySpec,
 } from './keys';
-export { directKeys, KeyGenerationError, KeyPool, takeKey, type KeySource } from './keyPool';
+export { directKeys, KeyGenerationError, KeyPool, type KeySource } from './keyPool';
 export { createCsr, OID_UPN } from './csr';
 export {
   caCertificatesOfPolicy,

@@ -15,41 +15,25 @@
  * close() drops every pooled key; Node frees them with OpenSSL, which clears a private key's numbers as it
  * frees them.
  */
-import type { KeySize } from '../contract/types';
 import {
   EC_CURVES,
-  generateEcKeyPair,
   generateKeyOf,
-  generateKeyPair,
   isEcCurve,
   KEY_SIZES,
   keySpecName,
-  type EcCurve,
   type KeyPair,
   type KeySpec,
 } from './keys';
 
 export interface KeySource {
-  /** An RSA key pair of `bits` that was never handed out before and never will be again. */
-  take(bits: KeySize): Promise<KeyPair>;
-  /** The same for an EC key pair on `curve`. A source without it: takeKey() generates EC keys on demand. */
-  takeEc?(curve: EcCurve): Promise<KeyPair>;
+  /** A key pair of `spec` (an RSA size or an EC curve) that was never handed out before and never will be again. */
+  take(spec: KeySpec): Promise<KeyPair>;
   /** Stops generating ahead and drops what was generated; take() then generates on demand. Idempotent. */
   close(): void;
 }
 
 /** No pool: every key is generated when it is needed (KEY_POOL_SIZE=0). */
-export const directKeys: KeySource = {
-  take: generateKeyPair,
-  takeEc: generateEcKeyPair,
-  close: () => undefined,
-};
-
-/** The key pair `spec` names, from `source`: take() for an RSA size, takeEc() for an EC curve. */
-export function takeKey(source: KeySource, spec: KeySpec): Promise<KeyPair> {
-  if (!isEcCurve(spec)) return source.take(spec);
-  return source.takeEc !== undefined ? source.takeEc(spec) : generateEcKeyPair(spec);
-}
+export const directKeys: KeySource = { take: generateKeyOf, close: () => undefined };
 
 /** Key generation itself failed (not the request): says which key and why. */
 export class KeyGenerationError extends Error {
@@ -105,18 +89,10 @@ export class KeyPool implements KeySource {
     for (const spec of options.warm ?? [2048]) this.refill(this.poolOf(spec));
   }
 
-  take(bits: KeySize): Promise<KeyPair> {
-    // A size the broker does not offer gets the generator's own refusal (a request error), not a pool.
-    if (!KEY_SIZES.includes(bits)) return generateKeyPair(bits);
-    return this.takeOf(bits);
-  }
-
-  takeEc(curve: EcCurve): Promise<KeyPair> {
-    if (!EC_CURVES.includes(curve)) return generateEcKeyPair(curve);
-    return this.takeOf(curve);
-  }
-
-  private takeOf(spec: KeySpec): Promise<KeyPair> {
+  take(spec: KeySpec): Promise<KeyPair> {
+    // A size or curve the broker does not offer gets the generator's own refusal (a request error), not a pool.
+    const offered = isEcCurve(spec) ? EC_CURVES.includes(spec) : KEY_SIZES.includes(spec);
+    if (!offered) return generateKeyOf(spec);
     if (this.closed) return this.generateNow(spec);
     const pool = this.poolOf(spec);
     pool.paused = false;

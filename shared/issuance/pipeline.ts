@@ -29,7 +29,6 @@ import {
   parseRecipientCertificate,
   parsedCaCertificatesOfPolicy,
   summarizeIssued,
-  takeKey,
   type KeySource,
 } from '../crypto';
 import { decide, poisonedGaveUp, REQUEST_JOB, toBrokerError } from '../delivery';
@@ -335,7 +334,7 @@ export class CertificatePipeline {
     seat: { reserved?: SeatRef },
   ): Promise<KeyAndToken> {
     const { ca, ledger } = this.deps;
-    const keys = await takeKey(this.deps.keys ?? directKeys, plan.keySize);
+    const keys = await (this.deps.keys ?? directKeys).take(plan.keySize);
     const csrDer = createCsr(plan, keys);
     seat.reserved = await this.seatLimit.admit(entry.record, plan.seatId, this.now());
     const attempt = {

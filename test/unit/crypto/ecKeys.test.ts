@@ -10,9 +10,7 @@ import {
   KeyGenerationError,
   KeyPool,
   parseIssuedToken,
-  takeKey,
   type KeyPair,
-  type KeySource,
   type KeySpec,
 } from '../../../shared/crypto';
 import { bytesOf, contentOf, decodeOid, readChildren, readSingleElement, TAG } from '../../../shared/der';
@@ -37,7 +35,7 @@ describe('EC key generation and the key pool', () => {
     expect(keys.publicKey.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
   });
 
-  it('pools EC keys apart from RSA keys, filled from the first takeEc() (or warmed)', async () => {
+  it('pools EC keys apart from RSA keys, filled from the first take() (or warmed)', async () => {
     const asked: KeySpec[] = [];
     const generate = (spec: KeySpec): Promise<KeyPair> => {
       asked.push(spec);
@@ -45,7 +43,7 @@ describe('EC key generation and the key pool', () => {
     };
     const pool = new KeyPool({ size: 2, warm: [], generate });
     expect(asked).toEqual([]);
-    await pool.takeEc('P-256');
+    await pool.take('P-256');
     expect(asked.every((spec) => spec === 'P-256')).toBe(true);
     await new Promise((resolve) => setImmediate(resolve));
     expect(pool.held('P-256').ready).toBe(2);
@@ -65,18 +63,13 @@ describe('EC key generation and the key pool', () => {
     warm.close();
   });
 
-  it('hands out EC keys from directKeys, and generates them for a source without takeEc()', async () => {
-    expect((await takeKey(directKeys, 'P-256')).publicKey.asymmetricKeyType).toBe('ec');
-    const rsaOnly: KeySource = {
-      take: () => Promise.reject(new Error('not for EC')),
-      close: () => undefined,
-    };
-    expect((await takeKey(rsaOnly, 'P-256')).curve).toBe('P-256');
+  it('hands out EC keys from directKeys', async () => {
+    expect((await directKeys.take('P-256')).publicKey.asymmetricKeyType).toBe('ec');
   });
 
   it('names the EC key when its generation fails', async () => {
     const pool = new KeyPool({ size: 1, warm: [], generate: () => Promise.reject(new Error('no entropy')) });
-    const failure = pool.takeEc('P-256');
+    const failure = pool.take('P-256');
     await expect(failure).rejects.toThrow(KeyGenerationError);
     await expect(failure).rejects.toThrow(/EC P-256 key generation failed: no entropy/);
     pool.close();

@@ -10,6 +10,7 @@ import { readSettings, type BrokerSettings } from '../../../shared/config/settin
 import { BrokerError } from '../../../shared/contract/errors';
 import type { PkcsResult } from '../../../shared/contract/types';
 import { KeyPool, type KeySource } from '../../../shared/crypto/keyPool';
+import type { KeySpec } from '../../../shared/crypto/keys';
 import { CertificatePipeline, type PipelineOutcome } from '../../../shared/issuance/pipeline';
 import { HeldEnrollmentKeys } from '../../../shared/issuance/heldKeys';
 import type { ReconciliationTelemetry } from '../../../shared/telemetry/telemetry';
@@ -641,7 +642,7 @@ describe('a request that supersedes an earlier certificate', () => {
 describe('keys from a key pool (KEY_POOL_SIZE)', () => {
   it('enrolls with a key taken from the pool, and a failed request never gives its key back', async () => {
     const pool = new KeyPool({ size: 2 });
-    const taken: { bits: number; spki: string }[] = [];
+    const taken: { bits: KeySpec; spki: string }[] = [];
     const keys: KeySource = {
       take: async (bits) => {
         const pair = await pool.take(bits);

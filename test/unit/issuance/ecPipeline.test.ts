@@ -138,13 +138,9 @@ describe('EC and RSA keys from one key pool', () => {
     const pool = new KeyPool({ size: 1 });
     const taken: string[] = [];
     const keys: KeySource = {
-      take: async (bits) => {
-        taken.push(`RSA-${bits}`);
-        return pool.take(bits);
-      },
-      takeEc: async (curve) => {
-        taken.push(curve);
-        return pool.takeEc(curve);
+      take: async (spec) => {
+        taken.push(typeof spec === 'string' ? spec : `RSA-${spec}`);
+        return pool.take(spec);
       },
       close: () => pool.close(),
     };
